@@ -1,0 +1,179 @@
+"""The WSGI app: GET /ping and POST /invocations.
+
+Models load on a background thread after the worker starts; until they are loaded /ping
+answers 503 (SageMaker keeps polling) and /invocations answers 503 model_not_ready. /ping
+reads one flag and never takes the GPU lock, so it answers while inference runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from typing import Any, Callable
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from . import __version__
+from .config import Settings
+from .errors import ApiError, InvalidJson, NotReady, PayloadTooLarge, internal_error_body, new_error_id
+from .schemas import parse_request
+from .service import InferenceService
+
+log = logging.getLogger("gen3d.app")
+
+#: the worker exits with gunicorn's WORKER_BOOT_ERROR so the master halts instead of respawning
+EXIT_MODEL_LOAD_FAILED = 3
+
+
+class Runtime:
+    """Holds the service once loaded; `state` is loading | ready | failed."""
+
+    def __init__(self, settings: Settings, build_service: Callable[[Settings], InferenceService]):
+        self.settings = settings
+        self._build_service = build_service
+        self.service: InferenceService | None = None
+        self.state = "loading"
+        self.error: str | None = None
+        self.load_seconds: float | None = None
+
+    def load(self) -> None:
+        started = time.perf_counter()
+        try:
+            self.service = self._build_service(self.settings)
+        except Exception as exc:
+            self.state, self.error = "failed", f"{type(exc).__name__}: {exc}"
+            log.critical("model loading failed; the server will exit", exc_info=True, extra={"error": self.error})
+            raise
+        self.load_seconds = round(time.perf_counter() - started, 3)
+        self.state = "ready"
+        log.info(
+            "models loaded; /ping now answers 200",
+            extra={"load_seconds": self.load_seconds, "tasks": list(self.settings.enabled_tasks), "backend": self.settings.backend},
+        )
+
+    def load_in_background(self, on_failure: Callable[[], None]) -> threading.Thread:
+        def run() -> None:
+            try:
+                self.load()
+            except Exception:
+                on_failure()
+
+        thread = threading.Thread(target=run, name="gen3d-model-loader", daemon=True)
+        thread.start()
+        return thread
+
+
+def default_service_builder(settings: Settings) -> InferenceService:
+    from .backends import load_backends
+    from .storage import S3Storage
+
+    segmenter, reconstructor = load_backends(settings)
+    return InferenceService(settings, S3Storage(), segmenter, reconstructor)
+
+
+def exit_process_on_load_failure() -> None:
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(EXIT_MODEL_LOAD_FAILED)
+
+
+def _json(body: dict[str, Any], status: int) -> Response:
+    return Response(json.dumps(body, allow_nan=False), status=status, mimetype="application/json")
+
+
+def create_app(runtime: Runtime) -> Flask:
+    settings = runtime.settings
+    app = Flask("gen3d_serving")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+
+    @app.get("/ping")
+    def ping() -> Response:
+        body = {
+            "status": "healthy" if runtime.state == "ready" else runtime.state,
+            "backend": settings.backend,
+            "tasks": list(settings.enabled_tasks),
+            "version": __version__,
+        }
+        return _json(body, 200 if runtime.state == "ready" else 503)
+
+    @app.post("/invocations")
+    def invocations() -> Response:
+        started = time.perf_counter()
+        task: str | None = None
+        session_id: str | None = None
+        try:
+            payload = _read_json()
+            if isinstance(payload, dict):
+                task = payload.get("task") if isinstance(payload.get("task"), str) else None
+                session_id = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
+            parsed = parse_request(payload)
+            if runtime.state != "ready" or runtime.service is None:
+                raise NotReady(f"models are {runtime.state}; retry when GET /ping answers 200")
+            result = runtime.service.handle(parsed)
+            _log_invocation(task, result.get("session_id"), 200, started)
+            return _json(result, 200)
+        except ApiError as exc:
+            error_id = new_error_id() if exc.status >= 500 else None
+            _log_invocation(task, session_id, exc.status, started, code=exc.code, error_id=error_id, error_message=exc.message)
+            return _json(exc.body(error_id), exc.status)
+        except HTTPException:
+            raise  # werkzeug's own 4xx (e.g. body over MAX_CONTENT_LENGTH): handled below
+        except Exception:
+            error_id = new_error_id()
+            log.error(
+                "internal error",
+                exc_info=True,
+                extra={"error_id": error_id, "task": task, "session_id": session_id, "http_status": 500},
+            )
+            return _json(internal_error_body(error_id), 500)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.code or 500, "http_error")
+        message = exc.description or exc.name
+        if exc.code == 413:
+            message = f"request body exceeds {settings.max_request_bytes} bytes"
+        return _json({"status": "error", "error": {"code": code, "message": message}}, exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def unhandled(exc: Exception) -> Response:
+        error_id = new_error_id()
+        log.error("internal error", exc_info=exc, extra={"error_id": error_id, "http_status": 500})
+        return _json(internal_error_body(error_id), 500)
+
+    return app
+
+
+def _read_json() -> Any:
+    # The Content-Type is not checked: InvokeEndpointAsync passes whatever the caller set
+    # (often application/octet-stream); the body itself must be a JSON object.
+    length = request.content_length
+    if length is not None and length > request.max_content_length:
+        raise PayloadTooLarge("request body is too large")
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise InvalidJson("request body is empty; send a JSON object")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidJson(f"request body is not valid JSON: {str(exc)[:200]}") from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _log_invocation(task, session_id, status: int, started: float, **extra: Any) -> None:
+    fields = {
+        "task": task,
+        "session_id": session_id,
+        "http_status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+    level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+    log.log(level, "invocation", extra=fields)

@@ -1,0 +1,106 @@
+"""The container's entry point: `python3 -m gen3d_serving [serve]`.
+
+SageMaker starts the image as `docker run IMAGE serve`; `docker run IMAGE` must do the same.
+Settings and model files are checked *before* gunicorn starts, so a container without its
+weights exits at once with a message naming the missing file. Then gunicorn runs in this
+process (PID 1 under the exec-form ENTRYPOINT, so it receives SIGTERM directly): one
+worker, so the models are held once; gthread, so /ping is answered by another thread while
+inference runs; SIGTERM drains in-flight requests for up to GEN3D_GRACEFUL_TIMEOUT seconds
+(below SageMaker's 30 s before SIGKILL).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Sequence
+
+from . import __version__, logs
+from .config import ConfigError, Settings
+
+EXIT_USAGE = 64
+EXIT_CONFIG = 2
+EXIT_MODEL_FILES = 3
+
+log = logging.getLogger("gen3d.serve")
+
+USAGE = "usage: python3 -m gen3d_serving [serve]   (settings come from GEN3D_* environment variables)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if args and args[0] == "serve":
+        args = args[1:]
+    if args:
+        print(f"unexpected arguments {args!r}\n{USAGE}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"gen3d_serving: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    logs.configure(settings.log_level)
+
+    from .backends import missing_model_files
+
+    missing = missing_model_files(settings)
+    if missing:
+        for path in missing:
+            log.critical("model file missing", extra={"path": str(path), "backend": settings.backend})
+        names = ", ".join(str(p) for p in missing)
+        print(f"gen3d_serving: model file(s) missing: {names}", file=sys.stderr)
+        return EXIT_MODEL_FILES
+    log.info(
+        "starting",
+        extra={
+            "version": __version__,
+            "backend": settings.backend,
+            "tasks": list(settings.enabled_tasks),
+            "bind": f"{settings.bind_host}:{settings.port}",
+            "model_dir": str(settings.model_dir),
+            "threads": settings.threads,
+        },
+    )
+    return run_gunicorn(settings)
+
+
+def run_gunicorn(settings: Settings) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    class Gen3dApplication(BaseApplication):
+        def load_config(self) -> None:
+            options = {
+                "bind": f"{settings.bind_host}:{settings.port}",
+                "workers": 1,
+                "worker_class": "gthread",
+                "threads": settings.threads,
+                # gthread's heartbeat runs on the worker's main loop, not the request threads,
+                # so a long inference does not trip it; it catches a wedged worker.
+                "timeout": 120,
+                "graceful_timeout": settings.graceful_timeout_s,
+                "keepalive": 5,
+                "backlog": 256,
+                "accesslog": None,
+                "logconfig_dict": logs.gunicorn_logconfig(settings.log_level),
+                "proc_name": "gen3d-serving",
+                "preload_app": False,
+                # gunicorn >= 25 opens a control socket under ~/.gunicorn by default: nothing here uses it.
+                "control_socket_disable": True,
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            # Runs in the worker after fork: models are loaded there, once.
+            from .app import Runtime, create_app, default_service_builder, exit_process_on_load_failure
+
+            logs.configure(settings.log_level)
+            runtime = Runtime(settings, default_service_builder)
+            runtime.load_in_background(on_failure=exit_process_on_load_failure)
+            return create_app(runtime)
+
+    Gen3dApplication().run()  # returns only via SystemExit from the arbiter
+    return 0
