@@ -1,0 +1,109 @@
+import { ExternalError, InterruptedError } from "../engine/errors.js";
+
+export interface DockerResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface DockerExecOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Called with each line of stdout and stderr as it arrives (build output streams into the task). */
+  onLine?: (line: string) => void;
+  input?: string;
+  /** Return a non-zero exit instead of throwing. */
+  allowFailure?: boolean;
+  env?: Record<string, string>;
+}
+
+/** The docker CLI, driven with argv arrays (never a shell string). */
+export interface Docker {
+  exec(args: readonly string[], options?: DockerExecOptions): Promise<DockerResult>;
+}
+
+export function dockerAdvice(platform: NodeJS.Platform): string {
+  switch (platform) {
+    case "darwin":
+      return "Start Docker Desktop (or `colima start`) and check that `docker info` answers.";
+    case "win32":
+      return "Start Docker Desktop with the WSL 2 backend and check that `docker info` answers.";
+    default:
+      return (
+        "Start the engine (`sudo systemctl start docker`, or `bash scripts/local-stack/up.sh` for gen3d's loopback-only " +
+        "engine) and check that `docker info` answers; if it says permission denied, add yourself to the docker group."
+      );
+  }
+}
+
+function tail(text: string, lines = 20): string[] {
+  return text.trimEnd().split("\n").slice(-lines);
+}
+
+export class DockerCli implements Docker {
+  constructor(
+    private readonly binary = "docker",
+    private readonly platform: NodeJS.Platform = process.platform,
+  ) {}
+
+  async exec(args: readonly string[], options: DockerExecOptions = {}): Promise<DockerResult> {
+    const { execa } = await import("execa");
+    const child = execa(this.binary, args, {
+      reject: false,
+      all: false,
+      cancelSignal: options.signal,
+      timeout: options.timeoutMs,
+      input: options.input,
+      env: options.env,
+      stripFinalNewline: true,
+      buffer: { stdout: true, stderr: true },
+      ...(options.onLine
+        ? {
+            stdout: [
+              "pipe",
+              function* (line: unknown) {
+                options.onLine?.(String(line));
+                yield line;
+              },
+            ],
+            stderr: [
+              "pipe",
+              function* (line: unknown) {
+                options.onLine?.(String(line));
+                yield line;
+              },
+            ],
+          }
+        : {}),
+    });
+    const result = await child;
+    const command = `docker ${args.slice(0, 3).join(" ")}${args.length > 3 ? " …" : ""}`;
+    if (result.isCanceled || options.signal?.aborted) throw new InterruptedError(`${command} was interrupted`);
+    if (result.timedOut) {
+      throw new ExternalError("DOCKER_TIMEOUT", `${command} ran past its ${Math.round((options.timeoutMs ?? 0) / 1000)} s timeout and was killed`, {
+        details: tail(String(result.stderr ?? "")),
+        hint: "Raise the timeout in gen3d.config.json (timeouts.*) if the work is legitimately slow.",
+      });
+    }
+    const code = (result as { code?: string }).code;
+    if (code === "ENOENT" || (result.failed && result.exitCode === undefined)) {
+      throw new ExternalError("DOCKER_MISSING", `the docker CLI was not found (${this.binary})`, {
+        hint: `Install Docker. ${dockerAdvice(this.platform)}`,
+      });
+    }
+    const out: DockerResult = {
+      stdout: String(result.stdout ?? ""),
+      stderr: String(result.stderr ?? ""),
+      exitCode: result.exitCode ?? 1,
+    };
+    if (out.exitCode !== 0 && !options.allowFailure) {
+      const daemonDown = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect/i.test(out.stderr);
+      throw new ExternalError(
+        daemonDown ? "DOCKER_UNREACHABLE" : "DOCKER_FAILED",
+        daemonDown ? "the Docker daemon is not reachable" : `${command} exited with ${out.exitCode}`,
+        { details: tail(out.stderr), hint: daemonDown ? dockerAdvice(this.platform) : undefined },
+      );
+    }
+    return out;
+  }
+}

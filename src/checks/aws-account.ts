@@ -1,0 +1,179 @@
+import { z } from "zod";
+import type { AwsClients } from "../adapters/aws.js";
+import type { Gen3dConfig } from "../config/schema.js";
+import { isAbort } from "../engine/errors.js";
+import { gate, type GateResult } from "../engine/phase.js";
+
+/** A short, actionable reading of an SDK error. */
+export function describeAwsError(error: unknown, profile?: string): { message: string; hint?: string } {
+  const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const name = e.name ?? "Error";
+  const message = `${name}: ${e.message ?? String(error)}`;
+  if (/CredentialsProviderError|ExpiredToken|InvalidClientTokenId|UnrecognizedClientException|SignatureDoesNotMatch/.test(name + message)) {
+    return {
+      message,
+      hint: profile
+        ? `Refresh the credentials of profile ${profile} (\`aws sso login --profile ${profile}\` or update ~/.aws/credentials).`
+        : "Configure credentials: set aws.profile in gen3d.config.json, or AWS_PROFILE / AWS_ACCESS_KEY_ID in the environment.",
+    };
+  }
+  if (/AccessDenied|UnauthorizedOperation|Forbidden/.test(name) || e.$metadata?.httpStatusCode === 403) {
+    return { message, hint: "The caller lacks a permission; the message names the action to allow in its IAM policy." };
+  }
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(message)) {
+    return { message, hint: "The AWS endpoint is unreachable: check aws.endpoint (local emulator running?) or your network." };
+  }
+  return { message };
+}
+
+const identity = z.object({ Account: z.string().regex(/^\d{12}$/), Arn: z.string(), UserId: z.string() });
+
+const trustPolicy = z.object({
+  Statement: z.array(
+    z.object({
+      Effect: z.string(),
+      Principal: z.union([z.string(), z.object({ Service: z.union([z.string(), z.array(z.string())]).optional() }).passthrough()]).optional(),
+      Action: z.union([z.string(), z.array(z.string())]).optional(),
+    }),
+  ),
+});
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+export function trustsSageMaker(document: string): boolean {
+  const parsed = trustPolicy.safeParse(JSON.parse(decodeURIComponent(document)));
+  if (!parsed.success) return false;
+  return parsed.data.Statement.some(
+    (s) =>
+      s.Effect === "Allow" &&
+      typeof s.Principal === "object" &&
+      asArray(s.Principal.Service).includes("sagemaker.amazonaws.com") &&
+      asArray(s.Action).some((a) => a === "sts:AssumeRole" || a === "sts:*" || a === "*"),
+  );
+}
+
+async function guarded(
+  id: string,
+  title: string,
+  config: Gen3dConfig,
+  body: () => Promise<GateResult>,
+  onError?: (error: unknown) => GateResult | undefined,
+): Promise<GateResult> {
+  try {
+    return await body();
+  } catch (error) {
+    if (isAbort(error)) throw error;
+    const special = onError?.(error);
+    if (special) return special;
+    const { message, hint } = describeAwsError(error, config.aws.profile);
+    return gate(id, title, "fail", message, { hint });
+  }
+}
+
+/** AWS identity, execution role, bucket and quota gates of phase 1. */
+export async function awsGates(config: Gen3dConfig, aws: AwsClients, signal: AbortSignal): Promise<GateResult[]> {
+  const results: GateResult[] = [];
+  const identityGate = await guarded("aws.identity", "AWS credentials work", config, async () => {
+    const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
+    const who = identity.parse(await (await aws.sts()).send(new GetCallerIdentityCommand({}), { abortSignal: signal }));
+    return gate("aws.identity", "AWS credentials work", "pass", `${who.Arn} in ${config.aws.region}${aws.endpoint ? ` via ${aws.endpoint}` : ""}`, {
+      evidence: { account: who.Account, arn: who.Arn, region: config.aws.region, endpoint: aws.endpoint },
+    });
+  });
+  results.push(identityGate);
+  if (identityGate.status === "fail") return results; // everything below would fail for the same reason
+
+  const account = (identityGate.evidence as { account: string }).account;
+  const roleAccount = config.executionRoleArn.split(":")[4];
+  const roleName = config.executionRoleArn.split("/").at(-1) as string;
+  results.push(
+    await guarded(
+      "aws.execution-role",
+      "execution role exists and trusts SageMaker",
+      config,
+      async () => {
+        const { GetRoleCommand } = await import("@aws-sdk/client-iam");
+        const role = await (await aws.iam()).send(new GetRoleCommand({ RoleName: roleName }), { abortSignal: signal });
+        const document = role.Role?.AssumeRolePolicyDocument ?? "";
+        const ok = document !== "" && trustsSageMaker(document);
+        const note = roleAccount !== account ? ` (role is in account ${roleAccount}, caller in ${account})` : "";
+        return gate(
+          "aws.execution-role",
+          "execution role exists and trusts SageMaker",
+          ok ? "pass" : "fail",
+          ok ? `${config.executionRoleArn} trusts sagemaker.amazonaws.com${note}` : `${config.executionRoleArn} does not let sagemaker.amazonaws.com assume it${note}`,
+          {
+            hint: ok ? undefined : 'Add a trust statement: {"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}.',
+            evidence: { roleArn: role.Role?.Arn, trustsSageMaker: ok },
+          },
+        );
+      },
+      (error) =>
+        (error as { name?: string }).name === "NoSuchEntityException"
+          ? gate("aws.execution-role", "execution role exists and trusts SageMaker", "fail", `IAM role ${roleName} does not exist in account ${account}`, {
+              hint: "Create it (trusting sagemaker.amazonaws.com, with AmazonSageMakerFullAccess or narrower S3/ECR/CloudWatch rights), or fix executionRoleArn.",
+            })
+          : undefined,
+    ),
+  );
+  results.push(
+    await guarded(
+      "aws.bucket",
+      "S3 bucket reachable",
+      config,
+      async () => {
+        const { HeadBucketCommand } = await import("@aws-sdk/client-s3");
+        await (await aws.s3()).send(new HeadBucketCommand({ Bucket: config.s3.bucket }), { abortSignal: signal });
+        return gate("aws.bucket", "S3 bucket reachable", "pass", `s3://${config.s3.bucket} answers HeadBucket`, { evidence: { bucket: config.s3.bucket } });
+      },
+      (error) => {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 404) {
+          return gate("aws.bucket", "S3 bucket reachable", "fail", `bucket ${config.s3.bucket} does not exist`, {
+            hint: `Create it in ${config.aws.region} (\`aws s3 mb s3://${config.s3.bucket}\`), or fix s3.bucket.`,
+          });
+        }
+        if (status === 403) {
+          return gate("aws.bucket", "S3 bucket reachable", "fail", `access to bucket ${config.s3.bucket} is denied`, {
+            hint: "Allow s3:ListBucket/GetObject/PutObject on it for the caller and the execution role.",
+          });
+        }
+        return undefined;
+      },
+    ),
+  );
+  results.push(await quotaGate(config, aws, signal));
+  return results;
+}
+
+/** SageMaker's "<type> for endpoint usage" quota must allow instance.maxCount; shown as not checked where the API does not answer. */
+async function quotaGate(config: Gen3dConfig, aws: AwsClients, signal: AbortSignal): Promise<GateResult> {
+  const id = "aws.quota";
+  const title = "service quota for the instance type";
+  const quotaName = `${config.instance.type} for endpoint usage`;
+  try {
+    const { paginateListServiceQuotas } = await import("@aws-sdk/client-service-quotas");
+    const client = await aws.quotas();
+    for await (const page of paginateListServiceQuotas({ client }, { ServiceCode: "sagemaker" })) {
+      if (signal.aborted) break;
+      const quota = page.Quotas?.find((q) => q.QuotaName === quotaName);
+      if (quota && typeof quota.Value === "number") {
+        const ok = quota.Value >= config.instance.maxCount;
+        return gate(id, title, ok ? "pass" : "fail", `${quotaName}: ${quota.Value} (instance.maxCount is ${config.instance.maxCount})`, {
+          hint: ok ? undefined : `Request an increase of "${quotaName}" (Service Quotas console, code ${quota.QuotaCode}) or lower instance.maxCount.`,
+          evidence: { quotaName, value: quota.Value, quotaCode: quota.QuotaCode },
+        });
+      }
+    }
+    return gate(id, title, "not-checked", `quota "${quotaName}" was not listed; not checked`, {
+      hint: "Check it in the Service Quotas console; a quota of 0 makes CreateEndpoint fail with ResourceLimitExceeded.",
+    });
+  } catch (error) {
+    if (isAbort(error)) throw error;
+    return gate(id, title, "not-checked", `Service Quotas did not answer (${describeAwsError(error).message.slice(0, 120)}); not checked`, {
+      hint: `Check "${quotaName}" in the Service Quotas console before deploying.`,
+    });
+  }
+}

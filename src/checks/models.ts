@@ -1,0 +1,96 @@
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import type { Gen3dConfig } from "../config/schema.js";
+import { listTree } from "../engine/fingerprint.js";
+import { gate, type GateResult } from "../engine/phase.js";
+import type { DockerfileInput } from "./dockerfile.js";
+import { copyInstructions } from "./dockerfile.js";
+
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** Every enabled model's directory exists, is non-empty and is within tolerance of its expected size (seed #2, #18, #22). */
+export async function modelGates(config: Gen3dConfig, baseDir: string): Promise<GateResult[]> {
+  const results: GateResult[] = [];
+  for (const model of config.models.filter((m) => m.enabled)) {
+    const id = `models.${model.name}`;
+    const title = `model ${model.name} present with the expected size`;
+    const dir = path.resolve(baseDir, model.localPath);
+    const shown = path.relative(baseDir, dir) || ".";
+    let isDir = false;
+    try {
+      isDir = (await stat(dir)).isDirectory();
+    } catch {}
+    if (!isDir) {
+      results.push(
+        gate(id, title, "fail", `model ${model.name}: directory ${shown} does not exist`, {
+          hint: `Download the ${model.name} weights into ${shown} (README: Models), or fix models[].localPath.`,
+        }),
+      );
+      continue;
+    }
+    const files = await listTree(dir);
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    const evidence = { dir: shown, files: files.length, bytes: total, expectedBytes: model.expectedSizeBytes };
+    if (files.length === 0 || total === 0) {
+      results.push(
+        gate(id, title, "fail", `model ${model.name}: ${shown} is empty`, {
+          hint: `Download the ${model.name} weights into ${shown}; an empty directory builds an image that cannot serve.`,
+          evidence,
+        }),
+      );
+      continue;
+    }
+    const deviation = Math.abs(total - model.expectedSizeBytes) / model.expectedSizeBytes;
+    if (deviation > model.sizeTolerance) {
+      results.push(
+        gate(
+          id,
+          title,
+          "fail",
+          `model ${model.name}: ${shown} holds ${formatBytes(total)} in ${files.length} file(s), expected ${formatBytes(model.expectedSizeBytes)} ±${Math.round(model.sizeTolerance * 100)}%`,
+          {
+            hint: "A partial download or the wrong checkpoint? Re-download it, or update models[].expectedSizeBytes if the new size is right.",
+            evidence,
+          },
+        ),
+      );
+      continue;
+    }
+    results.push(gate(id, title, "pass", `${model.name}: ${formatBytes(total)} in ${files.length} file(s)`, { evidence }));
+  }
+  return results;
+}
+
+/** Models packaged in the image must be inside the build context and copied by the Dockerfile (seed #22). */
+export async function modelsInImageGate(
+  config: Gen3dConfig,
+  baseDir: string,
+  dockerfile: DockerfileInput,
+  instructions: Parameters<typeof copyInstructions>[0],
+): Promise<GateResult> {
+  const id = "models.copied-into-image";
+  const title = "image-packaged models are copied by the Dockerfile";
+  const copied = copyInstructions(instructions).flatMap((m) => (m.fromStage ? [] : m.sources.map((s) => s.replace(/^\.?\/+|\/+$/g, ""))));
+  const missing: string[] = [];
+  for (const model of config.models.filter((m) => m.enabled && m.packaging === "image")) {
+    const relative = path.relative(dockerfile.contextDir, path.resolve(baseDir, model.localPath)).split(path.sep).join("/");
+    const covered = copied.some((source) => source === "." || relative === source || relative.startsWith(`${source}/`));
+    if (relative.startsWith("..") || !covered) missing.push(`${model.name} (${relative})`);
+  }
+  if (missing.length > 0) {
+    return gate(id, title, "fail", `no COPY in ${dockerfile.displayFile} puts these models into the image: ${missing.join(", ")}`, {
+      hint: "Add a COPY for each model directory (its own layer, before the code), or set packaging to \"s3\".",
+      location: { file: dockerfile.displayFile },
+    });
+  }
+  return gate(id, title, "pass", "every image-packaged model has a COPY");
+}

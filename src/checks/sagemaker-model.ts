@@ -1,0 +1,86 @@
+import { z } from "zod";
+import type { DesiredModel } from "../adapters/sagemaker-spec.js";
+import { gate, type GateResult } from "../engine/phase.js";
+import { subsetDiff } from "./aws-compare.js";
+
+/** The parts of DescribeModel that gen3d reads. */
+export const describeModelSchema = z.looseObject({
+  ModelName: z.string(),
+  ModelArn: z.string(),
+  ExecutionRoleArn: z.string(),
+  PrimaryContainer: z.looseObject({
+    Image: z.string(),
+    Environment: z.record(z.string(), z.string()).optional(),
+    ModelDataSource: z
+      .looseObject({
+        S3DataSource: z.looseObject({ S3Uri: z.string(), S3DataType: z.string(), CompressionType: z.string() }),
+      })
+      .optional(),
+  }),
+});
+export type DescribedModel = z.infer<typeof describeModelSchema>;
+
+/** What differs between the model gen3d wants and the one SageMaker holds. */
+export function modelDifferences(desired: DesiredModel, actual: DescribedModel): string[] {
+  const { Tags: _tags, ...wanted } = desired.input;
+  return subsetDiff(wanted, actual, { exact: ["PrimaryContainer.Environment"] });
+}
+
+export function modelGates(
+  desired: DesiredModel,
+  raw: unknown,
+  modelDataObjects?: { prefix: string; count: number },
+): GateResult[] {
+  if (raw === undefined) {
+    return [
+      gate("model.exists", "model exists", "fail", `SageMaker has no model ${desired.name}`, {
+        hint: "Run phase 5: `gen3d deploy --from 5`.",
+      }),
+    ];
+  }
+  const parsed = describeModelSchema.safeParse(raw);
+  if (!parsed.success) {
+    return [gate("model.exists", "model exists", "fail", `DescribeModel answered in an unexpected shape: ${parsed.error.message}`)];
+  }
+  const model = parsed.data;
+  const gates: GateResult[] = [
+    gate("model.exists", "model exists", "pass", model.ModelArn, { evidence: { ModelArn: model.ModelArn } }),
+  ];
+  const image = model.PrimaryContainer.Image;
+  gates.push(
+    image === desired.input.PrimaryContainer?.Image && /@sha256:[a-f0-9]{64}$/.test(image)
+      ? gate("model.image-pinned", "image pinned by the pushed digest", "pass", image, { evidence: { image } })
+      : gate("model.image-pinned", "image pinned by the pushed digest", "fail", `model image is ${image}`, {
+          hint: "The model must reference the exact pushed digest (REPOSITORY@sha256:…); re-run phase 5.",
+          evidence: { image, wanted: desired.input.PrimaryContainer?.Image },
+        }),
+  );
+  gates.push(
+    model.ExecutionRoleArn === desired.input.ExecutionRoleArn
+      ? gate("model.role", "execution role", "pass", model.ExecutionRoleArn)
+      : gate("model.role", "execution role", "fail", `model runs as ${model.ExecutionRoleArn}`, {
+          hint: `The config names ${desired.input.ExecutionRoleArn}; re-run phase 5.`,
+        }),
+  );
+  const differences = modelDifferences(desired, model);
+  gates.push(
+    differences.length === 0
+      ? gate("model.matches", "model matches the config", "pass", "image, environment, role and model data match", {
+          evidence: { environment: model.PrimaryContainer.Environment },
+        })
+      : gate("model.matches", "model matches the config", "fail", differences.join("; "), {
+          hint: "The model differs from what gen3d would create; re-run phase 5 (`gen3d deploy --from 5`).",
+          evidence: { differences },
+        }),
+  );
+  if (modelDataObjects) {
+    gates.push(
+      modelDataObjects.count > 0
+        ? gate("model.data", "S3 model data present", "pass", `${modelDataObjects.count}+ object(s) under ${modelDataObjects.prefix}`)
+        : gate("model.data", "S3 model data present", "fail", `no object under ${modelDataObjects.prefix}`, {
+            hint: 'Upload the model weights there (uncompressed), or set packaging "image" to bake them into the image.',
+          }),
+    );
+  }
+  return gates;
+}

@@ -1,0 +1,86 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { UserError } from "../engine/errors.js";
+import { configSchema, type Gen3dConfig } from "./schema.js";
+import { formatIssues } from "./format-issues.js";
+
+export const DEFAULT_CONFIG_FILE = "gen3d.config.json";
+
+export interface LoadedConfig {
+  config: Gen3dConfig;
+  /** Absolute path of the config file. */
+  file: string;
+  /** Directory relative paths in the config resolve against. */
+  baseDir: string;
+  /** The file's raw text, for fingerprints. */
+  raw: string;
+}
+
+/** Rules that span fields, checked after the schema passed. */
+export function crossFieldProblems(config: Gen3dConfig): string[] {
+  const problems: string[] = [];
+  const { instance } = config;
+  if (instance.minCount > instance.maxCount) {
+    problems.push(`instance.minCount: ${instance.minCount} is above instance.maxCount (${instance.maxCount})`);
+  }
+  if (instance.initialCount > instance.maxCount) {
+    problems.push(`instance.initialCount: ${instance.initialCount} is above instance.maxCount (${instance.maxCount})`);
+  }
+  const seen = new Set<string>();
+  config.models.forEach((model, index) => {
+    if (seen.has(model.name)) problems.push(`models[${index}].name: "${model.name}" is listed twice`);
+    seen.add(model.name);
+  });
+  if (!config.models.some((m) => m.enabled)) problems.push("models: every model is disabled; enable at least one");
+  if (config.aws.registry && !config.aws.endpoint) {
+    problems.push("aws.registry: only meaningful with aws.endpoint (a local emulator); remove it to use ECR");
+  }
+  const prefixes = config.s3.prefixes;
+  const names = Object.entries(prefixes);
+  for (const [a, pa] of names) {
+    for (const [b, pb] of names) {
+      if (a < b && pa !== "" && pa === pb) problems.push(`s3.prefixes.${b}: same as s3.prefixes.${a} ("${pa}")`);
+    }
+  }
+  return problems;
+}
+
+/** Validates an already-parsed JSON value; throws one UserError listing every problem. */
+export function parseConfig(value: unknown, file: string): Gen3dConfig {
+  const result = configSchema.safeParse(value);
+  if (!result.success) {
+    throw new UserError("CONFIG_INVALID", `${file} has ${result.error.issues.length} problem(s)`, {
+      details: formatIssues(configSchema, result.error.issues).map((l) => `• ${l}`),
+      hint: "Fix the keys above; `schema/gen3d.config.schema.json` gives your editor completion and checks.",
+    });
+  }
+  const problems = crossFieldProblems(result.data);
+  if (problems.length > 0) {
+    throw new UserError("CONFIG_INVALID", `${file} has ${problems.length} problem(s)`, {
+      details: problems.map((l) => `• ${l}`),
+    });
+  }
+  return result.data;
+}
+
+export async function loadConfig(file: string): Promise<LoadedConfig> {
+  const absolute = path.resolve(file);
+  let raw: string;
+  try {
+    raw = await readFile(absolute, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UserError("CONFIG_NOT_FOUND", `cannot read config ${absolute} (${code ?? "error"})`, {
+      hint: "Run `gen3d init` to write one, or pass --config PATH.",
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new UserError("CONFIG_INVALID", `${absolute} is not valid JSON: ${(error as Error).message}`, {
+      hint: "Fix the JSON syntax (a trailing comma or a missing quote is the usual cause).",
+    });
+  }
+  return { config: parseConfig(value, absolute), file: absolute, baseDir: path.dirname(absolute), raw };
+}

@@ -1,0 +1,76 @@
+import type { LoadedConfig } from "../config/load.js";
+import type { Gen3dConfig } from "../config/schema.js";
+import type { AwsClients } from "../adapters/aws.js";
+import type { Docker } from "../adapters/docker.js";
+import type { Artifacts, StateStore } from "./state.js";
+import type { Io } from "./output.js";
+
+/** What a gate concluded, from evidence it parsed. `not-checked` is shown, never hidden. */
+export type GateStatus = "pass" | "fail" | "warn" | "not-checked";
+
+export interface GateResult {
+  id: string;
+  title: string;
+  status: GateStatus;
+  message: string;
+  hint?: string;
+  /** Where the problem is: a file and line for a Dockerfile finding. */
+  location?: { file: string; line?: number };
+  evidence?: unknown;
+}
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface Prompter {
+  confirm(message: string, defaultValue?: boolean): Promise<boolean>;
+}
+
+/** Everything a phase may touch. Phases import no process, console, execa or SDK client themselves. */
+export interface PhaseContext {
+  loaded: LoadedConfig;
+  config: Gen3dConfig;
+  io: Io;
+  state: StateStore;
+  docker: Docker;
+  aws: AwsClients;
+  clock: Clock;
+  prompt: Prompter;
+  signal: AbortSignal;
+  /** A line of progress for the running task (shown under it; kept short). */
+  progress(line: string): void;
+  /** Environment the phases read (a copy of process.env, or a test's). */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface PhaseRunResult {
+  /** What the phase did, for STATE.json. */
+  evidence?: unknown;
+  artifacts?: Partial<Artifacts>;
+  /** `created`, `adopted`, `unchanged`, … for the summary line. */
+  outcome?: string;
+}
+
+export interface Phase {
+  id: number;
+  name: string;
+  title: string;
+  /** What the phase depends on; its hash decides whether a passed phase is still valid. */
+  inputs(ctx: PhaseContext): Promise<unknown>;
+  /** Does the work. Idempotent: decides "already done" by looking at reality. */
+  run(ctx: PhaseContext): Promise<PhaseRunResult>;
+  /** Read-only gates against reality; `gen3d verify --phase N` runs only this. */
+  verify(ctx: PhaseContext): Promise<GateResult[]>;
+}
+
+export function gate(
+  id: string,
+  title: string,
+  status: GateStatus,
+  message: string,
+  extra: Omit<GateResult, "id" | "title" | "status" | "message"> = {},
+): GateResult {
+  return { id, title, status, message, ...extra };
+}

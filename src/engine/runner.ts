@@ -1,0 +1,265 @@
+import { type Gen3dError, GateFailedError, InterruptedError, isAbort, toGen3dError, UserError } from "./errors.js";
+import { hashValue } from "./fingerprint.js";
+import type { GateResult, Phase, PhaseContext } from "./phase.js";
+import type { PhaseRecord } from "./state.js";
+
+export interface RunOptions {
+  from?: number;
+  to?: number;
+  only?: number;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+/** What happened to one phase in this run. */
+export type PhaseOutcome =
+  | { id: number; type: "skipped"; reason: string }
+  | { id: number; type: "would-run"; reason: string }
+  | { id: number; type: "passed"; reason: string; durationMs: number; outcome?: string }
+  | { id: number; type: "failed"; reason: string; error: { code: string; message: string; hint?: string } }
+  | { id: number; type: "interrupted"; reason: string }
+  | { id: number; type: "not-reached" };
+
+export interface RunReport {
+  status: "passed" | "failed" | "interrupted";
+  phases: PhaseOutcome[];
+  /** The error that stopped the run, if any. */
+  error?: Gen3dError;
+}
+
+export function selectPhases(phases: readonly Phase[], options: RunOptions): Phase[] {
+  const ids = phases.map((p) => p.id);
+  const check = (flag: string, n: number | undefined) => {
+    if (n !== undefined && !ids.includes(n)) {
+      throw new UserError("BAD_FLAG", `${flag} ${n}: no such phase`, { hint: `Phases are ${ids[0]}–${ids.at(-1)}.` });
+    }
+  };
+  check("--from", options.from);
+  check("--to", options.to);
+  check("--only", options.only);
+  if (options.only !== undefined && (options.from !== undefined || options.to !== undefined)) {
+    throw new UserError("BAD_FLAG", "--only cannot be combined with --from or --to");
+  }
+  if (options.from !== undefined && options.to !== undefined && options.from > options.to) {
+    throw new UserError("BAD_FLAG", `--from ${options.from} is after --to ${options.to}`);
+  }
+  if (options.only !== undefined) return phases.filter((p) => p.id === options.only);
+  return phases.filter((p) => p.id >= (options.from ?? -Infinity) && p.id <= (options.to ?? Infinity));
+}
+
+/** Why a phase has to run, or undefined when its passed record still holds. */
+export function reasonToRun(
+  record: PhaseRecord,
+  inputHash: string,
+  upstreamRan: string | undefined,
+  force: boolean,
+): string | undefined {
+  if (force) return "forced (--force)";
+  if (upstreamRan) return `an earlier phase re-ran (${upstreamRan})`;
+  switch (record.status) {
+    case "pending":
+      return record.attempts === 0 ? "never run" : "pending";
+    case "running":
+      return "a previous run stopped while it was running";
+    case "interrupted":
+      return "interrupted last time";
+    case "failed":
+      return `failed last time (${record.error?.code ?? "error"})`;
+    case "stale":
+      return record.note ?? "stale: an earlier phase changed";
+    case "passed":
+      return record.inputHash === inputHash ? undefined : "inputs changed since it passed";
+  }
+}
+
+export function failingGates(gates: readonly GateResult[]): GateResult[] {
+  return gates.filter((g) => g.status === "fail");
+}
+
+/** One line per failing gate, with location and fix. */
+export function describeGates(gates: readonly GateResult[]): string[] {
+  return failingGates(gates).map((g) => {
+    const where = g.location ? `${g.location.file}${g.location.line ? `:${g.location.line}` : ""}: ` : "";
+    return `• ${where}${g.message}${g.hint ? `\n    fix: ${g.hint}` : ""}`;
+  });
+}
+
+export function gateError(phase: Phase, gates: readonly GateResult[]): GateFailedError {
+  const failed = failingGates(gates);
+  const first = failed[0];
+  return new GateFailedError(
+    `GATE_${(first?.id ?? "unknown").toUpperCase().replace(/[^A-Z0-9]+/g, "_")}`,
+    `phase ${phase.id} (${phase.name}): ${failed.length} gate(s) failed${first ? `: ${first.message}` : ""}`,
+    { details: describeGates(gates), hint: first?.hint },
+  );
+}
+
+interface TaskHandle {
+  skip(reason: string): void;
+  setOutput(line: string): void;
+}
+
+/**
+ * Walks the selected phases in order. A passed phase whose inputs hash is unchanged is skipped
+ * with its reason; one that runs marks every later passed phase stale, so they run too. Every
+ * transition is written to STATE.json before the next step starts.
+ */
+export class PhaseRunner {
+  readonly outcomes = new Map<number, PhaseOutcome>();
+  private upstreamRan: string | undefined;
+
+  constructor(
+    private readonly ctx: Omit<PhaseContext, "progress">,
+    private readonly all: readonly Phase[],
+    private readonly options: RunOptions,
+  ) {}
+
+  /** Phases before the selection must have passed, or their outputs are not there to build on. */
+  async checkPrerequisites(selected: readonly Phase[]): Promise<void> {
+    const first = selected[0];
+    if (!first) return;
+    const missing = this.all.filter((p) => p.id < first.id && this.ctx.state.phase(p.id).status !== "passed");
+    if (missing.length > 0 && !this.options.dryRun) {
+      throw new UserError(
+        "PREREQUISITE_NOT_PASSED",
+        `phase ${first.id} needs phase(s) ${missing.map((p) => p.id).join(", ")} to have passed first`,
+        { hint: `Run \`gen3d deploy --to ${first.id}\` (or without --from/--only).` },
+      );
+    }
+  }
+
+  async runPhase(phase: Phase, task: TaskHandle): Promise<void> {
+    const { state, signal } = this.ctx;
+    if (signal.aborted) throw new InterruptedError();
+    const ctx: PhaseContext = { ...this.ctx, progress: (line) => task.setOutput(line) };
+    const inputHash = hashValue(await phase.inputs(ctx));
+    const record = state.phase(phase.id);
+    const reason = reasonToRun(record, inputHash, this.upstreamRan, this.options.force ?? false);
+
+    if (reason === undefined) {
+      const why = `passed ${record.finishedAt ?? ""}, inputs unchanged (${inputHash.slice(0, 8)})`.replace("  ", " ");
+      this.outcomes.set(phase.id, { id: phase.id, type: "skipped", reason: why });
+      task.skip(`${phase.title}: skipped, ${why}`);
+      return;
+    }
+    if (this.options.dryRun) {
+      this.outcomes.set(phase.id, { id: phase.id, type: "would-run", reason });
+      this.upstreamRan ??= `phase ${phase.id} would run`;
+      task.skip(`${phase.title}: would run, ${reason}`);
+      return;
+    }
+
+    const started = this.ctx.clock.now();
+    await state.update(
+      (draft) => {
+        draft.phases[String(phase.id)] = {
+          status: "running",
+          attempts: record.attempts + 1,
+          startedAt: started.toISOString(),
+          inputHash,
+          note: reason,
+        };
+        for (const later of this.all) {
+          const key = String(later.id);
+          if (later.id > phase.id && draft.phases[key]?.status === "passed") {
+            draft.phases[key] = { ...(draft.phases[key] as PhaseRecord), status: "stale", note: `phase ${phase.id} re-ran` };
+          }
+        }
+      },
+      { event: "phase-started", phase: phase.id, detail: reason },
+    );
+    this.upstreamRan = `phase ${phase.id}`;
+
+    const finish = () => {
+      const finished = this.ctx.clock.now();
+      return { finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
+    };
+    try {
+      task.setOutput(reason);
+      const result = await phase.run(ctx);
+      if (signal.aborted) throw new InterruptedError();
+      if (result.artifacts) await state.setArtifacts(result.artifacts);
+      const gates = await phase.verify(ctx);
+      const evidence = { run: result.evidence, gates };
+      if (failingGates(gates).length > 0) {
+        const error = gateError(phase, gates);
+        await state.setPhase(
+          phase.id,
+          { status: "failed", ...finish(), evidence, error: { ...error.toRecord(), details: error.details } },
+          { event: "phase-failed", detail: error.code },
+        );
+        this.outcomes.set(phase.id, { id: phase.id, type: "failed", reason, error: error.toRecord() });
+        throw error;
+      }
+      const done = finish();
+      await state.setPhase(phase.id, { status: "passed", ...done, evidence, error: undefined, note: result.outcome }, {
+        event: "phase-passed",
+        detail: result.outcome,
+      });
+      this.outcomes.set(phase.id, { id: phase.id, type: "passed", reason, durationMs: done.durationMs, outcome: result.outcome });
+    } catch (thrown) {
+      if (this.outcomes.get(phase.id)?.type === "failed") throw thrown;
+      if (isAbort(thrown) || signal.aborted) {
+        await state.setPhase(phase.id, { status: "interrupted", ...finish() }, { event: "phase-interrupted" });
+        this.outcomes.set(phase.id, { id: phase.id, type: "interrupted", reason });
+        throw new InterruptedError(`phase ${phase.id} (${phase.name}) was interrupted`);
+      }
+      const error = toGen3dError(thrown);
+      await state.setPhase(
+        phase.id,
+        { status: "failed", ...finish(), error: { ...error.toRecord(), details: error.details } },
+        { event: "phase-failed", detail: error.code },
+      );
+      this.outcomes.set(phase.id, { id: phase.id, type: "failed", reason, error: error.toRecord() });
+      throw error;
+    }
+  }
+
+  report(selected: readonly Phase[]): RunReport {
+    const phases = selected.map((p) => this.outcomes.get(p.id) ?? { id: p.id, type: "not-reached" as const });
+    const status = phases.some((p) => p.type === "interrupted")
+      ? "interrupted"
+      : phases.some((p) => p.type === "failed")
+        ? "failed"
+        : "passed";
+    return { status, phases };
+  }
+}
+
+/** Renders the phases as listr2 tasks: rich in a TTY, plain lines otherwise, nothing with --json. */
+export async function runPhases(
+  ctx: Omit<PhaseContext, "progress">,
+  all: readonly Phase[],
+  options: RunOptions,
+): Promise<RunReport> {
+  const selected = selectPhases(all, options);
+  const runner = new PhaseRunner(ctx, all, options);
+  await runner.checkPrerequisites(selected);
+  const { Listr, ListrLogger, ProcessOutput, createWritable } = await import("listr2");
+  const sink = createWritable((chunk) => ctx.io.stderr(chunk)) as NodeJS.WriteStream;
+  const logger = new ListrLogger({ processOutput: new ProcessOutput(sink, sink), useIcons: ctx.io.isTTY });
+  const renderer = ctx.io.json ? "silent" : ctx.io.isTTY ? "default" : "simple";
+  const list = new Listr(
+    selected.map((phase) => ({
+      title: `${phase.id}. ${phase.title}`,
+      task: async (_: unknown, task: { skip(m: string): void; output: string }) =>
+        runner.runPhase(phase, { skip: (m) => task.skip(m), setOutput: (line) => (task.output = line) }),
+      rendererOptions: { persistentOutput: false, outputBar: 1 },
+    })),
+    {
+      concurrent: false,
+      exitOnError: true,
+      registerSignalListeners: false,
+      renderer,
+      fallbackRenderer: "simple",
+      rendererOptions: { logger, collapseSkips: false, collapseErrors: false, suffixSkips: false },
+      fallbackRendererOptions: { logger },
+    } as never,
+  );
+  try {
+    await list.run();
+  } catch (thrown) {
+    return { ...runner.report(selected), error: toGen3dError(thrown) };
+  }
+  return runner.report(selected);
+}

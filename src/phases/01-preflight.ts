@@ -1,0 +1,67 @@
+import path from "node:path";
+import { awsGates } from "../checks/aws-account.js";
+import { costGate } from "../checks/cost.js";
+import { dockerDaemonGate } from "../checks/docker-daemon.js";
+import { type DockerfileInput, dockerfileGates, parseDockerfile, readDockerfile } from "../checks/dockerfile.js";
+import { instanceFitGate } from "../checks/instance-fit.js";
+import { modelGates, modelsInImageGate } from "../checks/models.js";
+import { hashValue, listTree } from "../engine/fingerprint.js";
+import { gate, type GateResult, type Phase, type PhaseContext } from "../engine/phase.js";
+
+export function dockerfileInput(ctx: Pick<PhaseContext, "config" | "loaded">): DockerfileInput {
+  const contextDir = path.resolve(ctx.loaded.baseDir, ctx.config.image.contextDir);
+  const file = path.resolve(contextDir, ctx.config.image.dockerfile);
+  return {
+    file,
+    contextDir,
+    buildArgs: ctx.config.image.buildArgs,
+    displayFile: path.relative(ctx.loaded.baseDir, file) || file,
+  };
+}
+
+/** Phase 1: everything that can be checked before anything is built or paid for. */
+export const preflightPhase: Phase = {
+  id: 1,
+  name: "preflight",
+  title: "Preflight checks",
+
+  async inputs(ctx) {
+    const dockerfile = dockerfileInput(ctx);
+    const models = await Promise.all(
+      ctx.config.models.map(async (m) => {
+        const dir = path.resolve(ctx.loaded.baseDir, m.localPath);
+        const files = await listTree(dir).catch(() => []);
+        return { name: m.name, files: files.length, bytes: files.reduce((s, f) => s + f.size, 0) };
+      }),
+    );
+    return { config: ctx.config, dockerfile: hashValue((await readDockerfile(dockerfile)) ?? null), models };
+  },
+
+  async run() {
+    // Preflight only looks; its gates are the whole phase.
+    return { outcome: "checked" };
+  },
+
+  async verify(ctx) {
+    const { config, loaded } = ctx;
+    const results: GateResult[] = [
+      gate("config.valid", "config valid", "pass", `${path.basename(loaded.file)} matches the schema and cross-field rules`, {
+        evidence: { file: loaded.file, hash: hashValue(loaded.raw) },
+      }),
+    ];
+    const dockerfile = dockerfileInput(ctx);
+    const text = await readDockerfile(dockerfile);
+    ctx.progress("Dockerfile");
+    results.push(...(await dockerfileGates(dockerfile, text)));
+    ctx.progress("models");
+    results.push(...(await modelGates(config, loaded.baseDir)));
+    if (text !== undefined) results.push(await modelsInImageGate(config, loaded.baseDir, dockerfile, parseDockerfile(text)));
+    results.push(instanceFitGate(config));
+    ctx.progress("docker daemon");
+    results.push(await dockerDaemonGate(ctx.docker, process.platform, ctx.signal));
+    ctx.progress("AWS");
+    results.push(...(await awsGates(config, ctx.aws, ctx.signal)));
+    results.push(costGate(config));
+    return results;
+  },
+};
