@@ -1,0 +1,78 @@
+import {
+  type ApplicationAutoScalingClient,
+  DescribeScalableTargetsCommand,
+  DescribeScalingPoliciesCommand,
+} from "@aws-sdk/client-application-auto-scaling";
+import { type CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  type MetricAlarm,
+  metricAlarmSchema,
+  SCALABLE_DIMENSION,
+  SERVICE_NAMESPACE,
+  type ScalableTarget,
+  type ScalingPolicy,
+  scalableTargetSchema,
+  scalingPolicySchema,
+} from "../checks/autoscaling.js";
+import { awsFailure } from "./aws-errors.js";
+
+export async function describeScalableTarget(
+  client: ApplicationAutoScalingClient,
+  resourceId: string,
+  signal: AbortSignal,
+): Promise<ScalableTarget | undefined> {
+  try {
+    const out = await client.send(
+      new DescribeScalableTargetsCommand({
+        ServiceNamespace: SERVICE_NAMESPACE,
+        ResourceIds: [resourceId],
+        ScalableDimension: SCALABLE_DIMENSION,
+      }),
+      { abortSignal: signal },
+    );
+    const found = (out.ScalableTargets ?? []).find((t) => t.ResourceId === resourceId);
+    return found === undefined ? undefined : scalableTargetSchema.parse(found);
+  } catch (error) {
+    throw awsFailure(error, "DescribeScalableTargets", "application-autoscaling:DescribeScalableTargets");
+  }
+}
+
+/** Every scaling policy on the variant, whoever made it. */
+export async function describeScalingPolicies(
+  client: ApplicationAutoScalingClient,
+  resourceId: string,
+  signal: AbortSignal,
+): Promise<ScalingPolicy[]> {
+  const policies: ScalingPolicy[] = [];
+  let NextToken: string | undefined;
+  try {
+    do {
+      const out = await client.send(
+        new DescribeScalingPoliciesCommand({
+          ServiceNamespace: SERVICE_NAMESPACE,
+          ResourceId: resourceId,
+          ScalableDimension: SCALABLE_DIMENSION,
+          ...(NextToken ? { NextToken } : {}),
+        }),
+        { abortSignal: signal },
+      );
+      for (const p of out.ScalingPolicies ?? []) if (p.ResourceId === resourceId) policies.push(scalingPolicySchema.parse(p));
+      NextToken = out.NextToken;
+    } while (NextToken);
+  } catch (error) {
+    throw awsFailure(error, "DescribeScalingPolicies", "application-autoscaling:DescribeScalingPolicies");
+  }
+  return policies;
+}
+
+export async function describeAlarm(client: CloudWatchClient, name: string, signal: AbortSignal): Promise<MetricAlarm | undefined> {
+  try {
+    const out = await client.send(new DescribeAlarmsCommand({ AlarmNames: [name], AlarmTypes: ["MetricAlarm"] }), {
+      abortSignal: signal,
+    });
+    const found = (out.MetricAlarms ?? []).find((a) => a.AlarmName === name);
+    return found === undefined ? undefined : metricAlarmSchema.parse(found);
+  } catch (error) {
+    throw awsFailure(error, "DescribeAlarms", "cloudwatch:DescribeAlarms");
+  }
+}

@@ -1,0 +1,65 @@
+import { ExternalError, isAbort } from "../engine/errors.js";
+
+/** The error name an SDK v3 exception carries (`ValidationException`, `AccessDeniedException`…). */
+export function awsErrorName(error: unknown): string {
+  if (!error || typeof error !== "object") return "";
+  const e = error as { name?: unknown; Code?: unknown; code?: unknown };
+  if (typeof e.name === "string" && e.name !== "Error") return e.name;
+  if (typeof e.Code === "string") return e.Code;
+  if (typeof e.code === "string") return e.code;
+  return "";
+}
+
+export function awsErrorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * SageMaker answers a missing resource with a ValidationException ("Could not find model …");
+ * Application Auto Scaling and others use ObjectNotFound / ResourceNotFound names.
+ */
+export function isNotFound(error: unknown): boolean {
+  const name = awsErrorName(error);
+  if (/NotFound|NoSuch/i.test(name)) return true;
+  if (name === "ValidationException" || name === "ValidationError") {
+    return /could not find|does not exist|not found|no scal(able target|ing policy) found/i.test(awsErrorMessage(error));
+  }
+  return false;
+}
+
+export function isAccessDenied(error: unknown): boolean {
+  return /AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(awsErrorName(error));
+}
+
+export function isThrottle(error: unknown): boolean {
+  return /Throttl|TooManyRequests|RequestLimitExceeded/i.test(awsErrorName(error));
+}
+
+/**
+ * Turns an SDK failure into an ExternalError naming the action and the fix. `permission` is the IAM
+ * action the caller needs for `action` (e.g. `sagemaker:CreateModel`).
+ */
+export function awsFailure(error: unknown, action: string, permission?: string, extraHint?: string): Error {
+  if (isAbort(error)) return error as Error;
+  if (error instanceof ExternalError) return error;
+  const name = awsErrorName(error) || "Error";
+  const message = awsErrorMessage(error);
+  let hint: string | undefined;
+  if (isAccessDenied(error)) {
+    hint = permission
+      ? `The AWS identity gen3d runs as lacks \`${permission}\`: add it to that identity's IAM policy.`
+      : "The AWS identity gen3d runs as is not allowed to do this: check its IAM policy.";
+  } else if (name === "ResourceLimitExceeded") {
+    hint =
+      "An account quota is exhausted: raise it in the Service Quotas console (service SageMaker), or delete unused resources.";
+  } else if (isThrottle(error)) {
+    hint = "AWS throttled the call after the SDK's retries; wait a minute and run `gen3d resume`.";
+  } else if (/ExpiredToken|InvalidClientTokenId|UnrecognizedClient|CredentialsProviderError/i.test(name)) {
+    hint = "The AWS credentials are missing or expired: refresh them (e.g. `aws sso login`) and run `gen3d resume`.";
+  }
+  if (extraHint) hint = hint ? `${hint} ${extraHint}` : extraHint;
+  return new ExternalError("AWS_CALL_FAILED", `${action} failed: ${name}: ${message}`, {
+    cause: error,
+    ...(hint === undefined ? {} : { hint }),
+  });
+}

@@ -1,0 +1,78 @@
+import {
+  type CloudWatchLogsClient,
+  DescribeLogStreamsCommand,
+  FilterLogEventsCommand,
+  type FilteredLogEvent,
+} from "@aws-sdk/client-cloudwatch-logs";
+import { isNotFound } from "./aws-errors.js";
+
+export function endpointLogGroup(endpointName: string): string {
+  return `/aws/sagemaker/Endpoints/${endpointName}`;
+}
+
+export interface LogTail {
+  group: string;
+  /** False when the log group does not exist (the container never started, or no logs permission). */
+  exists: boolean;
+  lines: string[];
+  /** Why no lines came back, when none did. */
+  note?: string;
+}
+
+export function formatEvent(event: FilteredLogEvent): string {
+  const at = event.timestamp === undefined ? "" : `${new Date(event.timestamp).toISOString()} `;
+  const stream = event.logStreamName ? `[${event.logStreamName.split("/").pop()}] ` : "";
+  return `${at}${stream}${(event.message ?? "").replace(/\s+$/, "")}`;
+}
+
+/**
+ * The last `limit` lines of the endpoint's log group, across every stream, oldest first. Reading
+ * the log is best effort: it explains a failure, so its own failure becomes a note, never an error.
+ */
+export async function tailEndpointLogs(
+  logs: CloudWatchLogsClient,
+  endpointName: string,
+  options: { limit?: number; sinceMs?: number; signal?: AbortSignal } = {},
+): Promise<LogTail> {
+  const group = endpointLogGroup(endpointName);
+  const limit = options.limit ?? 40;
+  const abortSignal = options.signal;
+  try {
+    // Newest streams first: a failed endpoint's useful lines are in the streams it wrote last.
+    const streams = await logs.send(
+      new DescribeLogStreamsCommand({ logGroupName: group, orderBy: "LastEventTime", descending: true, limit: 10 }),
+      { abortSignal },
+    );
+    const names = (streams.logStreams ?? []).map((s) => s.logStreamName).filter((n): n is string => Boolean(n));
+    if (names.length === 0) return { group, exists: true, lines: [], note: `${group} has no log streams yet` };
+    const events: FilteredLogEvent[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < 20; page += 1) {
+      const out = await logs.send(
+        new FilterLogEventsCommand({
+          logGroupName: group,
+          logStreamNames: names,
+          ...(options.sinceMs === undefined ? {} : { startTime: options.sinceMs }),
+          ...(nextToken ? { nextToken } : {}),
+        }),
+        { abortSignal },
+      );
+      events.push(...(out.events ?? []));
+      if (events.length > limit * 4) events.splice(0, events.length - limit * 4);
+      nextToken = out.nextToken;
+      if (!nextToken) break;
+    }
+    events.sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0));
+    return { group, exists: true, lines: events.slice(-limit).map(formatEvent) };
+  } catch (error) {
+    if (isNotFound(error)) {
+      return {
+        group,
+        exists: false,
+        lines: [],
+        note: `log group ${group} does not exist: the container never wrote a line (image pull or role problem?)`,
+      };
+    }
+    return { group, exists: false, lines: [], note: `could not read ${group}: ${(error as Error).message}` };
+  }
+}

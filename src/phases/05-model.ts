@@ -1,0 +1,99 @@
+import { CreateModelCommand, DescribeModelCommand, type SageMakerClient } from "@aws-sdk/client-sagemaker";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
+import { desiredModel, inputsOrPending, modelDataPrefix, SAGEMAKER_MODEL_DIR } from "../adapters/sagemaker-spec.js";
+import { describeModelSchema, modelDifferences, modelGates } from "../checks/sagemaker-model.js";
+import { ExternalError } from "../engine/errors.js";
+import type { Phase, PhaseContext } from "../engine/phase.js";
+
+export type ModelOutcome = { type: "created" | "adopted" | "unchanged"; modelName: string; modelArn: string };
+
+async function describeModel(sagemaker: SageMakerClient, name: string, signal: AbortSignal): Promise<unknown> {
+  try {
+    return await sagemaker.send(new DescribeModelCommand({ ModelName: name }), { abortSignal: signal });
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw awsFailure(error, `DescribeModel ${name}`, "sagemaker:DescribeModel");
+  }
+}
+
+async function countModelData(ctx: PhaseContext): Promise<{ prefix: string; count: number } | undefined> {
+  const desired = desiredModel(ctx);
+  if (desired.input.PrimaryContainer?.Environment?.GEN3D_MODEL_DIR !== SAGEMAKER_MODEL_DIR) return undefined;
+  const prefix = modelDataPrefix(ctx.config);
+  const key = prefix.slice(`s3://${ctx.config.s3.bucket}/`.length);
+  const s3 = await ctx.aws.s3();
+  try {
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: ctx.config.s3.bucket, Prefix: key, MaxKeys: 1 }), {
+      abortSignal: ctx.signal,
+    });
+    return { prefix, count: listed.KeyCount ?? listed.Contents?.length ?? 0 };
+  } catch (error) {
+    throw awsFailure(error, `ListObjectsV2 ${prefix}`, "s3:ListBucket");
+  }
+}
+
+/** Phase 5: the SageMaker model, image pinned by digest, named by content. */
+export const modelPhase: Phase = {
+  id: 5,
+  name: "model",
+  title: "Create the SageMaker model",
+
+  async inputs(ctx) {
+    return inputsOrPending(() => ({ model: desiredModel(ctx).input, region: ctx.aws.region }));
+  },
+
+  async run(ctx) {
+    const desired = desiredModel(ctx);
+    const sagemaker = await ctx.aws.sagemaker();
+    const outcome = await ensureModel(ctx, sagemaker);
+    const created = new Set(ctx.state.state.artifacts.createdModels ?? []);
+    created.add(desired.name);
+    const artifacts = { modelName: desired.name, createdModels: [...created] };
+    await ctx.state.setArtifacts(artifacts);
+    return { outcome: outcome.type, artifacts, evidence: { outcome } };
+  },
+
+  async verify(ctx) {
+    const desired = desiredModel(ctx);
+    const sagemaker = await ctx.aws.sagemaker();
+    const raw = await describeModel(sagemaker, desired.name, ctx.signal);
+    return modelGates(desired, raw, raw === undefined ? undefined : await countModelData(ctx));
+  },
+};
+
+async function ensureModel(ctx: PhaseContext, sagemaker: SageMakerClient): Promise<ModelOutcome> {
+  const desired = desiredModel(ctx);
+  const existing = await describeModel(sagemaker, desired.name, ctx.signal);
+  if (existing !== undefined) {
+    const actual = describeModelSchema.parse(existing);
+    const differences = modelDifferences(desired, actual);
+    if (differences.length > 0) {
+      // The name carries a hash of the settings, so this is someone else's model under our name.
+      throw new ExternalError("MODEL_CONFLICT", `model ${desired.name} exists but differs from what gen3d derives`, {
+        details: differences.map((d) => `• ${d}`),
+        hint: `Delete it (\`aws sagemaker delete-model --model-name ${desired.name}\`) and run \`gen3d resume\`.`,
+      });
+    }
+    const recorded = ctx.state.state.artifacts.createdModels?.includes(desired.name) ?? false;
+    ctx.progress(`model ${desired.name} already exists and matches`);
+    return { type: recorded ? "unchanged" : "adopted", modelName: desired.name, modelArn: actual.ModelArn };
+  }
+  const data = await countModelData(ctx);
+  if (data && data.count === 0) {
+    throw new ExternalError("MODEL_DATA_MISSING", `no model data under ${data.prefix}`, {
+      hint: 'Upload the weights there uncompressed (SageMaker copies the prefix to /opt/ml/model), or use packaging "image".',
+    });
+  }
+  ctx.progress(`creating model ${desired.name}`);
+  try {
+    const created = await sagemaker.send(new CreateModelCommand(desired.input), { abortSignal: ctx.signal });
+    return { type: "created", modelName: desired.name, modelArn: created.ModelArn ?? "" };
+  } catch (error) {
+    throw awsFailure(
+      error,
+      `CreateModel ${desired.name}`,
+      "sagemaker:CreateModel (and iam:PassRole on the execution role)",
+    );
+  }
+}

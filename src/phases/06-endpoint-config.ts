@@ -1,0 +1,103 @@
+import {
+  CreateEndpointConfigCommand,
+  DescribeEndpointConfigCommand,
+  type SageMakerClient,
+} from "@aws-sdk/client-sagemaker";
+import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
+import { desiredEndpointConfig, type DesiredEndpointConfig, inputsOrPending } from "../adapters/sagemaker-spec.js";
+import {
+  describeEndpointConfigSchema,
+  endpointConfigDifferences,
+  endpointConfigGates,
+} from "../checks/endpoint-config.js";
+import { ExternalError, UserError } from "../engine/errors.js";
+import type { Phase, PhaseContext } from "../engine/phase.js";
+
+export type EndpointConfigOutcome = { type: "created" | "adopted" | "unchanged"; endpointConfigName: string };
+
+function upstreamModelName(ctx: PhaseContext): string {
+  const name = ctx.state.state.artifacts.modelName;
+  if (typeof name !== "string" || name === "") {
+    throw new UserError("UPSTREAM_MISSING", "STATE.json has no artifacts.modelName: phase 5 (model) has not run", {
+      hint: "Run phase 5 first: `gen3d deploy --from 5` (or `gen3d resume`).",
+    });
+  }
+  return name;
+}
+
+export function desiredConfigFor(ctx: PhaseContext): DesiredEndpointConfig {
+  return desiredEndpointConfig(ctx, upstreamModelName(ctx));
+}
+
+export async function describeEndpointConfig(
+  sagemaker: SageMakerClient,
+  name: string,
+  signal: AbortSignal,
+): Promise<unknown> {
+  try {
+    return await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name }), { abortSignal: signal });
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw awsFailure(error, `DescribeEndpointConfig ${name}`, "sagemaker:DescribeEndpointConfig");
+  }
+}
+
+/** Phase 6: one async endpoint config per settings hash. */
+export const endpointConfigPhase: Phase = {
+  id: 6,
+  name: "endpoint-config",
+  title: "Create the async endpoint config",
+
+  async inputs(ctx) {
+    return inputsOrPending(() => ({ endpointConfig: desiredConfigFor(ctx).input, region: ctx.aws.region }));
+  },
+
+  async run(ctx) {
+    const desired = desiredConfigFor(ctx);
+    const sagemaker = await ctx.aws.sagemaker();
+    const existing = await describeEndpointConfig(sagemaker, desired.name, ctx.signal);
+    let type: EndpointConfigOutcome["type"];
+    if (existing !== undefined) {
+      const differences = endpointConfigDifferences(desired, describeEndpointConfigSchema.parse(existing));
+      if (differences.length > 0) {
+        throw new ExternalError(
+          "ENDPOINT_CONFIG_CONFLICT",
+          `endpoint config ${desired.name} exists but differs from what gen3d derives`,
+          {
+            details: differences.map((d) => `• ${d}`),
+            hint: `Delete it (\`aws sagemaker delete-endpoint-config --endpoint-config-name ${desired.name}\`) and run \`gen3d resume\`.`,
+          },
+        );
+      }
+      type = ctx.state.state.artifacts.createdEndpointConfigs?.includes(desired.name) ? "unchanged" : "adopted";
+      ctx.progress(`endpoint config ${desired.name} already exists and matches`);
+    } else {
+      ctx.progress(`creating endpoint config ${desired.name} (startup health check ${desired.startup.seconds} s)`);
+      try {
+        await sagemaker.send(new CreateEndpointConfigCommand(desired.input), { abortSignal: ctx.signal });
+      } catch (error) {
+        throw awsFailure(
+          error,
+          `CreateEndpointConfig ${desired.name}`,
+          "sagemaker:CreateEndpointConfig",
+          /instance type|InstanceType/i.test(String((error as Error).message))
+            ? `Check that ${ctx.config.instance.type} is offered for SageMaker inference in ${ctx.aws.region}.`
+            : undefined,
+        );
+      }
+      type = "created";
+    }
+    const created = new Set(ctx.state.state.artifacts.createdEndpointConfigs ?? []);
+    created.add(desired.name);
+    const artifacts = { endpointConfigName: desired.name, createdEndpointConfigs: [...created] };
+    await ctx.state.setArtifacts(artifacts);
+    const outcome: EndpointConfigOutcome = { type, endpointConfigName: desired.name };
+    return { outcome: type, artifacts, evidence: { outcome, startupHealthCheck: desired.startup } };
+  },
+
+  async verify(ctx) {
+    const desired = desiredConfigFor(ctx);
+    const sagemaker = await ctx.aws.sagemaker();
+    return endpointConfigGates(desired, await describeEndpointConfig(sagemaker, desired.name, ctx.signal));
+  },
+};

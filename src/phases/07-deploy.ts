@@ -1,0 +1,244 @@
+import {
+  CreateEndpointCommand,
+  DeleteEndpointCommand,
+  type SageMakerClient,
+  UpdateEndpointCommand,
+} from "@aws-sdk/client-sagemaker";
+import { awsFailure } from "../adapters/aws-errors.js";
+import { tailEndpointLogs } from "../adapters/cloudwatch-logs.js";
+import {
+  type DescribedEndpoint,
+  describeEndpoint,
+  formatDuration,
+  TRANSITIONAL_STATUSES,
+  type WaitOptions,
+  waitForDeleted,
+  waitForInService,
+} from "../adapters/sagemaker-endpoint.js";
+import { endpointNameFor, inputsOrPending, projectTags } from "../adapters/sagemaker-spec.js";
+import { endpointGates } from "../checks/endpoint.js";
+import { classifyEndpointFailure } from "../checks/endpoint-failure.js";
+import { ExternalError, UserError } from "../engine/errors.js";
+import type { Phase, PhaseContext } from "../engine/phase.js";
+
+export type DeployOutcome =
+  | { type: "created"; endpointName: string; endpointConfigName: string; replacedFailed: boolean }
+  | { type: "adopted"; endpointName: string; endpointConfigName: string; adoptedStatus: string }
+  | { type: "updated"; endpointName: string; endpointConfigName: string; previousConfigName: string }
+  | { type: "unchanged"; endpointName: string; endpointConfigName: string };
+
+export interface DeployTiming {
+  /** The SDK waiter's polling bounds, in seconds. */
+  minDelaySeconds: number;
+  maxDelaySeconds: number;
+}
+
+function upstreamConfigName(ctx: PhaseContext): string {
+  const name = ctx.state.state.artifacts.endpointConfigName;
+  if (typeof name !== "string" || name === "") {
+    throw new UserError(
+      "UPSTREAM_MISSING",
+      "STATE.json has no artifacts.endpointConfigName: phase 6 (endpoint config) has not run",
+      { hint: "Run phase 6 first: `gen3d deploy --from 6` (or `gen3d resume`)." },
+    );
+  }
+  return name;
+}
+
+/** Builds the failed-phase error: SageMaker's reason, the log tail, and what to do about it. */
+export async function endpointFailure(
+  ctx: PhaseContext,
+  endpoint: DescribedEndpoint,
+  headline: string,
+  startupTimeoutSeconds?: number,
+): Promise<ExternalError> {
+  const tail = await tailEndpointLogs(await ctx.aws.logs(), endpoint.EndpointName, { limit: 30, signal: ctx.signal });
+  const diagnosis = classifyEndpointFailure(endpoint.FailureReason, tail.lines, {
+    instanceType: ctx.config.instance.type,
+    region: ctx.aws.region,
+    roleArn: ctx.config.executionRoleArn,
+    ...(startupTimeoutSeconds === undefined ? {} : { startupTimeoutSeconds }),
+  });
+  const details = [
+    `FailureReason: ${endpoint.FailureReason ?? "(none given)"}`,
+    `cause: ${diagnosis.summary}${diagnosis.evidence ? ` — matched: ${diagnosis.evidence}` : ""}`,
+    tail.lines.length > 0 ? `last ${tail.lines.length} line(s) of ${tail.group}:` : `log: ${tail.note ?? "no lines"}`,
+    ...tail.lines.map((l) => `  ${l}`),
+  ];
+  return new ExternalError("ENDPOINT_FAILED", `${headline}: ${diagnosis.summary}`, {
+    details,
+    hint: diagnosis.hint,
+  });
+}
+
+function startupTimeoutOf(ctx: PhaseContext): number | undefined {
+  const evidence = ctx.state.phase(6).evidence as { startupHealthCheck?: { seconds?: unknown } } | undefined;
+  const seconds = evidence?.startupHealthCheck?.seconds;
+  return typeof seconds === "number" ? seconds : undefined;
+}
+
+export function createDeployPhase(timing: DeployTiming = { minDelaySeconds: 15, maxDelaySeconds: 60 }): Phase {
+  const waitOptions = (ctx: PhaseContext, what: string): WaitOptions => {
+    const started = ctx.clock.now().getTime();
+    return {
+      maxWaitSeconds: ctx.config.timeouts.deploySeconds,
+      minDelaySeconds: timing.minDelaySeconds,
+      maxDelaySeconds: timing.maxDelaySeconds,
+      signal: ctx.signal,
+      onPoll: (out) =>
+        ctx.progress(
+          `${what}: ${out.EndpointStatus ?? "?"} · ${formatDuration(ctx.clock.now().getTime() - started)} elapsed ` +
+            `(limit ${formatDuration(ctx.config.timeouts.deploySeconds * 1000)})`,
+        ),
+    };
+  };
+
+  /** Waits for InService and returns the endpoint as it then is; Failed and timeout throw. */
+  async function settle(ctx: PhaseContext, sagemaker: SageMakerClient, name: string, what: string): Promise<DescribedEndpoint> {
+    const result = await waitForInService(sagemaker, name, waitOptions(ctx, what));
+    const now = await describeEndpoint(sagemaker, name, ctx.signal);
+    if (result.type === "timeout") {
+      throw new ExternalError(
+        "DEPLOY_TIMEOUT",
+        `endpoint ${name} is still ${now?.EndpointStatus ?? "unknown"} after ${formatDuration(ctx.config.timeouts.deploySeconds * 1000)}`,
+        {
+          hint:
+            "SageMaker keeps going: `gen3d resume` adopts the endpoint and keeps waiting (raise timeouts.deploySeconds to wait longer in one run).",
+        },
+      );
+    }
+    if (now === undefined) {
+      throw new ExternalError("ENDPOINT_VANISHED", `endpoint ${name} disappeared while gen3d waited for it`, {
+        hint: "Someone deleted it; run `gen3d resume` to create it again.",
+      });
+    }
+    if (now.EndpointStatus === "Failed") {
+      throw await endpointFailure(ctx, now, `endpoint ${name} failed`, startupTimeoutOf(ctx));
+    }
+    return now;
+  }
+
+  async function create(ctx: PhaseContext, sagemaker: SageMakerClient, name: string, configName: string) {
+    // Recorded before the call: a crash right after it still leaves the name for resume and destroy.
+    await ctx.state.setArtifacts({ endpointName: name });
+    ctx.progress(`creating endpoint ${name} with ${configName}`);
+    try {
+      await sagemaker.send(
+        new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: configName, Tags: projectTags(ctx.config) }),
+        { abortSignal: ctx.signal },
+      );
+    } catch (error) {
+      throw awsFailure(error, `CreateEndpoint ${name}`, "sagemaker:CreateEndpoint");
+    }
+  }
+
+  async function update(ctx: PhaseContext, sagemaker: SageMakerClient, endpoint: DescribedEndpoint, configName: string) {
+    ctx.progress(`updating endpoint ${endpoint.EndpointName}: ${endpoint.EndpointConfigName} → ${configName}`);
+    try {
+      await sagemaker.send(new UpdateEndpointCommand({ EndpointName: endpoint.EndpointName, EndpointConfigName: configName }), {
+        abortSignal: ctx.signal,
+      });
+    } catch (error) {
+      throw awsFailure(error, `UpdateEndpoint ${endpoint.EndpointName}`, "sagemaker:UpdateEndpoint");
+    }
+    const after = await settle(ctx, sagemaker, endpoint.EndpointName, `updating ${endpoint.EndpointName}`);
+    if (after.EndpointConfigName !== configName) {
+      // SageMaker rolls a failed update back: InService again, on the old config, with a reason.
+      throw await endpointFailure(
+        ctx,
+        after,
+        `update of ${endpoint.EndpointName} to ${configName} failed and SageMaker rolled back to ${after.EndpointConfigName}`,
+        startupTimeoutOf(ctx),
+      );
+    }
+    return after;
+  }
+
+  async function deploy(ctx: PhaseContext): Promise<DeployOutcome> {
+    const name = endpointNameFor(ctx.config);
+    const configName = upstreamConfigName(ctx);
+    const sagemaker = await ctx.aws.sagemaker();
+    let current = await describeEndpoint(sagemaker, name, ctx.signal);
+    let replacedFailed = false;
+
+    if (current?.EndpointStatus === "Deleting") {
+      ctx.progress(`endpoint ${name} is being deleted; waiting before creating it again`);
+      await waitForDeleted(sagemaker, name, waitOptions(ctx, `deleting ${name}`));
+      current = undefined;
+    }
+    if (current?.EndpointStatus === "Failed") {
+      // A Failed endpoint cannot be updated, only deleted. The new attempt may have a fixed config.
+      ctx.progress(`endpoint ${name} is Failed (${current.FailureReason ?? "no reason"}); deleting it to try again`);
+      try {
+        await sagemaker.send(new DeleteEndpointCommand({ EndpointName: name }), { abortSignal: ctx.signal });
+      } catch (error) {
+        throw awsFailure(error, `DeleteEndpoint ${name}`, "sagemaker:DeleteEndpoint");
+      }
+      await waitForDeleted(sagemaker, name, waitOptions(ctx, `deleting failed ${name}`));
+      current = undefined;
+      replacedFailed = true;
+    }
+    if (current === undefined) {
+      await create(ctx, sagemaker, name, configName);
+      await settle(ctx, sagemaker, name, `creating ${name}`);
+      return { type: "created", endpointName: name, endpointConfigName: configName, replacedFailed };
+    }
+    await ctx.state.setArtifacts({ endpointName: name });
+
+    if (TRANSITIONAL_STATUSES.has(current.EndpointStatus)) {
+      // A previous run crashed or stopped while SageMaker was working: adopt, never create twice.
+      const adoptedStatus = current.EndpointStatus;
+      ctx.progress(`endpoint ${name} is ${adoptedStatus} (left by an earlier run): adopting it and waiting`);
+      const settled = await settle(ctx, sagemaker, name, `${adoptedStatus.toLowerCase()} ${name}`);
+      if (settled.EndpointConfigName === configName) {
+        return { type: "adopted", endpointName: name, endpointConfigName: configName, adoptedStatus };
+      }
+      if (adoptedStatus === "Updating" && settled.FailureReason) {
+        throw await endpointFailure(
+          ctx,
+          settled,
+          `the update of ${name} that an earlier run started failed; SageMaker rolled back to ${settled.EndpointConfigName}`,
+          startupTimeoutOf(ctx),
+        );
+      }
+      current = settled;
+    }
+    if (current.EndpointStatus !== "InService") {
+      throw new ExternalError("ENDPOINT_UNEXPECTED_STATUS", `endpoint ${name} is ${current.EndpointStatus}`, {
+        hint: `gen3d can only update an InService endpoint; inspect it with \`aws sagemaker describe-endpoint --endpoint-name ${name}\`.`,
+      });
+    }
+    if (current.EndpointConfigName === configName) {
+      ctx.progress(`endpoint ${name} is InService on ${configName}: nothing to do`);
+      return { type: "unchanged", endpointName: name, endpointConfigName: configName };
+    }
+    const previousConfigName = current.EndpointConfigName ?? "";
+    await update(ctx, sagemaker, current, configName);
+    return { type: "updated", endpointName: name, endpointConfigName: configName, previousConfigName };
+  }
+
+  return {
+    id: 7,
+    name: "deploy",
+    title: "Deploy the endpoint",
+    async inputs(ctx) {
+      return inputsOrPending(() => ({
+        endpointName: endpointNameFor(ctx.config),
+        endpointConfigName: upstreamConfigName(ctx),
+        region: ctx.aws.region,
+      }));
+    },
+    async run(ctx) {
+      const outcome = await deploy(ctx);
+      return { outcome: outcome.type, artifacts: { endpointName: outcome.endpointName }, evidence: { outcome } };
+    },
+    async verify(ctx) {
+      const name = endpointNameFor(ctx.config);
+      const sagemaker = await ctx.aws.sagemaker();
+      return endpointGates(name, upstreamConfigName(ctx), await describeEndpoint(sagemaker, name, ctx.signal));
+    },
+  };
+}
+
+/** Phase 7: create or update the endpoint, wait for InService, diagnose a failure. */
+export const deployPhase: Phase = createDeployPhase();
