@@ -166,6 +166,8 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
 
 /** The only place that touches the process: argv, streams, signals, exit code. */
 export function run(argv: readonly string[]): void {
+  // The SDK warns on every run under Node 20 about its 2027 support window; README says so once.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import lockfile from "proper-lockfile";
@@ -21,6 +21,14 @@ async function readOwner(stateFile: string): Promise<LockOwner | undefined> {
     return owner.parse(JSON.parse(await readFile(path.join(lockDir(stateFile), "owner.json"), "utf8")));
   } catch {
     return undefined;
+  }
+}
+
+async function lockAgeMs(stateFile: string): Promise<number> {
+  try {
+    return Date.now() - (await stat(lockDir(stateFile))).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 
@@ -56,7 +64,10 @@ export async function acquireStateLock(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
     const holder = await readOwner(stateFile);
-    if (holder && holder.host === os.hostname() && !processAlive(holder.pid)) {
+    // A live holder writes owner.json within milliseconds of taking the lock; a lock without one
+    // that is older than a second was left by a run killed in between.
+    const orphaned = !holder && (await lockAgeMs(stateFile)) > 1_000;
+    if (orphaned || (holder && holder.host === os.hostname() && !processAlive(holder.pid))) {
       await rm(lockDir(stateFile), { recursive: true, force: true });
       release = await lockfile.lock(stateFile, options);
     } else {
