@@ -1,0 +1,346 @@
+import {
+  DeleteScalingPolicyCommand,
+  DeregisterScalableTargetCommand,
+} from "@aws-sdk/client-application-auto-scaling";
+import { DeleteAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { BatchDeleteImageCommand } from "@aws-sdk/client-ecr";
+import { DeleteObjectsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import {
+  DeleteEndpointCommand,
+  DeleteEndpointConfigCommand,
+  DeleteModelCommand,
+  ListEndpointConfigsCommand,
+  ListEndpointsCommand,
+  ListModelsCommand,
+} from "@aws-sdk/client-sagemaker";
+import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
+import { describeAlarm, describeScalableTarget, describeScalingPolicies } from "../adapters/autoscaling.js";
+import { describeEndpoint, waitForDeleted } from "../adapters/sagemaker-endpoint.js";
+import { asyncOutputPaths, endpointNameFor, scalableResourceId } from "../adapters/sagemaker-spec.js";
+import { desiredScaling, SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../checks/autoscaling.js";
+import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
+import { ExternalError } from "../engine/errors.js";
+import { bold, dim, green, yellow } from "../engine/output.js";
+
+export interface DestroyOptions {
+  /** Also delete the pushed ECR image (by digest). */
+  deleteImages?: boolean;
+  /** Also delete gen3d's S3 prefixes: async output, failures, embeddings. */
+  deleteS3?: boolean;
+  /** Endpoint-deletion waiter polling, in seconds (tests shorten it). */
+  waiter?: { minDelaySeconds: number; maxDelaySeconds: number };
+}
+
+export interface Removal {
+  kind: "alarm" | "scaling-policy" | "scalable-target" | "endpoint" | "endpoint-config" | "model" | "image" | "s3-prefix";
+  name: string;
+  result: "deleted" | "already-gone";
+  detail?: string;
+}
+
+export interface DestroyReport {
+  removed: Removal[];
+  /** gen3d-named resources still listed by AWS after the teardown (should be empty). */
+  leftovers: string[];
+  cancelled: boolean;
+}
+
+interface Plan {
+  endpointName: string;
+  resourceId: string;
+  alarms: string[];
+  models: string[];
+  endpointConfigs: string[];
+}
+
+function planTeardown(ctx: AppContext): Plan {
+  const a = ctx.state.state.artifacts;
+  const endpointName = a.endpointName ?? endpointNameFor(ctx.config);
+  const unique = (...lists: (string | string[] | undefined)[]) =>
+    [...new Set(lists.flat().filter((v): v is string => typeof v === "string" && v !== ""))].sort();
+  return {
+    endpointName,
+    resourceId: scalableResourceId(endpointName),
+    alarms: unique(a.alarmNames, desiredScaling(ctx.config, endpointName).alarm.AlarmName),
+    models: unique(a.createdModels, a.modelName),
+    endpointConfigs: unique(a.createdEndpointConfigs, a.endpointConfigName),
+  };
+}
+
+/** What AWS still lists under gen3d's names for this project (proof that a teardown is complete). */
+export async function listLeftovers(ctx: AppContext): Promise<string[]> {
+  const sagemaker = await ctx.aws.sagemaker();
+  const project = ctx.config.project.name;
+  const ours = (name: string | undefined) => typeof name === "string" && name.startsWith(`${project}-`);
+  const out: string[] = [];
+  try {
+    const [endpoints, configs, models] = await Promise.all([
+      sagemaker.send(new ListEndpointsCommand({ NameContains: project, MaxResults: 100 }), { abortSignal: ctx.signal }),
+      sagemaker.send(new ListEndpointConfigsCommand({ NameContains: project, MaxResults: 100 }), { abortSignal: ctx.signal }),
+      sagemaker.send(new ListModelsCommand({ NameContains: project, MaxResults: 100 }), { abortSignal: ctx.signal }),
+    ]);
+    for (const e of endpoints.Endpoints ?? []) if (ours(e.EndpointName)) out.push(`endpoint ${e.EndpointName} (${e.EndpointStatus})`);
+    for (const c of configs.EndpointConfigs ?? []) if (ours(c.EndpointConfigName)) out.push(`endpoint-config ${c.EndpointConfigName}`);
+    for (const m of models.Models ?? []) if (ours(m.ModelName)) out.push(`model ${m.ModelName}`);
+  } catch (error) {
+    throw awsFailure(error, "listing SageMaker resources", "sagemaker:ListEndpoints, sagemaker:ListEndpointConfigs, sagemaker:ListModels");
+  }
+  const plan = planTeardown(ctx);
+  const autoscaling = await ctx.aws.autoscaling();
+  if (await describeScalableTarget(autoscaling, plan.resourceId, ctx.signal)) out.push(`scalable-target ${plan.resourceId}`);
+  for (const p of await describeScalingPolicies(autoscaling, plan.resourceId, ctx.signal)) out.push(`scaling-policy ${p.PolicyName}`);
+  const cloudwatch = await ctx.aws.cloudwatch();
+  for (const alarm of plan.alarms) if (await describeAlarm(cloudwatch, alarm, ctx.signal)) out.push(`alarm ${alarm}`);
+  return out;
+}
+
+async function tolerant(
+  removed: Removal[],
+  kind: Removal["kind"],
+  name: string,
+  permission: string,
+  call: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await call();
+    removed.push({ kind, name, result: "deleted" });
+  } catch (error) {
+    if (isNotFound(error)) {
+      removed.push({ kind, name, result: "already-gone" });
+      return;
+    }
+    throw awsFailure(error, `deleting ${kind} ${name}`, permission);
+  }
+}
+
+async function deleteS3Prefix(ctx: AppContext, uri: string, removed: Removal[]): Promise<void> {
+  const rest = uri.replace(/^s3:\/\//, "");
+  const bucket = rest.split("/")[0] ?? "";
+  const prefix = rest.slice(bucket.length + 1).replace(/\/?$/, "/");
+  const s3 = await ctx.aws.s3();
+  let count = 0;
+  let ContinuationToken: string | undefined;
+  try {
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(ContinuationToken ? { ContinuationToken } : {}) }),
+        { abortSignal: ctx.signal },
+      );
+      const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key as string }));
+      if (keys.length > 0) {
+        await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }), {
+          abortSignal: ctx.signal,
+        });
+        count += keys.length;
+      }
+      ContinuationToken = page.NextContinuationToken;
+    } while (ContinuationToken);
+  } catch (error) {
+    if (isNotFound(error)) {
+      removed.push({ kind: "s3-prefix", name: uri, result: "already-gone" });
+      return;
+    }
+    throw awsFailure(error, `deleting s3://${bucket}/${prefix}`, "s3:ListBucket and s3:DeleteObject");
+  }
+  removed.push({ kind: "s3-prefix", name: `s3://${bucket}/${prefix}`, result: count > 0 ? "deleted" : "already-gone", detail: `${count} object(s)` });
+}
+
+/**
+ * Removes what gen3d created, in dependency order: the alarm and policies that would scale the
+ * endpoint, the scalable target, the endpoint, its configs, the models; images and S3 data only
+ * when asked. Anything already gone is fine. STATE.json records the teardown.
+ */
+export async function destroyDeployment(ctx: AppContext, options: DestroyOptions = {}): Promise<DestroyReport> {
+  const plan = planTeardown(ctx);
+  const { io } = ctx;
+  const a = ctx.state.state.artifacts;
+  const lines = [
+    `endpoint ${plan.endpointName} (with its scaling policies, scalable target and alarm ${plan.alarms.join(", ")})`,
+    ...plan.endpointConfigs.map((c) => `endpoint config ${c}`),
+    ...plan.models.map((m) => `model ${m}`),
+    ...(options.deleteImages && a.imageDigest ? [`ECR image ${ctx.config.ecr.repository}@${a.imageDigest}`] : []),
+    ...(options.deleteS3 ? [`S3 data under ${Object.values(asyncOutputPaths(ctx.config)).join(", ")} and the embeddings prefix`] : []),
+  ];
+  io.stderr(`${bold(io, "gen3d destroy will delete")}:\n${lines.map((l) => `  • ${l}`).join("\n")}\n`);
+  if (!(await ctx.prompt.confirm(`Delete these resources of ${ctx.config.project.name}?`, false))) {
+    io.stderr("Nothing deleted.\n");
+    return { removed: [], leftovers: [], cancelled: true };
+  }
+
+  const removed: Removal[] = [];
+  const autoscaling = await ctx.aws.autoscaling();
+  const cloudwatch = await ctx.aws.cloudwatch();
+  const sagemaker = await ctx.aws.sagemaker();
+
+  for (const alarm of plan.alarms) {
+    const exists = await describeAlarm(cloudwatch, alarm, ctx.signal);
+    if (!exists) {
+      removed.push({ kind: "alarm", name: alarm, result: "already-gone" });
+      continue;
+    }
+    await tolerant(removed, "alarm", alarm, "cloudwatch:DeleteAlarms", () =>
+      cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: [alarm] }), { abortSignal: ctx.signal }),
+    );
+  }
+  for (const policy of await describeScalingPolicies(autoscaling, plan.resourceId, ctx.signal)) {
+    await tolerant(removed, "scaling-policy", policy.PolicyName, "application-autoscaling:DeleteScalingPolicy", () =>
+      autoscaling.send(
+        new DeleteScalingPolicyCommand({
+          PolicyName: policy.PolicyName,
+          ServiceNamespace: SERVICE_NAMESPACE,
+          ResourceId: plan.resourceId,
+          ScalableDimension: SCALABLE_DIMENSION,
+        }),
+        { abortSignal: ctx.signal },
+      ),
+    );
+  }
+  if (await describeScalableTarget(autoscaling, plan.resourceId, ctx.signal)) {
+    await tolerant(removed, "scalable-target", plan.resourceId, "application-autoscaling:DeregisterScalableTarget", () =>
+      autoscaling.send(
+        new DeregisterScalableTargetCommand({
+          ServiceNamespace: SERVICE_NAMESPACE,
+          ResourceId: plan.resourceId,
+          ScalableDimension: SCALABLE_DIMENSION,
+        }),
+        { abortSignal: ctx.signal },
+      ),
+    );
+  } else {
+    removed.push({ kind: "scalable-target", name: plan.resourceId, result: "already-gone" });
+  }
+
+  const endpoint = await describeEndpoint(sagemaker, plan.endpointName, ctx.signal);
+  if (endpoint === undefined) {
+    removed.push({ kind: "endpoint", name: plan.endpointName, result: "already-gone" });
+  } else {
+    // Whatever config the endpoint runs now is also gen3d's to remove.
+    if (endpoint.EndpointConfigName && endpoint.EndpointConfigName.startsWith(`${ctx.config.project.name}-`)) {
+      if (!plan.endpointConfigs.includes(endpoint.EndpointConfigName)) plan.endpointConfigs.push(endpoint.EndpointConfigName);
+    }
+    if (endpoint.EndpointStatus !== "Deleting") {
+      await tolerant(removed, "endpoint", plan.endpointName, "sagemaker:DeleteEndpoint", () =>
+        sagemaker.send(new DeleteEndpointCommand({ EndpointName: plan.endpointName }), { abortSignal: ctx.signal }),
+      );
+    } else {
+      removed.push({ kind: "endpoint", name: plan.endpointName, result: "deleted", detail: "was already deleting" });
+    }
+    io.stderr(`${dim(io, `waiting for ${plan.endpointName} to be deleted…`)}\n`);
+    await waitForDeleted(sagemaker, plan.endpointName, {
+      maxWaitSeconds: ctx.config.timeouts.deploySeconds,
+      minDelaySeconds: options.waiter?.minDelaySeconds ?? 10,
+      maxDelaySeconds: options.waiter?.maxDelaySeconds ?? 30,
+      signal: ctx.signal,
+    });
+  }
+  for (const name of plan.endpointConfigs) {
+    await tolerant(removed, "endpoint-config", name, "sagemaker:DeleteEndpointConfig", () =>
+      sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: name }), { abortSignal: ctx.signal }),
+    );
+  }
+  for (const name of plan.models) {
+    await tolerant(removed, "model", name, "sagemaker:DeleteModel", () =>
+      sagemaker.send(new DeleteModelCommand({ ModelName: name }), { abortSignal: ctx.signal }),
+    );
+  }
+
+  if (options.deleteImages) {
+    const digest = a.imageDigest;
+    if (!digest) {
+      removed.push({ kind: "image", name: ctx.config.ecr.repository, result: "already-gone", detail: "no digest recorded" });
+    } else {
+      const ecr = await ctx.aws.ecr();
+      const name = `${ctx.config.ecr.repository}@${digest}`;
+      try {
+        const out = await ecr.send(
+          new BatchDeleteImageCommand({ repositoryName: ctx.config.ecr.repository, imageIds: [{ imageDigest: digest }] }),
+          { abortSignal: ctx.signal },
+        );
+        const failure = out.failures?.[0];
+        if (failure && failure.failureCode !== "ImageNotFound") {
+          throw new ExternalError("ECR_DELETE_FAILED", `deleting ${name}: ${failure.failureCode}: ${failure.failureReason}`, {
+            hint: "Delete it in the ECR console, or check ecr:BatchDeleteImage.",
+          });
+        }
+        removed.push({ kind: "image", name, result: failure ? "already-gone" : "deleted" });
+      } catch (error) {
+        if (isNotFound(error)) removed.push({ kind: "image", name, result: "already-gone" });
+        else throw awsFailure(error, `deleting ${name}`, "ecr:BatchDeleteImage");
+      }
+    }
+  }
+  if (options.deleteS3) {
+    const paths = asyncOutputPaths(ctx.config);
+    const embeddings = `s3://${ctx.config.s3.bucket}/${ctx.config.s3.prefixes.embeddings}`;
+    for (const uri of [paths.output, paths.failure, embeddings]) await deleteS3Prefix(ctx, uri, removed);
+  }
+
+  const leftovers = await listLeftovers(ctx);
+  const at = ctx.clock.now().toISOString();
+  await ctx.state.update(
+    (draft) => {
+      const art = draft.artifacts;
+      for (const key of [
+        "modelName",
+        "endpointConfigName",
+        "endpointName",
+        "scalableTargetResourceId",
+        "scalingPolicyArns",
+        "alarmNames",
+        "createdModels",
+        "createdEndpointConfigs",
+        "scaleToZeroWaitSince",
+      ]) {
+        delete art[key];
+      }
+      if (options.deleteImages) {
+        delete art.imageDigest;
+        delete art.imageUri;
+      }
+      art.teardown = {
+        at,
+        removed: removed.filter((r) => r.result === "deleted").map((r) => `${r.kind} ${r.name}`),
+        leftovers,
+      };
+      const stale = options.deleteImages ? [4, 5, 6, 7, 8, 9, 10] : [5, 6, 7, 8, 9, 10];
+      for (const id of stale) {
+        const record = draft.phases[String(id)];
+        if (record && record.status !== "pending") {
+          draft.phases[String(id)] = { ...record, status: "stale", note: `resources removed by gen3d destroy at ${at}` };
+        }
+      }
+    },
+    { event: "destroy", detail: `${removed.filter((r) => r.result === "deleted").length} deleted, ${leftovers.length} left` },
+  );
+  return { removed, leftovers, cancelled: false };
+}
+
+/** `gen3d destroy [--delete-images] [--delete-s3]`. */
+export async function destroyCommand(
+  globals: GlobalOptions,
+  runtime: Runtime,
+  options: DestroyOptions = {},
+): Promise<number> {
+  const { ctx, release } = await openContext(globals, runtime, { lock: "destroy" });
+  try {
+    const report = await destroyDeployment(ctx, options);
+    const { io } = ctx;
+    if (io.json) {
+      io.stdout(`${JSON.stringify({ ok: report.leftovers.length === 0 && !report.cancelled, ...report }, null, 2)}\n`);
+    } else if (!report.cancelled) {
+      for (const r of report.removed) {
+        const mark = r.result === "deleted" ? green(io, "deleted") : dim(io, "already gone");
+        io.stdout(`${mark}  ${r.kind} ${r.name}${r.detail ? dim(io, ` (${r.detail})`) : ""}\n`);
+      }
+      io.stdout(
+        report.leftovers.length === 0
+          ? `${green(io, "Nothing of this deployment is left")} (checked with List*/Describe*).\n`
+          : `${yellow(io, "Still present")}: ${report.leftovers.join(", ")}\n`,
+      );
+    }
+    if (report.cancelled) return 1;
+    return report.leftovers.length === 0 ? 0 : 1;
+  } finally {
+    await release();
+  }
+}
