@@ -22,8 +22,9 @@ done
 [ "$(id -u)" = 0 ] || die "run as root (dockerd, debootstrap and chroot need it)"
 mkdir -p "$GEN3D_STACK_DIR"
 # One up.sh at a time: others in the same checkout may run it concurrently.
+# The daemons started below get `9>&-` so they never inherit (and hold) this lock.
 exec 9>"$GEN3D_STACK_DIR/up.lock"
-flock 9
+flock -w 900 9 || die "another up.sh has held $GEN3D_STACK_DIR/up.lock for 15 min (fuser -v $GEN3D_STACK_DIR/up.lock)"
 
 # ---- 1. packages -----------------------------------------------------------------
 missing=()
@@ -65,7 +66,7 @@ else
       --data-root "$GEN3D_DOCKER_DATA_ROOT" \
       --pidfile "$DOCKERD_PIDFILE" \
       --log-level warn \
-      </dev/null >>"$DOCKERD_LOG" 2>&1 &
+      </dev/null >>"$DOCKERD_LOG" 2>&1 9>&- &
   fi
   if ! wait_for 60 docker_ok; then
     tail_log "$DOCKERD_LOG"
@@ -104,7 +105,7 @@ http:
     X-Content-Type-Options: [nosniff]
 YAML
   log "starting docker-registry on $GEN3D_REGISTRY_ADDR (storage $REGISTRY_STORAGE, log $REGISTRY_LOG)"
-  setsid docker-registry serve "$REGISTRY_CONFIG" </dev/null >>"$REGISTRY_LOG" 2>&1 &
+  setsid docker-registry serve "$REGISTRY_CONFIG" </dev/null >>"$REGISTRY_LOG" 2>&1 9>&- &
   echo $! >"$REGISTRY_PIDFILE"
   if ! wait_for 20 registry_ok; then
     tail_log "$REGISTRY_LOG"
