@@ -31,10 +31,14 @@ const env = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AW
 Object.assign(process.env, env);
 
 function startMoto() {
-  const child = spawn(process.env.GEN3D_PYTHON ?? "python3", [path.join(root, "test/support/moto/server.py"), "0"], {
-    env: { ...process.env, GEN3D_MOTO_HOST: "127.0.0.1" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.env.GEN3D_PYTHON ?? "python3",
+    [path.join(root, "test/support/moto/server.py"), "0"],
+    {
+      env: { ...process.env, GEN3D_MOTO_HOST: "127.0.0.1" },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("moto did not start in 60 s")), 60_000);
     child.once("exit", (code) => reject(new Error(`moto exited with ${code}`)));
@@ -67,20 +71,32 @@ function recording(clients, calls) {
     return client;
   };
   const out = { region: clients.region, endpoint: clients.endpoint };
-  for (const key of ["sts", "iam", "s3", "ecr", "sagemaker", "sagemakerRuntime", "autoscaling", "cloudwatch", "logs", "quotas"]) {
+  for (const key of [
+    "sts",
+    "iam",
+    "s3",
+    "ecr",
+    "sagemaker",
+    "sagemakerRuntime",
+    "autoscaling",
+    "cloudwatch",
+    "logs",
+    "quotas",
+  ]) {
     out[key] = wrap(clients[key]);
   }
   return out;
 }
 
 async function main() {
-  const [{ configSchema }, { StateStore }, { createAwsClients }, { createIo }, { PhaseRunner }] = await Promise.all([
-    dist("config/schema.js"),
-    dist("engine/state.js"),
-    dist("adapters/aws.js"),
-    dist("engine/output.js"),
-    dist("engine/runner.js"),
-  ]);
+  const [{ configSchema }, { StateStore }, { createAwsClients }, { createIo }, { PhaseRunner }] =
+    await Promise.all([
+      dist("config/schema.js"),
+      dist("engine/state.js"),
+      dist("adapters/aws.js"),
+      dist("engine/output.js"),
+      dist("engine/runner.js"),
+    ]);
   const phases = [
     (await dist("phases/05-model.js")).modelPhase,
     (await dist("phases/06-endpoint-config.js")).endpointConfigPhase,
@@ -97,13 +113,22 @@ async function main() {
       executionRoleArn: "arn:aws:iam::123456789012:role/gen3d-sagemaker",
       ecr: { repository: "gen3d" },
       image: { name: "gen3d", version: "1.0.0" },
-      models: [{ name: "sam3", localPath: "models/sam3", expectedSizeBytes: 1, gpuMemoryGb: 8, tasks: ["segment"] }],
+      models: [
+        { name: "sam3", localPath: "models/sam3", expectedSizeBytes: 1, gpuMemoryGb: 8, tasks: ["segment"] },
+      ],
       instance: { type: "ml.g6e.xlarge" },
     });
     const state = await StateStore.open(path.join(dir, "STATE.json"), config.project.name);
     const digest = `sha256:${"0123abcd".repeat(8)}`;
-    await state.setPhase(3, { status: "passed", attempts: 1, evidence: { startup: { secondsToHealthy: 30 } } });
-    await state.setArtifacts({ imageDigest: digest, imageUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/gen3d@${digest}` });
+    await state.setPhase(3, {
+      status: "passed",
+      attempts: 1,
+      evidence: { startup: { secondsToHealthy: 30 } },
+    });
+    await state.setArtifacts({
+      imageDigest: digest,
+      imageUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/gen3d@${digest}`,
+    });
     const calls = [];
     const ctx = {
       loaded: { config, file: path.join(dir, "gen3d.config.json"), baseDir: dir, raw: "" },
@@ -128,7 +153,9 @@ async function main() {
         seconds,
         calls: sent.length,
         mutating: sent.filter((c) => MUTATING.test(c)),
-        outcomes: [...runner.outcomes.values()].map((o) => `${o.id}:${o.type === "passed" ? o.outcome : o.type}`),
+        outcomes: [...runner.outcomes.values()].map(
+          (o) => `${o.id}:${o.type === "passed" ? o.outcome : o.type}`,
+        ),
       };
     };
     const first = await deploy({});

@@ -8,9 +8,9 @@ import {
   type MetricAlarm,
   metricAlarmSchema,
   SCALABLE_DIMENSION,
-  SERVICE_NAMESPACE,
   type ScalableTarget,
   type ScalingPolicy,
+  SERVICE_NAMESPACE,
   scalableTargetSchema,
   scalingPolicySchema,
 } from "../checks/autoscaling.js";
@@ -56,7 +56,8 @@ export async function describeScalingPolicies(
         }),
         { abortSignal: signal },
       );
-      for (const p of out.ScalingPolicies ?? []) if (p.ResourceId === resourceId) policies.push(scalingPolicySchema.parse(p));
+      for (const p of out.ScalingPolicies ?? [])
+        if (p.ResourceId === resourceId) policies.push(scalingPolicySchema.parse(p));
       NextToken = out.NextToken;
     } while (NextToken);
   } catch (error) {
@@ -65,11 +66,18 @@ export async function describeScalingPolicies(
   return policies;
 }
 
-export async function describeAlarm(client: CloudWatchClient, name: string, signal: AbortSignal): Promise<MetricAlarm | undefined> {
+export async function describeAlarm(
+  client: CloudWatchClient,
+  name: string,
+  signal: AbortSignal,
+): Promise<MetricAlarm | undefined> {
   try {
-    const out = await client.send(new DescribeAlarmsCommand({ AlarmNames: [name], AlarmTypes: ["MetricAlarm"] }), {
-      abortSignal: signal,
-    });
+    const out = await client.send(
+      new DescribeAlarmsCommand({ AlarmNames: [name], AlarmTypes: ["MetricAlarm"] }),
+      {
+        abortSignal: signal,
+      },
+    );
     const found = (out.MetricAlarms ?? []).find((a) => a.AlarmName === name);
     return found === undefined ? undefined : metricAlarmSchema.parse(found);
   } catch (error) {

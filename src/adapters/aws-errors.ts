@@ -22,7 +22,9 @@ export function isNotFound(error: unknown): boolean {
   const name = awsErrorName(error);
   if (/NotFound|NoSuch/i.test(name)) return true;
   if (name === "ValidationException" || name === "ValidationError") {
-    return /could not find|does not exist|not found|no scal(able target|ing policy) found/i.test(awsErrorMessage(error));
+    return /could not find|does not exist|not found|no scal(able target|ing policy) found/i.test(
+      awsErrorMessage(error),
+    );
   }
   return false;
 }
@@ -55,7 +57,8 @@ export function awsFailure(error: unknown, action: string, permission?: string, 
   } else if (isThrottle(error)) {
     hint = "AWS throttled the call after the SDK's retries; wait a minute and run `gen3d resume`.";
   } else if (/ExpiredToken|InvalidClientTokenId|UnrecognizedClient|CredentialsProviderError/i.test(name)) {
-    hint = "The AWS credentials are missing or expired: refresh them (e.g. `aws sso login`) and run `gen3d resume`.";
+    hint =
+      "The AWS credentials are missing or expired: refresh them (e.g. `aws sso login`) and run `gen3d resume`.";
   }
   if (extraHint) hint = hint ? `${hint} ${extraHint}` : extraHint;
   return new ExternalError("AWS_CALL_FAILED", `${action} failed: ${name}: ${message}`, {

@@ -1,8 +1,8 @@
 import {
   type CloudWatchLogsClient,
   DescribeLogStreamsCommand,
-  FilterLogEventsCommand,
   type FilteredLogEvent,
+  FilterLogEventsCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { isNotFound } from "./aws-errors.js";
 
@@ -40,11 +40,19 @@ export async function tailEndpointLogs(
   try {
     // Newest streams first: a failed endpoint's useful lines are in the streams it wrote last.
     const streams = await logs.send(
-      new DescribeLogStreamsCommand({ logGroupName: group, orderBy: "LastEventTime", descending: true, limit: 10 }),
+      new DescribeLogStreamsCommand({
+        logGroupName: group,
+        orderBy: "LastEventTime",
+        descending: true,
+        limit: 10,
+      }),
       { abortSignal },
     );
-    const names = (streams.logStreams ?? []).map((s) => s.logStreamName).filter((n): n is string => Boolean(n));
-    if (names.length === 0) return { group, exists: true, lines: [], note: `${group} has no log streams yet` };
+    const names = (streams.logStreams ?? [])
+      .map((s) => s.logStreamName)
+      .filter((n): n is string => Boolean(n));
+    if (names.length === 0)
+      return { group, exists: true, lines: [], note: `${group} has no log streams yet` };
     const events: FilteredLogEvent[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < 20; page += 1) {

@@ -29,7 +29,13 @@ export const describeEndpointSchema = z.looseObject({
 export type DescribedEndpoint = z.infer<typeof describeEndpointSchema>;
 
 /** Statuses from which SageMaker moves on by itself: gen3d waits, it never creates a second endpoint. */
-export const TRANSITIONAL_STATUSES = new Set(["Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"]);
+export const TRANSITIONAL_STATUSES = new Set([
+  "Creating",
+  "Updating",
+  "SystemUpdating",
+  "RollingBack",
+  "Deleting",
+]);
 
 export async function describeEndpoint(
   sagemaker: SageMakerClient,
@@ -62,7 +68,11 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);
   const s = total % 60;
-  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(s).padStart(2, "0")}s` : `${s}s`;
+  return h > 0
+    ? `${h}h${String(m).padStart(2, "0")}m`
+    : m > 0
+      ? `${m}m${String(s).padStart(2, "0")}s`
+      : `${s}s`;
 }
 
 export interface WaitOptions {
@@ -97,7 +107,12 @@ function observedClient(sagemaker: SageMakerClient, options: WaitOptions): Obser
         options.onPoll?.(out);
         return out;
       } catch (error) {
-        if (isAccessDenied(error) || /ExpiredToken|InvalidClientTokenId|UnrecognizedClient|CredentialsProviderError/.test(awsErrorName(error))) {
+        if (
+          isAccessDenied(error) ||
+          /ExpiredToken|InvalidClientTokenId|UnrecognizedClient|CredentialsProviderError/.test(
+            awsErrorName(error),
+          )
+        ) {
           fatal = error;
           stop.abort(error);
         }
@@ -115,7 +130,11 @@ function observedClient(sagemaker: SageMakerClient, options: WaitOptions): Obser
 export type WaitResult = { type: "in-service" } | { type: "failed" } | { type: "timeout" } | { type: "gone" };
 
 /** Waits with `waitUntilEndpointInService`; a Failed endpoint and a timeout are results, not throws. */
-export async function waitForInService(sagemaker: SageMakerClient, name: string, options: WaitOptions): Promise<WaitResult> {
+export async function waitForInService(
+  sagemaker: SageMakerClient,
+  name: string,
+  options: WaitOptions,
+): Promise<WaitResult> {
   const observed = observedClient(sagemaker, options);
   try {
     await waitUntilEndpointInService(
@@ -130,7 +149,8 @@ export async function waitForInService(sagemaker: SageMakerClient, name: string,
     );
     return { type: "in-service" };
   } catch (error) {
-    if (observed.fatal() !== undefined) throw awsFailure(observed.fatal(), `DescribeEndpoint ${name}`, "sagemaker:DescribeEndpoint");
+    if (observed.fatal() !== undefined)
+      throw awsFailure(observed.fatal(), `DescribeEndpoint ${name}`, "sagemaker:DescribeEndpoint");
     if (isAbort(error) || options.signal.aborted) throw new InterruptedError();
     if ((error as Error).name === "TimeoutError") return { type: "timeout" };
     const now = await describeEndpoint(sagemaker, name, options.signal);
@@ -140,7 +160,11 @@ export async function waitForInService(sagemaker: SageMakerClient, name: string,
   }
 }
 
-export async function waitForDeleted(sagemaker: SageMakerClient, name: string, options: WaitOptions): Promise<void> {
+export async function waitForDeleted(
+  sagemaker: SageMakerClient,
+  name: string,
+  options: WaitOptions,
+): Promise<void> {
   const observed = observedClient(sagemaker, options);
   try {
     await waitUntilEndpointDeleted(
@@ -154,12 +178,17 @@ export async function waitForDeleted(sagemaker: SageMakerClient, name: string, o
       { EndpointName: name },
     );
   } catch (error) {
-    if (observed.fatal() !== undefined) throw awsFailure(observed.fatal(), `DescribeEndpoint ${name}`, "sagemaker:DescribeEndpoint");
+    if (observed.fatal() !== undefined)
+      throw awsFailure(observed.fatal(), `DescribeEndpoint ${name}`, "sagemaker:DescribeEndpoint");
     if (isAbort(error) || options.signal.aborted) throw new InterruptedError();
     if ((error as Error).name === "TimeoutError") {
-      throw new ExternalError("ENDPOINT_DELETE_TIMEOUT", `endpoint ${name} was still deleting after ${options.maxWaitSeconds} s`, {
-        hint: "Deletion continues in AWS; run the command again to keep waiting.",
-      });
+      throw new ExternalError(
+        "ENDPOINT_DELETE_TIMEOUT",
+        `endpoint ${name} was still deleting after ${options.maxWaitSeconds} s`,
+        {
+          hint: "Deletion continues in AWS; run the command again to keep waiting.",
+        },
+      );
     }
     throw awsFailure(error, `waiting for endpoint ${name} to be deleted`, "sagemaker:DescribeEndpoint");
   }

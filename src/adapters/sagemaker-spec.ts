@@ -1,4 +1,8 @@
-import type { CreateEndpointConfigInput, CreateModelInput, ProductionVariant } from "@aws-sdk/client-sagemaker";
+import type {
+  CreateEndpointConfigInput,
+  CreateModelInput,
+  ProductionVariant,
+} from "@aws-sdk/client-sagemaker";
 import { z } from "zod";
 import type { Gen3dConfig } from "../config/schema.js";
 import { UserError } from "../engine/errors.js";
@@ -18,9 +22,12 @@ export const SAGEMAKER_MODEL_DIR = "/opt/ml/model";
 export const BAKED_MODEL_DIR = "/opt/gen3d/models";
 
 /** Instance families with local NVMe storage: SageMaker rejects VolumeSizeInGB for them. */
-const INSTANCE_STORE_FAMILIES = /^ml\.(g4dn|g5|g6|g6e|p3dn|p4d|p4de|p5|p5e|p5en|m5d|c5d|r5d|m6id|c6id|r6id)\./;
+const INSTANCE_STORE_FAMILIES =
+  /^ml\.(g4dn|g5|g6|g6e|p3dn|p4d|p4de|p5|p5e|p5en|m5d|c5d|r5d|m6id|c6id|r6id)\./;
 
-const imageUriSchema = z.string().regex(/^[^@\s]+@sha256:[a-f0-9]{64}$/, "must be REPOSITORY@sha256:<64 hex>");
+const imageUriSchema = z
+  .string()
+  .regex(/^[^@\s]+@sha256:[a-f0-9]{64}$/, "must be REPOSITORY@sha256:<64 hex>");
 const digestSchema = z.string().regex(/^sha256:[a-f0-9]{64}$/);
 
 export function endpointNameFor(config: Gen3dConfig): string {
@@ -90,8 +97,7 @@ export function startupHealthCheckSeconds(ctx: Pick<PhaseContext, "state" | "con
       "UPSTREAM_MISSING",
       "phase 3 (local test) has not recorded a measured startup time (evidence.startup.secondsToHealthy)",
       {
-        hint:
-          "Run phase 3 first (`gen3d deploy --from 3`), or set timeouts.containerStartupHealthCheckSeconds in the config.",
+        hint: "Run phase 3 first (`gen3d deploy --from 3`), or set timeouts.containerStartupHealthCheckSeconds in the config.",
       },
     );
   }
@@ -132,8 +138,7 @@ export function containerEnvironment(config: Gen3dConfig): Record<string, string
       "CONFIG_MIXED_PACKAGING",
       `models mix packaging "image" and "s3" (${enabled.map((m) => `${m.name}: ${m.packaging}`).join(", ")})`,
       {
-        hint:
-          'The container reads one model directory (GEN3D_MODEL_DIR): give every enabled model the same "packaging".',
+        hint: 'The container reads one model directory (GEN3D_MODEL_DIR): give every enabled model the same "packaging".',
       },
     );
   }
@@ -170,7 +175,11 @@ export function desiredModel(ctx: Pick<PhaseContext, "state" | "config">): Desir
     ...(usesS3
       ? {
           ModelDataSource: {
-            S3DataSource: { S3Uri: modelDataPrefix(config), S3DataType: "S3Prefix" as const, CompressionType: "None" as const },
+            S3DataSource: {
+              S3Uri: modelDataPrefix(config),
+              S3DataType: "S3Prefix" as const,
+              CompressionType: "None" as const,
+            },
           },
         }
       : {}),
@@ -257,7 +266,8 @@ export async function inputsOrPending(compute: () => unknown): Promise<unknown> 
   try {
     return compute();
   } catch (error) {
-    if (error instanceof UserError && error.code === "UPSTREAM_MISSING") return { upstreamPending: error.message };
+    if (error instanceof UserError && error.code === "UPSTREAM_MISSING")
+      return { upstreamPending: error.message };
     throw error;
   }
 }

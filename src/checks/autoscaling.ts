@@ -1,9 +1,12 @@
-import type { PutScalingPolicyRequest, RegisterScalableTargetRequest } from "@aws-sdk/client-application-auto-scaling";
+import type {
+  PutScalingPolicyRequest,
+  RegisterScalableTargetRequest,
+} from "@aws-sdk/client-application-auto-scaling";
 import type { PutMetricAlarmInput } from "@aws-sdk/client-cloudwatch";
 import { z } from "zod";
-import type { Gen3dConfig } from "../config/schema.js";
 import { scalableResourceId } from "../adapters/sagemaker-spec.js";
-import { gate, type GateResult } from "../engine/phase.js";
+import type { Gen3dConfig } from "../config/schema.js";
+import { type GateResult, gate } from "../engine/phase.js";
 import { subsetDiff } from "./aws-compare.js";
 
 /**
@@ -25,7 +28,11 @@ export interface DesiredScaling {
 
 export function desiredScaling(config: Gen3dConfig, endpointName: string): DesiredScaling {
   const resourceId = scalableResourceId(endpointName);
-  const common = { ServiceNamespace: SERVICE_NAMESPACE, ResourceId: resourceId, ScalableDimension: SCALABLE_DIMENSION };
+  const common = {
+    ServiceNamespace: SERVICE_NAMESPACE,
+    ResourceId: resourceId,
+    ScalableDimension: SCALABLE_DIMENSION,
+  };
   const dimensions = [{ Name: "EndpointName", Value: endpointName }];
   const project = config.project.name;
   return {
@@ -102,13 +109,20 @@ export function targetDifferences(desired: DesiredScaling, actual: ScalableTarge
   return subsetDiff(wanted, actual).map((d) => `scalable target ${d}`);
 }
 
-export function policyDifferences(wanted: PutScalingPolicyRequest, actual: ScalingPolicy | undefined): string[] {
+export function policyDifferences(
+  wanted: PutScalingPolicyRequest,
+  actual: ScalingPolicy | undefined,
+): string[] {
   if (!actual) return [`policy ${wanted.PolicyName}: missing`];
   const { ServiceNamespace: _ns, ...rest } = wanted;
   return subsetDiff(rest, actual).map((d) => `policy ${wanted.PolicyName} ${d}`);
 }
 
-export function alarmDifferences(desired: DesiredScaling, actual: MetricAlarm | undefined, stepPolicyArn: string | undefined): string[] {
+export function alarmDifferences(
+  desired: DesiredScaling,
+  actual: MetricAlarm | undefined,
+  stepPolicyArn: string | undefined,
+): string[] {
   if (!actual) return [`alarm ${desired.alarm.AlarmName}: missing`];
   const wanted = { ...desired.alarm, AlarmActions: stepPolicyArn ? [stepPolicyArn] : [] };
   return subsetDiff(wanted, actual).map((d) => `alarm ${desired.alarm.AlarmName} ${d}`);
@@ -126,10 +140,18 @@ export function autoscalingGates(desired: DesiredScaling, actual: ScalingReality
   const t = targetDifferences(desired, actual.target);
   gates.push(
     t.length === 0
-      ? gate("autoscaling.target", "scalable target", "pass", `min ${actual.target?.MinCapacity}, max ${actual.target?.MaxCapacity}`, {
-          evidence: actual.target,
-        })
-      : gate("autoscaling.target", "scalable target", "fail", t.join("; "), { hint: "Run `gen3d deploy --from 8`." }),
+      ? gate(
+          "autoscaling.target",
+          "scalable target",
+          "pass",
+          `min ${actual.target?.MinCapacity}, max ${actual.target?.MaxCapacity}`,
+          {
+            evidence: actual.target,
+          },
+        )
+      : gate("autoscaling.target", "scalable target", "fail", t.join("; "), {
+          hint: "Run `gen3d deploy --from 8`.",
+        }),
   );
   const tt = policyDifferences(desired.targetTracking, actual.targetTracking);
   const cooldown = desired.targetTracking.TargetTrackingScalingPolicyConfiguration?.ScaleInCooldown;
@@ -142,16 +164,28 @@ export function autoscalingGates(desired: DesiredScaling, actual: ScalingReality
           `target ${desired.targetTracking.TargetTrackingScalingPolicyConfiguration?.TargetValue}, scale-in cooldown ${cooldown} s`,
           { evidence: actual.targetTracking },
         )
-      : gate("autoscaling.target-tracking", "target tracking on ApproximateBacklogSizePerInstance", "fail", tt.join("; "), {
-          hint: "Run `gen3d deploy --from 8`.",
-        }),
+      : gate(
+          "autoscaling.target-tracking",
+          "target tracking on ApproximateBacklogSizePerInstance",
+          "fail",
+          tt.join("; "),
+          {
+            hint: "Run `gen3d deploy --from 8`.",
+          },
+        ),
   );
   const sp = policyDifferences(desired.stepScaling, actual.stepScaling);
   gates.push(
     sp.length === 0
-      ? gate("autoscaling.scale-from-zero", "step policy to scale out from zero", "pass", actual.stepScaling?.PolicyARN ?? "", {
-          evidence: actual.stepScaling,
-        })
+      ? gate(
+          "autoscaling.scale-from-zero",
+          "step policy to scale out from zero",
+          "pass",
+          actual.stepScaling?.PolicyARN ?? "",
+          {
+            evidence: actual.stepScaling,
+          },
+        )
       : gate("autoscaling.scale-from-zero", "step policy to scale out from zero", "fail", sp.join("; "), {
           hint: "Without it the endpoint never leaves zero instances; run `gen3d deploy --from 8`.",
         }),
@@ -159,12 +193,24 @@ export function autoscalingGates(desired: DesiredScaling, actual: ScalingReality
   const al = alarmDifferences(desired, actual.alarm, actual.stepScaling?.PolicyARN);
   gates.push(
     al.length === 0
-      ? gate("autoscaling.alarm", "HasBacklogWithoutCapacity alarm fires the step policy", "pass", desired.alarm.AlarmName, {
-          evidence: actual.alarm,
-        })
-      : gate("autoscaling.alarm", "HasBacklogWithoutCapacity alarm fires the step policy", "fail", al.join("; "), {
-          hint: "Run `gen3d deploy --from 8`.",
-        }),
+      ? gate(
+          "autoscaling.alarm",
+          "HasBacklogWithoutCapacity alarm fires the step policy",
+          "pass",
+          desired.alarm.AlarmName,
+          {
+            evidence: actual.alarm,
+          },
+        )
+      : gate(
+          "autoscaling.alarm",
+          "HasBacklogWithoutCapacity alarm fires the step policy",
+          "fail",
+          al.join("; "),
+          {
+            hint: "Run `gen3d deploy --from 8`.",
+          },
+        ),
   );
   return gates;
 }

@@ -4,13 +4,19 @@
  * actual one. Paths listed in `exact` must match key for key (an environment map with an extra
  * variable is a difference).
  */
-export function subsetDiff(desired: unknown, actual: unknown, options: { exact?: string[] } = {}, path = ""): string[] {
+export function subsetDiff(
+  desired: unknown,
+  actual: unknown,
+  options: { exact?: string[] } = {},
+  path = "",
+): string[] {
   const exact = options.exact ?? [];
   const here = path === "" ? "(root)" : path;
   if (desired === undefined) return [];
   if (Array.isArray(desired)) {
     if (!Array.isArray(actual)) return [`${here}: wanted a list, found ${show(actual)}`];
-    if (actual.length !== desired.length) return [`${here}: wanted ${desired.length} item(s), found ${actual.length}`];
+    if (actual.length !== desired.length)
+      return [`${here}: wanted ${desired.length} item(s), found ${actual.length}`];
     return desired.flatMap((d, i) => subsetDiff(d, actual[i], options, `${path}[${i}]`));
   }
   if (desired !== null && typeof desired === "object") {
@@ -24,7 +30,8 @@ export function subsetDiff(desired: unknown, actual: unknown, options: { exact?:
       out.push(...subsetDiff(value, a[key], options, path === "" ? key : `${path}.${key}`));
     }
     if (exact.includes(path)) {
-      for (const key of Object.keys(a)) if (!(key in d)) out.push(`${path}.${key}: not wanted, found ${show(a[key])}`);
+      for (const key of Object.keys(a))
+        if (!(key in d)) out.push(`${path}.${key}: not wanted, found ${show(a[key])}`);
     }
     return out;
   }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { DesiredEndpointConfig } from "../adapters/sagemaker-spec.js";
-import { gate, type GateResult } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/phase.js";
 import { subsetDiff } from "./aws-compare.js";
 
 export const describeEndpointConfigSchema = z.looseObject({
@@ -20,14 +20,20 @@ export const describeEndpointConfigSchema = z.looseObject({
     .min(1),
   AsyncInferenceConfig: z
     .looseObject({
-      OutputConfig: z.looseObject({ S3OutputPath: z.string().optional(), S3FailurePath: z.string().optional() }),
+      OutputConfig: z.looseObject({
+        S3OutputPath: z.string().optional(),
+        S3FailurePath: z.string().optional(),
+      }),
       ClientConfig: z.looseObject({ MaxConcurrentInvocationsPerInstance: z.number().optional() }).optional(),
     })
     .optional(),
 });
 export type DescribedEndpointConfig = z.infer<typeof describeEndpointConfigSchema>;
 
-export function endpointConfigDifferences(desired: DesiredEndpointConfig, actual: DescribedEndpointConfig): string[] {
+export function endpointConfigDifferences(
+  desired: DesiredEndpointConfig,
+  actual: DescribedEndpointConfig,
+): string[] {
   const { Tags: _tags, ...wanted } = desired.input;
   return subsetDiff(wanted, actual);
 }
@@ -35,15 +41,26 @@ export function endpointConfigDifferences(desired: DesiredEndpointConfig, actual
 export function endpointConfigGates(desired: DesiredEndpointConfig, raw: unknown): GateResult[] {
   if (raw === undefined) {
     return [
-      gate("endpoint-config.exists", "endpoint config exists", "fail", `SageMaker has no endpoint config ${desired.name}`, {
-        hint: "Run phase 6: `gen3d deploy --from 6`.",
-      }),
+      gate(
+        "endpoint-config.exists",
+        "endpoint config exists",
+        "fail",
+        `SageMaker has no endpoint config ${desired.name}`,
+        {
+          hint: "Run phase 6: `gen3d deploy --from 6`.",
+        },
+      ),
     ];
   }
   const parsed = describeEndpointConfigSchema.safeParse(raw);
   if (!parsed.success) {
     return [
-      gate("endpoint-config.exists", "endpoint config exists", "fail", `unexpected DescribeEndpointConfig: ${parsed.error.message}`),
+      gate(
+        "endpoint-config.exists",
+        "endpoint config exists",
+        "fail",
+        `unexpected DescribeEndpointConfig: ${parsed.error.message}`,
+      ),
     ];
   }
   const actual = parsed.data;
@@ -54,12 +71,24 @@ export function endpointConfigGates(desired: DesiredEndpointConfig, raw: unknown
   const out = actual.AsyncInferenceConfig?.OutputConfig;
   gates.push(
     out?.S3OutputPath && out.S3FailurePath
-      ? gate("endpoint-config.async", "asynchronous inference", "pass", `output ${out.S3OutputPath}, failures ${out.S3FailurePath}`, {
-          evidence: actual.AsyncInferenceConfig,
-        })
-      : gate("endpoint-config.async", "asynchronous inference", "fail", "no AsyncInferenceConfig with output and failure paths", {
-          hint: "A real-time endpoint cannot scale to zero; re-run phase 6 to create the async config.",
-        }),
+      ? gate(
+          "endpoint-config.async",
+          "asynchronous inference",
+          "pass",
+          `output ${out.S3OutputPath}, failures ${out.S3FailurePath}`,
+          {
+            evidence: actual.AsyncInferenceConfig,
+          },
+        )
+      : gate(
+          "endpoint-config.async",
+          "asynchronous inference",
+          "fail",
+          "no AsyncInferenceConfig with output and failure paths",
+          {
+            hint: "A real-time endpoint cannot scale to zero; re-run phase 6 to create the async config.",
+          },
+        ),
   );
   const startup = variant?.ContainerStartupHealthCheckTimeoutInSeconds;
   gates.push(
@@ -70,16 +99,32 @@ export function endpointConfigGates(desired: DesiredEndpointConfig, raw: unknown
           "pass",
           `${startup} s (${desired.startup.source === "config" ? "configured" : `measured locally ${desired.startup.measured} s, with margin`})`,
         )
-      : gate("endpoint-config.startup-timeout", "startup health-check timeout", "fail", `${startup ?? "default (240)"} s, wanted ${desired.startup.seconds} s`),
+      : gate(
+          "endpoint-config.startup-timeout",
+          "startup health-check timeout",
+          "fail",
+          `${startup ?? "default (240)"} s, wanted ${desired.startup.seconds} s`,
+        ),
   );
   const differences = endpointConfigDifferences(desired, actual);
   gates.push(
     differences.length === 0
-      ? gate("endpoint-config.matches", "endpoint config matches the config", "pass", `${variant?.InstanceType} × ${variant?.InitialInstanceCount}, model ${variant?.ModelName}`)
-      : gate("endpoint-config.matches", "endpoint config matches the config", "fail", differences.join("; "), {
-          hint: "Re-run phase 6 (`gen3d deploy --from 6`).",
-          evidence: { differences },
-        }),
+      ? gate(
+          "endpoint-config.matches",
+          "endpoint config matches the config",
+          "pass",
+          `${variant?.InstanceType} × ${variant?.InitialInstanceCount}, model ${variant?.ModelName}`,
+        )
+      : gate(
+          "endpoint-config.matches",
+          "endpoint config matches the config",
+          "fail",
+          differences.join("; "),
+          {
+            hint: "Re-run phase 6 (`gen3d deploy --from 6`).",
+            evidence: { differences },
+          },
+        ),
   );
   return gates;
 }

@@ -44,7 +44,8 @@ const RULES: Rule[] = [
   },
   {
     cause: "insufficient-capacity",
-    pattern: /InsufficientInstanceCapacity|insufficient capacity|not enough capacity|capacity.*(unavailable|not available)/i,
+    pattern:
+      /InsufficientInstanceCapacity|insufficient capacity|not enough capacity|capacity.*(unavailable|not available)/i,
     summary: "AWS has no free capacity for this instance type right now",
     hint: (c) =>
       `Retry later with \`gen3d resume\`, or pick another instance type than ${c.instanceType ?? "this one"} or another region than ${c.region ?? "this one"}.`,
@@ -58,21 +59,24 @@ const RULES: Rule[] = [
   },
   {
     cause: "ecr-access",
-    pattern: /(AccessDenied|not authorized|access denied|permission).*(ECR|ecr:|repository|image)|(ECR|ecr:|image).*(AccessDenied|not authorized|access denied)/i,
+    pattern:
+      /(AccessDenied|not authorized|access denied|permission).*(ECR|ecr:|repository|image)|(ECR|ecr:|image).*(AccessDenied|not authorized|access denied)/i,
     summary: "the execution role cannot pull the image from ECR",
     hint: (c) =>
       `Give ${c.roleArn ?? "the execution role"} ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer (e.g. AmazonSageMakerFullAccess or a scoped policy), then \`gen3d deploy --from 7\`.`,
   },
   {
     cause: "s3-access",
-    pattern: /(AccessDenied|not authorized|access denied|Forbidden|403).*(S3|s3:|bucket|model data)|(S3|s3:|bucket|model data).*(AccessDenied|not authorized|access denied|Forbidden|403)/i,
+    pattern:
+      /(AccessDenied|not authorized|access denied|Forbidden|403).*(S3|s3:|bucket|model data)|(S3|s3:|bucket|model data).*(AccessDenied|not authorized|access denied|Forbidden|403)/i,
     summary: "the execution role cannot read the model data or write the async output in S3",
     hint: (c) =>
       `Give ${c.roleArn ?? "the execution role"} s3:GetObject and s3:ListBucket on the model data prefix and s3:PutObject on the async output and failure paths, then \`gen3d deploy --from 7\`.`,
   },
   {
     cause: "startup-timeout",
-    pattern: /ping health check|health ?check|did not pass the ping|failed to pass|timed out.*(ping|start)|startup/i,
+    pattern:
+      /ping health check|health ?check|did not pass the ping|failed to pass|timed out.*(ping|start)|startup/i,
     summary: "the container did not answer GET /ping with 200 within the startup health-check timeout",
     hint: (c) =>
       `Raise timeouts.containerStartupHealthCheckSeconds above ${c.startupTimeoutSeconds ?? "the current value"} (max 3600) if the models load slowly, check the log tail for a crash, and run \`gen3d deploy --from 6\`.`,
@@ -95,7 +99,12 @@ export function classifyEndpointFailure(
   for (const rule of RULES) {
     const hit = haystack.find((line) => rule.pattern.test(line));
     if (hit !== undefined) {
-      return { cause: rule.cause, summary: rule.summary, hint: rule.hint(context), evidence: hit.trim().slice(0, 300) };
+      return {
+        cause: rule.cause,
+        summary: rule.summary,
+        hint: rule.hint(context),
+        evidence: hit.trim().slice(0, 300),
+      };
     }
   }
   return {

@@ -1,9 +1,13 @@
 import type { DescribedEndpoint } from "../adapters/sagemaker-endpoint.js";
 import { VARIANT_NAME } from "../adapters/sagemaker-spec.js";
-import { gate, type GateResult } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/phase.js";
 
 /** Phase 7's gates: InService, on the config phase 6 made, with the async variant. */
-export function endpointGates(name: string, configName: string, endpoint: DescribedEndpoint | undefined): GateResult[] {
+export function endpointGates(
+  name: string,
+  configName: string,
+  endpoint: DescribedEndpoint | undefined,
+): GateResult[] {
   if (endpoint === undefined) {
     return [
       gate("endpoint.in-service", "endpoint InService", "fail", `SageMaker has no endpoint ${name}`, {
@@ -17,13 +21,19 @@ export function endpointGates(name: string, configName: string, endpoint: Descri
       ? gate("endpoint.in-service", "endpoint InService", "pass", endpoint.EndpointArn, {
           evidence: { status: endpoint.EndpointStatus, arn: endpoint.EndpointArn },
         })
-      : gate("endpoint.in-service", "endpoint InService", "fail", `endpoint ${name} is ${endpoint.EndpointStatus}`, {
-          ...(endpoint.FailureReason ? { evidence: { failureReason: endpoint.FailureReason } } : {}),
-          hint:
-            endpoint.EndpointStatus === "Failed"
-              ? "Run `gen3d resume`: phase 7 deletes the failed endpoint, redeploys, and explains a new failure."
-              : "Wait for SageMaker to finish, or run `gen3d resume` to wait with gen3d.",
-        }),
+      : gate(
+          "endpoint.in-service",
+          "endpoint InService",
+          "fail",
+          `endpoint ${name} is ${endpoint.EndpointStatus}`,
+          {
+            ...(endpoint.FailureReason ? { evidence: { failureReason: endpoint.FailureReason } } : {}),
+            hint:
+              endpoint.EndpointStatus === "Failed"
+                ? "Run `gen3d resume`: phase 7 deletes the failed endpoint, redeploys, and explains a new failure."
+                : "Wait for SageMaker to finish, or run `gen3d resume` to wait with gen3d.",
+          },
+        ),
   );
   gates.push(
     endpoint.EndpointConfigName === configName
@@ -45,7 +55,12 @@ export function endpointGates(name: string, configName: string, endpoint: Descri
           "pass",
           `${variant.CurrentInstanceCount ?? "?"} instance(s) now, ${variant.DesiredInstanceCount ?? "?"} desired`,
         )
-      : gate("endpoint.variant", `variant ${VARIANT_NAME}`, "fail", `endpoint has no variant ${VARIANT_NAME}`),
+      : gate(
+          "endpoint.variant",
+          `variant ${VARIANT_NAME}`,
+          "fail",
+          `endpoint has no variant ${VARIANT_NAME}`,
+        ),
   );
   return gates;
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { DesiredModel } from "../adapters/sagemaker-spec.js";
-import { gate, type GateResult } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/phase.js";
 import { subsetDiff } from "./aws-compare.js";
 
 /** The parts of DescribeModel that gen3d reads. */
@@ -13,7 +13,11 @@ export const describeModelSchema = z.looseObject({
     Environment: z.record(z.string(), z.string()).optional(),
     ModelDataSource: z
       .looseObject({
-        S3DataSource: z.looseObject({ S3Uri: z.string(), S3DataType: z.string(), CompressionType: z.string() }),
+        S3DataSource: z.looseObject({
+          S3Uri: z.string(),
+          S3DataType: z.string(),
+          CompressionType: z.string(),
+        }),
       })
       .optional(),
   }),
@@ -40,7 +44,14 @@ export function modelGates(
   }
   const parsed = describeModelSchema.safeParse(raw);
   if (!parsed.success) {
-    return [gate("model.exists", "model exists", "fail", `DescribeModel answered in an unexpected shape: ${parsed.error.message}`)];
+    return [
+      gate(
+        "model.exists",
+        "model exists",
+        "fail",
+        `DescribeModel answered in an unexpected shape: ${parsed.error.message}`,
+      ),
+    ];
   }
   const model = parsed.data;
   const gates: GateResult[] = [
@@ -49,7 +60,9 @@ export function modelGates(
   const image = model.PrimaryContainer.Image;
   gates.push(
     image === desired.input.PrimaryContainer?.Image && /@sha256:[a-f0-9]{64}$/.test(image)
-      ? gate("model.image-pinned", "image pinned by the pushed digest", "pass", image, { evidence: { image } })
+      ? gate("model.image-pinned", "image pinned by the pushed digest", "pass", image, {
+          evidence: { image },
+        })
       : gate("model.image-pinned", "image pinned by the pushed digest", "fail", `model image is ${image}`, {
           hint: "The model must reference the exact pushed digest (REPOSITORY@sha256:…); re-run phase 5.",
           evidence: { image, wanted: desired.input.PrimaryContainer?.Image },
@@ -65,9 +78,15 @@ export function modelGates(
   const differences = modelDifferences(desired, model);
   gates.push(
     differences.length === 0
-      ? gate("model.matches", "model matches the config", "pass", "image, environment, role and model data match", {
-          evidence: { environment: model.PrimaryContainer.Environment },
-        })
+      ? gate(
+          "model.matches",
+          "model matches the config",
+          "pass",
+          "image, environment, role and model data match",
+          {
+            evidence: { environment: model.PrimaryContainer.Environment },
+          },
+        )
       : gate("model.matches", "model matches the config", "fail", differences.join("; "), {
           hint: "The model differs from what gen3d would create; re-run phase 5 (`gen3d deploy --from 5`).",
           evidence: { differences },
@@ -76,7 +95,12 @@ export function modelGates(
   if (modelDataObjects) {
     gates.push(
       modelDataObjects.count > 0
-        ? gate("model.data", "S3 model data present", "pass", `${modelDataObjects.count}+ object(s) under ${modelDataObjects.prefix}`)
+        ? gate(
+            "model.data",
+            "S3 model data present",
+            "pass",
+            `${modelDataObjects.count}+ object(s) under ${modelDataObjects.prefix}`,
+          )
         : gate("model.data", "S3 model data present", "fail", `no object under ${modelDataObjects.prefix}`, {
             hint: 'Upload the model weights there (uncompressed), or set packaging "image" to bake them into the image.',
           }),

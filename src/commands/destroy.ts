@@ -13,8 +13,8 @@ import {
   ListEndpointsCommand,
   ListModelsCommand,
 } from "@aws-sdk/client-sagemaker";
-import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { describeAlarm, describeScalableTarget, describeScalingPolicies } from "../adapters/autoscaling.js";
+import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { describeEndpoint, waitForDeleted } from "../adapters/sagemaker-endpoint.js";
 import { asyncOutputPaths, endpointNameFor, scalableResourceId } from "../adapters/sagemaker-spec.js";
 import { desiredScaling, SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../checks/autoscaling.js";
@@ -32,7 +32,15 @@ export interface DestroyOptions {
 }
 
 export interface Removal {
-  kind: "alarm" | "scaling-policy" | "scalable-target" | "endpoint" | "endpoint-config" | "model" | "image" | "s3-prefix";
+  kind:
+    | "alarm"
+    | "scaling-policy"
+    | "scalable-target"
+    | "endpoint"
+    | "endpoint-config"
+    | "model"
+    | "image"
+    | "s3-prefix";
   name: string;
   result: "deleted" | "already-gone";
   detail?: string;
@@ -75,22 +83,37 @@ export async function listLeftovers(ctx: AppContext): Promise<string[]> {
   const out: string[] = [];
   try {
     const [endpoints, configs, models] = await Promise.all([
-      sagemaker.send(new ListEndpointsCommand({ NameContains: project, MaxResults: 100 }), { abortSignal: ctx.signal }),
-      sagemaker.send(new ListEndpointConfigsCommand({ NameContains: project, MaxResults: 100 }), { abortSignal: ctx.signal }),
-      sagemaker.send(new ListModelsCommand({ NameContains: project, MaxResults: 100 }), { abortSignal: ctx.signal }),
+      sagemaker.send(new ListEndpointsCommand({ NameContains: project, MaxResults: 100 }), {
+        abortSignal: ctx.signal,
+      }),
+      sagemaker.send(new ListEndpointConfigsCommand({ NameContains: project, MaxResults: 100 }), {
+        abortSignal: ctx.signal,
+      }),
+      sagemaker.send(new ListModelsCommand({ NameContains: project, MaxResults: 100 }), {
+        abortSignal: ctx.signal,
+      }),
     ]);
-    for (const e of endpoints.Endpoints ?? []) if (ours(e.EndpointName)) out.push(`endpoint ${e.EndpointName} (${e.EndpointStatus})`);
-    for (const c of configs.EndpointConfigs ?? []) if (ours(c.EndpointConfigName)) out.push(`endpoint-config ${c.EndpointConfigName}`);
+    for (const e of endpoints.Endpoints ?? [])
+      if (ours(e.EndpointName)) out.push(`endpoint ${e.EndpointName} (${e.EndpointStatus})`);
+    for (const c of configs.EndpointConfigs ?? [])
+      if (ours(c.EndpointConfigName)) out.push(`endpoint-config ${c.EndpointConfigName}`);
     for (const m of models.Models ?? []) if (ours(m.ModelName)) out.push(`model ${m.ModelName}`);
   } catch (error) {
-    throw awsFailure(error, "listing SageMaker resources", "sagemaker:ListEndpoints, sagemaker:ListEndpointConfigs, sagemaker:ListModels");
+    throw awsFailure(
+      error,
+      "listing SageMaker resources",
+      "sagemaker:ListEndpoints, sagemaker:ListEndpointConfigs, sagemaker:ListModels",
+    );
   }
   const plan = planTeardown(ctx);
   const autoscaling = await ctx.aws.autoscaling();
-  if (await describeScalableTarget(autoscaling, plan.resourceId, ctx.signal)) out.push(`scalable-target ${plan.resourceId}`);
-  for (const p of await describeScalingPolicies(autoscaling, plan.resourceId, ctx.signal)) out.push(`scaling-policy ${p.PolicyName}`);
+  if (await describeScalableTarget(autoscaling, plan.resourceId, ctx.signal))
+    out.push(`scalable-target ${plan.resourceId}`);
+  for (const p of await describeScalingPolicies(autoscaling, plan.resourceId, ctx.signal))
+    out.push(`scaling-policy ${p.PolicyName}`);
   const cloudwatch = await ctx.aws.cloudwatch();
-  for (const alarm of plan.alarms) if (await describeAlarm(cloudwatch, alarm, ctx.signal)) out.push(`alarm ${alarm}`);
+  for (const alarm of plan.alarms)
+    if (await describeAlarm(cloudwatch, alarm, ctx.signal)) out.push(`alarm ${alarm}`);
   return out;
 }
 
@@ -123,7 +146,11 @@ async function deleteS3Prefix(ctx: AppContext, uri: string, removed: Removal[]):
   try {
     do {
       const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(ContinuationToken ? { ContinuationToken } : {}) }),
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          ...(ContinuationToken ? { ContinuationToken } : {}),
+        }),
         { abortSignal: ctx.signal },
       );
       const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key as string }));
@@ -142,7 +169,12 @@ async function deleteS3Prefix(ctx: AppContext, uri: string, removed: Removal[]):
     }
     throw awsFailure(error, `deleting s3://${bucket}/${prefix}`, "s3:ListBucket and s3:DeleteObject");
   }
-  removed.push({ kind: "s3-prefix", name: `s3://${bucket}/${prefix}`, result: count > 0 ? "deleted" : "already-gone", detail: `${count} object(s)` });
+  removed.push({
+    kind: "s3-prefix",
+    name: `s3://${bucket}/${prefix}`,
+    result: count > 0 ? "deleted" : "already-gone",
+    detail: `${count} object(s)`,
+  });
 }
 
 /**
@@ -150,7 +182,10 @@ async function deleteS3Prefix(ctx: AppContext, uri: string, removed: Removal[]):
  * endpoint, the scalable target, the endpoint, its configs, the models; images and S3 data only
  * when asked. Anything already gone is fine. STATE.json records the teardown.
  */
-export async function destroyDeployment(ctx: AppContext, options: DestroyOptions = {}): Promise<DestroyReport> {
+export async function destroyDeployment(
+  ctx: AppContext,
+  options: DestroyOptions = {},
+): Promise<DestroyReport> {
   const plan = planTeardown(ctx);
   const { io } = ctx;
   const a = ctx.state.state.artifacts;
@@ -158,8 +193,12 @@ export async function destroyDeployment(ctx: AppContext, options: DestroyOptions
     `endpoint ${plan.endpointName} (with its scaling policies, scalable target and alarm ${plan.alarms.join(", ")})`,
     ...plan.endpointConfigs.map((c) => `endpoint config ${c}`),
     ...plan.models.map((m) => `model ${m}`),
-    ...(options.deleteImages && a.imageDigest ? [`ECR image ${ctx.config.ecr.repository}@${a.imageDigest}`] : []),
-    ...(options.deleteS3 ? [`S3 data under ${Object.values(asyncOutputPaths(ctx.config)).join(", ")} and the embeddings prefix`] : []),
+    ...(options.deleteImages && a.imageDigest
+      ? [`ECR image ${ctx.config.ecr.repository}@${a.imageDigest}`]
+      : []),
+    ...(options.deleteS3
+      ? [`S3 data under ${Object.values(asyncOutputPaths(ctx.config)).join(", ")} and the embeddings prefix`]
+      : []),
   ];
   io.stderr(`${bold(io, "gen3d destroy will delete")}:\n${lines.map((l) => `  • ${l}`).join("\n")}\n`);
   if (!(await ctx.prompt.confirm(`Delete these resources of ${ctx.config.project.name}?`, false))) {
@@ -183,28 +222,38 @@ export async function destroyDeployment(ctx: AppContext, options: DestroyOptions
     );
   }
   for (const policy of await describeScalingPolicies(autoscaling, plan.resourceId, ctx.signal)) {
-    await tolerant(removed, "scaling-policy", policy.PolicyName, "application-autoscaling:DeleteScalingPolicy", () =>
-      autoscaling.send(
-        new DeleteScalingPolicyCommand({
-          PolicyName: policy.PolicyName,
-          ServiceNamespace: SERVICE_NAMESPACE,
-          ResourceId: plan.resourceId,
-          ScalableDimension: SCALABLE_DIMENSION,
-        }),
-        { abortSignal: ctx.signal },
-      ),
+    await tolerant(
+      removed,
+      "scaling-policy",
+      policy.PolicyName,
+      "application-autoscaling:DeleteScalingPolicy",
+      () =>
+        autoscaling.send(
+          new DeleteScalingPolicyCommand({
+            PolicyName: policy.PolicyName,
+            ServiceNamespace: SERVICE_NAMESPACE,
+            ResourceId: plan.resourceId,
+            ScalableDimension: SCALABLE_DIMENSION,
+          }),
+          { abortSignal: ctx.signal },
+        ),
     );
   }
   if (await describeScalableTarget(autoscaling, plan.resourceId, ctx.signal)) {
-    await tolerant(removed, "scalable-target", plan.resourceId, "application-autoscaling:DeregisterScalableTarget", () =>
-      autoscaling.send(
-        new DeregisterScalableTargetCommand({
-          ServiceNamespace: SERVICE_NAMESPACE,
-          ResourceId: plan.resourceId,
-          ScalableDimension: SCALABLE_DIMENSION,
-        }),
-        { abortSignal: ctx.signal },
-      ),
+    await tolerant(
+      removed,
+      "scalable-target",
+      plan.resourceId,
+      "application-autoscaling:DeregisterScalableTarget",
+      () =>
+        autoscaling.send(
+          new DeregisterScalableTargetCommand({
+            ServiceNamespace: SERVICE_NAMESPACE,
+            ResourceId: plan.resourceId,
+            ScalableDimension: SCALABLE_DIMENSION,
+          }),
+          { abortSignal: ctx.signal },
+        ),
     );
   } else {
     removed.push({ kind: "scalable-target", name: plan.resourceId, result: "already-gone" });
@@ -215,15 +264,23 @@ export async function destroyDeployment(ctx: AppContext, options: DestroyOptions
     removed.push({ kind: "endpoint", name: plan.endpointName, result: "already-gone" });
   } else {
     // Whatever config the endpoint runs now is also gen3d's to remove.
-    if (endpoint.EndpointConfigName && endpoint.EndpointConfigName.startsWith(`${ctx.config.project.name}-`)) {
-      if (!plan.endpointConfigs.includes(endpoint.EndpointConfigName)) plan.endpointConfigs.push(endpoint.EndpointConfigName);
+    if (endpoint.EndpointConfigName?.startsWith(`${ctx.config.project.name}-`)) {
+      if (!plan.endpointConfigs.includes(endpoint.EndpointConfigName))
+        plan.endpointConfigs.push(endpoint.EndpointConfigName);
     }
     if (endpoint.EndpointStatus !== "Deleting") {
       await tolerant(removed, "endpoint", plan.endpointName, "sagemaker:DeleteEndpoint", () =>
-        sagemaker.send(new DeleteEndpointCommand({ EndpointName: plan.endpointName }), { abortSignal: ctx.signal }),
+        sagemaker.send(new DeleteEndpointCommand({ EndpointName: plan.endpointName }), {
+          abortSignal: ctx.signal,
+        }),
       );
     } else {
-      removed.push({ kind: "endpoint", name: plan.endpointName, result: "deleted", detail: "was already deleting" });
+      removed.push({
+        kind: "endpoint",
+        name: plan.endpointName,
+        result: "deleted",
+        detail: "was already deleting",
+      });
     }
     io.stderr(`${dim(io, `waiting for ${plan.endpointName} to be deleted…`)}\n`);
     await waitForDeleted(sagemaker, plan.endpointName, {
@@ -235,7 +292,9 @@ export async function destroyDeployment(ctx: AppContext, options: DestroyOptions
   }
   for (const name of plan.endpointConfigs) {
     await tolerant(removed, "endpoint-config", name, "sagemaker:DeleteEndpointConfig", () =>
-      sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: name }), { abortSignal: ctx.signal }),
+      sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: name }), {
+        abortSignal: ctx.signal,
+      }),
     );
   }
   for (const name of plan.models) {
@@ -247,20 +306,32 @@ export async function destroyDeployment(ctx: AppContext, options: DestroyOptions
   if (options.deleteImages) {
     const digest = a.imageDigest;
     if (!digest) {
-      removed.push({ kind: "image", name: ctx.config.ecr.repository, result: "already-gone", detail: "no digest recorded" });
+      removed.push({
+        kind: "image",
+        name: ctx.config.ecr.repository,
+        result: "already-gone",
+        detail: "no digest recorded",
+      });
     } else {
       const ecr = await ctx.aws.ecr();
       const name = `${ctx.config.ecr.repository}@${digest}`;
       try {
         const out = await ecr.send(
-          new BatchDeleteImageCommand({ repositoryName: ctx.config.ecr.repository, imageIds: [{ imageDigest: digest }] }),
+          new BatchDeleteImageCommand({
+            repositoryName: ctx.config.ecr.repository,
+            imageIds: [{ imageDigest: digest }],
+          }),
           { abortSignal: ctx.signal },
         );
         const failure = out.failures?.[0];
         if (failure && failure.failureCode !== "ImageNotFound") {
-          throw new ExternalError("ECR_DELETE_FAILED", `deleting ${name}: ${failure.failureCode}: ${failure.failureReason}`, {
-            hint: "Delete it in the ECR console, or check ecr:BatchDeleteImage.",
-          });
+          throw new ExternalError(
+            "ECR_DELETE_FAILED",
+            `deleting ${name}: ${failure.failureCode}: ${failure.failureReason}`,
+            {
+              hint: "Delete it in the ECR console, or check ecr:BatchDeleteImage.",
+            },
+          );
         }
         removed.push({ kind: "image", name, result: failure ? "already-gone" : "deleted" });
       } catch (error) {
@@ -306,11 +377,18 @@ export async function destroyDeployment(ctx: AppContext, options: DestroyOptions
       for (const id of stale) {
         const record = draft.phases[String(id)];
         if (record && record.status !== "pending") {
-          draft.phases[String(id)] = { ...record, status: "stale", note: `resources removed by gen3d destroy at ${at}` };
+          draft.phases[String(id)] = {
+            ...record,
+            status: "stale",
+            note: `resources removed by gen3d destroy at ${at}`,
+          };
         }
       }
     },
-    { event: "destroy", detail: `${removed.filter((r) => r.result === "deleted").length} deleted, ${leftovers.length} left` },
+    {
+      event: "destroy",
+      detail: `${removed.filter((r) => r.result === "deleted").length} deleted, ${leftovers.length} left`,
+    },
   );
   return { removed, leftovers, cancelled: false };
 }
@@ -326,7 +404,9 @@ export async function destroyCommand(
     const report = await destroyDeployment(ctx, options);
     const { io } = ctx;
     if (io.json) {
-      io.stdout(`${JSON.stringify({ ok: report.leftovers.length === 0 && !report.cancelled, ...report }, null, 2)}\n`);
+      io.stdout(
+        `${JSON.stringify({ ok: report.leftovers.length === 0 && !report.cancelled, ...report }, null, 2)}\n`,
+      );
     } else if (!report.cancelled) {
       for (const r of report.removed) {
         const mark = r.result === "deleted" ? green(io, "deleted") : dim(io, "already gone");

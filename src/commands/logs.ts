@@ -1,9 +1,9 @@
-import { FilterLogEventsCommand, type FilteredLogEvent } from "@aws-sdk/client-cloudwatch-logs";
+import { type FilteredLogEvent, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { endpointLogGroup, formatEvent } from "../adapters/cloudwatch-logs.js";
 import { endpointNameFor } from "../adapters/sagemaker-spec.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
-import { UserError, isAbort } from "../engine/errors.js";
+import { isAbort, UserError } from "../engine/errors.js";
 
 export interface LogsOptions {
   follow?: boolean;
@@ -23,7 +23,9 @@ export interface LogsResult {
 function sinceMinutes(value: LogsOptions["since"]): number {
   const n = typeof value === "number" ? value : Number(value ?? 30);
   if (!Number.isFinite(n) || n < 0) {
-    throw new UserError("BAD_FLAG", `--since ${String(value)}: expected a number of minutes`, { hint: "e.g. --since 60" });
+    throw new UserError("BAD_FLAG", `--since ${String(value)}: expected a number of minutes`, {
+      hint: "e.g. --since 60",
+    });
   }
   return n;
 }
@@ -56,7 +58,11 @@ export async function readLogs(ctx: AppContext, options: LogsOptions = {}): Prom
       try {
         do {
           const page = await logs.send(
-            new FilterLogEventsCommand({ logGroupName: group, startTime, ...(nextToken ? { nextToken } : {}) }),
+            new FilterLogEventsCommand({
+              logGroupName: group,
+              startTime,
+              ...(nextToken ? { nextToken } : {}),
+            }),
             { abortSignal: ctx.signal },
           );
           batch.push(...(page.events ?? []));
@@ -65,7 +71,8 @@ export async function readLogs(ctx: AppContext, options: LogsOptions = {}): Prom
         found = true;
       } catch (error) {
         if (!isNotFound(error)) throw awsFailure(error, `FilterLogEvents ${group}`, "logs:FilterLogEvents");
-        if (found) ctx.io.stderr(`log group ${group} does not exist (yet): the endpoint has not written logs\n`);
+        if (found)
+          ctx.io.stderr(`log group ${group} does not exist (yet): the endpoint has not written logs\n`);
         found = false;
       }
       batch.sort((x, y) => (x.timestamp ?? 0) - (y.timestamp ?? 0));
@@ -80,7 +87,11 @@ export async function readLogs(ctx: AppContext, options: LogsOptions = {}): Prom
 }
 
 /** `gen3d logs [-f] [--since MINUTES]`. */
-export async function logsCommand(globals: GlobalOptions, runtime: Runtime, options: LogsOptions = {}): Promise<number> {
+export async function logsCommand(
+  globals: GlobalOptions,
+  runtime: Runtime,
+  options: LogsOptions = {},
+): Promise<number> {
   const { ctx, release } = await openContext(globals, runtime);
   try {
     const result = await readLogs(ctx, options);

@@ -1,6 +1,6 @@
 import { DescribeModelCommand } from "@aws-sdk/client-sagemaker";
-import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { describeAlarm, describeScalableTarget, describeScalingPolicies } from "../adapters/autoscaling.js";
+import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { describeEndpoint, variantCounts } from "../adapters/sagemaker-endpoint.js";
 import { endpointNameFor, scalableResourceId, VARIANT_NAME } from "../adapters/sagemaker-spec.js";
 import { desiredScaling } from "../checks/autoscaling.js";
@@ -40,15 +40,24 @@ export async function liveStatus(ctx: AppContext): Promise<LiveStatus> {
     let actual = "missing";
     let note: string | undefined;
     try {
-      const model = await sagemaker.send(new DescribeModelCommand({ ModelName: a.modelName }), { abortSignal: ctx.signal });
+      const model = await sagemaker.send(new DescribeModelCommand({ ModelName: a.modelName }), {
+        abortSignal: ctx.signal,
+      });
       actual = model.ModelName ?? a.modelName;
       if (a.imageUri && model.PrimaryContainer?.Image !== a.imageUri) {
         note = `image ${model.PrimaryContainer?.Image} ≠ recorded ${a.imageUri}`;
       }
     } catch (error) {
-      if (!isNotFound(error)) throw awsFailure(error, `DescribeModel ${a.modelName}`, "sagemaker:DescribeModel");
+      if (!isNotFound(error))
+        throw awsFailure(error, `DescribeModel ${a.modelName}`, "sagemaker:DescribeModel");
     }
-    rows.push({ resource: "model", recorded: a.modelName, actual, drift: actual === "missing" || note !== undefined, ...(note ? { note } : {}) });
+    rows.push({
+      resource: "model",
+      recorded: a.modelName,
+      actual,
+      drift: actual === "missing" || note !== undefined,
+      ...(note ? { note } : {}),
+    });
   } else {
     rows.push({ resource: "model", recorded: NONE, actual: "not checked", drift: false });
   }
@@ -70,10 +79,16 @@ export async function liveStatus(ctx: AppContext): Promise<LiveStatus> {
   const endpointName = a.endpointName ?? endpointNameFor(ctx.config);
   const endpoint = await describeEndpoint(sagemaker, endpointName, ctx.signal);
   if (endpoint === undefined) {
-    rows.push({ resource: "endpoint", recorded: recordedOrNone(a.endpointName), actual: "missing", drift: a.endpointName !== undefined });
+    rows.push({
+      resource: "endpoint",
+      recorded: recordedOrNone(a.endpointName),
+      actual: "missing",
+      drift: a.endpointName !== undefined,
+    });
   } else {
     const counts = variantCounts(endpoint, VARIANT_NAME);
-    const wrongConfig = a.endpointConfigName !== undefined && endpoint.EndpointConfigName !== a.endpointConfigName;
+    const wrongConfig =
+      a.endpointConfigName !== undefined && endpoint.EndpointConfigName !== a.endpointConfigName;
     const notes: string[] = [];
     if (wrongConfig) notes.push(`runs ${endpoint.EndpointConfigName}, recorded ${a.endpointConfigName}`);
     if (endpoint.FailureReason) notes.push(endpoint.FailureReason);
@@ -93,7 +108,8 @@ export async function liveStatus(ctx: AppContext): Promise<LiveStatus> {
   const target = await describeScalableTarget(autoscaling, resourceId, ctx.signal);
   const wanted = desiredScaling(ctx.config, endpointName);
   const targetNote =
-    target && (target.MinCapacity !== wanted.target.MinCapacity || target.MaxCapacity !== wanted.target.MaxCapacity)
+    target &&
+    (target.MinCapacity !== wanted.target.MinCapacity || target.MaxCapacity !== wanted.target.MaxCapacity)
       ? `config wants min ${wanted.target.MinCapacity}, max ${wanted.target.MaxCapacity}`
       : undefined;
   rows.push({
@@ -110,7 +126,8 @@ export async function liveStatus(ctx: AppContext): Promise<LiveStatus> {
   rows.push({
     resource: "scaling policies",
     recorded: recordedArns.length > 0 ? `${recordedArns.length} policy(ies)` : NONE,
-    actual: policies.length > 0 ? policies.map((p) => `${p.PolicyName} (${p.PolicyType})`).join(", ") : "none",
+    actual:
+      policies.length > 0 ? policies.map((p) => `${p.PolicyName} (${p.PolicyType})`).join(", ") : "none",
     drift: missingArns.length > 0,
     ...(missingArns.length > 0 ? { note: `recorded but gone or replaced: ${missingArns.join(", ")}` } : {}),
   });
@@ -122,7 +139,11 @@ export async function liveStatus(ctx: AppContext): Promise<LiveStatus> {
     rows.push({
       resource: "alarm",
       recorded: alarmName,
-      actual: alarm ? (wired ? "present, fires the step policy" : "present, not wired to the step policy") : "missing",
+      actual: alarm
+        ? wired
+          ? "present, fires the step policy"
+          : "present, not wired to the step policy"
+        : "missing",
       drift: !alarm || !wired,
     });
   }

@@ -1,14 +1,23 @@
-import { CreateModelCommand, DescribeModelCommand, type SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { CreateModelCommand, DescribeModelCommand, type SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
-import { desiredModel, inputsOrPending, modelDataPrefix, SAGEMAKER_MODEL_DIR } from "../adapters/sagemaker-spec.js";
+import {
+  desiredModel,
+  inputsOrPending,
+  modelDataPrefix,
+  SAGEMAKER_MODEL_DIR,
+} from "../adapters/sagemaker-spec.js";
 import { describeModelSchema, modelDifferences, modelGates } from "../checks/sagemaker-model.js";
 import { ExternalError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
 
 export type ModelOutcome = { type: "created" | "adopted" | "unchanged"; modelName: string; modelArn: string };
 
-async function describeModel(sagemaker: SageMakerClient, name: string, signal: AbortSignal): Promise<unknown> {
+async function describeModel(
+  sagemaker: SageMakerClient,
+  name: string,
+  signal: AbortSignal,
+): Promise<unknown> {
   try {
     return await sagemaker.send(new DescribeModelCommand({ ModelName: name }), { abortSignal: signal });
   } catch (error) {
@@ -24,9 +33,12 @@ async function countModelData(ctx: PhaseContext): Promise<{ prefix: string; coun
   const key = prefix.slice(`s3://${ctx.config.s3.bucket}/`.length);
   const s3 = await ctx.aws.s3();
   try {
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: ctx.config.s3.bucket, Prefix: key, MaxKeys: 1 }), {
-      abortSignal: ctx.signal,
-    });
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: ctx.config.s3.bucket, Prefix: key, MaxKeys: 1 }),
+      {
+        abortSignal: ctx.signal,
+      },
+    );
     return { prefix, count: listed.KeyCount ?? listed.Contents?.length ?? 0 };
   } catch (error) {
     throw awsFailure(error, `ListObjectsV2 ${prefix}`, "s3:ListBucket");
@@ -70,10 +82,14 @@ async function ensureModel(ctx: PhaseContext, sagemaker: SageMakerClient): Promi
     const differences = modelDifferences(desired, actual);
     if (differences.length > 0) {
       // The name carries a hash of the settings, so this is someone else's model under our name.
-      throw new ExternalError("MODEL_CONFLICT", `model ${desired.name} exists but differs from what gen3d derives`, {
-        details: differences.map((d) => `• ${d}`),
-        hint: `Delete it (\`aws sagemaker delete-model --model-name ${desired.name}\`) and run \`gen3d resume\`.`,
-      });
+      throw new ExternalError(
+        "MODEL_CONFLICT",
+        `model ${desired.name} exists but differs from what gen3d derives`,
+        {
+          details: differences.map((d) => `• ${d}`),
+          hint: `Delete it (\`aws sagemaker delete-model --model-name ${desired.name}\`) and run \`gen3d resume\`.`,
+        },
+      );
     }
     const recorded = ctx.state.state.artifacts.createdModels?.includes(desired.name) ?? false;
     ctx.progress(`model ${desired.name} already exists and matches`);

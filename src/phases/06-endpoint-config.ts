@@ -4,7 +4,11 @@ import {
   type SageMakerClient,
 } from "@aws-sdk/client-sagemaker";
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
-import { desiredEndpointConfig, type DesiredEndpointConfig, inputsOrPending } from "../adapters/sagemaker-spec.js";
+import {
+  type DesiredEndpointConfig,
+  desiredEndpointConfig,
+  inputsOrPending,
+} from "../adapters/sagemaker-spec.js";
 import {
   describeEndpointConfigSchema,
   endpointConfigDifferences,
@@ -18,9 +22,13 @@ export type EndpointConfigOutcome = { type: "created" | "adopted" | "unchanged";
 function upstreamModelName(ctx: PhaseContext): string {
   const name = ctx.state.state.artifacts.modelName;
   if (typeof name !== "string" || name === "") {
-    throw new UserError("UPSTREAM_MISSING", "STATE.json has no artifacts.modelName: phase 5 (model) has not run", {
-      hint: "Run phase 5 first: `gen3d deploy --from 5` (or `gen3d resume`).",
-    });
+    throw new UserError(
+      "UPSTREAM_MISSING",
+      "STATE.json has no artifacts.modelName: phase 5 (model) has not run",
+      {
+        hint: "Run phase 5 first: `gen3d deploy --from 5` (or `gen3d resume`).",
+      },
+    );
   }
   return name;
 }
@@ -35,7 +43,9 @@ export async function describeEndpointConfig(
   signal: AbortSignal,
 ): Promise<unknown> {
   try {
-    return await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name }), { abortSignal: signal });
+    return await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name }), {
+      abortSignal: signal,
+    });
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw awsFailure(error, `DescribeEndpointConfig ${name}`, "sagemaker:DescribeEndpointConfig");
@@ -69,10 +79,14 @@ export const endpointConfigPhase: Phase = {
           },
         );
       }
-      type = ctx.state.state.artifacts.createdEndpointConfigs?.includes(desired.name) ? "unchanged" : "adopted";
+      type = ctx.state.state.artifacts.createdEndpointConfigs?.includes(desired.name)
+        ? "unchanged"
+        : "adopted";
       ctx.progress(`endpoint config ${desired.name} already exists and matches`);
     } else {
-      ctx.progress(`creating endpoint config ${desired.name} (startup health check ${desired.startup.seconds} s)`);
+      ctx.progress(
+        `creating endpoint config ${desired.name} (startup health check ${desired.startup.seconds} s)`,
+      );
       try {
         await sagemaker.send(new CreateEndpointConfigCommand(desired.input), { abortSignal: ctx.signal });
       } catch (error) {

@@ -52,7 +52,10 @@ export async function endpointFailure(
   headline: string,
   startupTimeoutSeconds?: number,
 ): Promise<ExternalError> {
-  const tail = await tailEndpointLogs(await ctx.aws.logs(), endpoint.EndpointName, { limit: 30, signal: ctx.signal });
+  const tail = await tailEndpointLogs(await ctx.aws.logs(), endpoint.EndpointName, {
+    limit: 30,
+    signal: ctx.signal,
+  });
   const diagnosis = classifyEndpointFailure(endpoint.FailureReason, tail.lines, {
     instanceType: ctx.config.instance.type,
     region: ctx.aws.region,
@@ -62,7 +65,9 @@ export async function endpointFailure(
   const details = [
     `FailureReason: ${endpoint.FailureReason ?? "(none given)"}`,
     `cause: ${diagnosis.summary}${diagnosis.evidence ? ` — matched: ${diagnosis.evidence}` : ""}`,
-    tail.lines.length > 0 ? `last ${tail.lines.length} line(s) of ${tail.group}:` : `log: ${tail.note ?? "no lines"}`,
+    tail.lines.length > 0
+      ? `last ${tail.lines.length} line(s) of ${tail.group}:`
+      : `log: ${tail.note ?? "no lines"}`,
     ...tail.lines.map((l) => `  ${l}`),
   ];
   return new ExternalError("ENDPOINT_FAILED", `${headline}: ${diagnosis.summary}`, {
@@ -77,7 +82,9 @@ function startupTimeoutOf(ctx: PhaseContext): number | undefined {
   return typeof seconds === "number" ? seconds : undefined;
 }
 
-export function createDeployPhase(timing: DeployTiming = { minDelaySeconds: 15, maxDelaySeconds: 60 }): Phase {
+export function createDeployPhase(
+  timing: DeployTiming = { minDelaySeconds: 15, maxDelaySeconds: 60 },
+): Phase {
   const waitOptions = (ctx: PhaseContext, what: string): WaitOptions => {
     const started = ctx.clock.now().getTime();
     return {
@@ -94,7 +101,12 @@ export function createDeployPhase(timing: DeployTiming = { minDelaySeconds: 15, 
   };
 
   /** Waits for InService and returns the endpoint as it then is; Failed and timeout throw. */
-  async function settle(ctx: PhaseContext, sagemaker: SageMakerClient, name: string, what: string): Promise<DescribedEndpoint> {
+  async function settle(
+    ctx: PhaseContext,
+    sagemaker: SageMakerClient,
+    name: string,
+    what: string,
+  ): Promise<DescribedEndpoint> {
     const result = await waitForInService(sagemaker, name, waitOptions(ctx, what));
     const now = await describeEndpoint(sagemaker, name, ctx.signal);
     if (result.type === "timeout") {
@@ -102,8 +114,7 @@ export function createDeployPhase(timing: DeployTiming = { minDelaySeconds: 15, 
         "DEPLOY_TIMEOUT",
         `endpoint ${name} is still ${now?.EndpointStatus ?? "unknown"} after ${formatDuration(ctx.config.timeouts.deploySeconds * 1000)}`,
         {
-          hint:
-            "SageMaker keeps going: `gen3d resume` adopts the endpoint and keeps waiting (raise timeouts.deploySeconds to wait longer in one run).",
+          hint: "SageMaker keeps going: `gen3d resume` adopts the endpoint and keeps waiting (raise timeouts.deploySeconds to wait longer in one run).",
         },
       );
     }
@@ -124,7 +135,11 @@ export function createDeployPhase(timing: DeployTiming = { minDelaySeconds: 15, 
     ctx.progress(`creating endpoint ${name} with ${configName}`);
     try {
       await sagemaker.send(
-        new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: configName, Tags: projectTags(ctx.config) }),
+        new CreateEndpointCommand({
+          EndpointName: name,
+          EndpointConfigName: configName,
+          Tags: projectTags(ctx.config),
+        }),
         { abortSignal: ctx.signal },
       );
     } catch (error) {
@@ -132,12 +147,22 @@ export function createDeployPhase(timing: DeployTiming = { minDelaySeconds: 15, 
     }
   }
 
-  async function update(ctx: PhaseContext, sagemaker: SageMakerClient, endpoint: DescribedEndpoint, configName: string) {
-    ctx.progress(`updating endpoint ${endpoint.EndpointName}: ${endpoint.EndpointConfigName} → ${configName}`);
+  async function update(
+    ctx: PhaseContext,
+    sagemaker: SageMakerClient,
+    endpoint: DescribedEndpoint,
+    configName: string,
+  ) {
+    ctx.progress(
+      `updating endpoint ${endpoint.EndpointName}: ${endpoint.EndpointConfigName} → ${configName}`,
+    );
     try {
-      await sagemaker.send(new UpdateEndpointCommand({ EndpointName: endpoint.EndpointName, EndpointConfigName: configName }), {
-        abortSignal: ctx.signal,
-      });
+      await sagemaker.send(
+        new UpdateEndpointCommand({ EndpointName: endpoint.EndpointName, EndpointConfigName: configName }),
+        {
+          abortSignal: ctx.signal,
+        },
+      );
     } catch (error) {
       throw awsFailure(error, `UpdateEndpoint ${endpoint.EndpointName}`, "sagemaker:UpdateEndpoint");
     }
@@ -168,7 +193,9 @@ export function createDeployPhase(timing: DeployTiming = { minDelaySeconds: 15, 
     }
     if (current?.EndpointStatus === "Failed") {
       // A Failed endpoint cannot be updated, only deleted. The new attempt may have a fixed config.
-      ctx.progress(`endpoint ${name} is Failed (${current.FailureReason ?? "no reason"}); deleting it to try again`);
+      ctx.progress(
+        `endpoint ${name} is Failed (${current.FailureReason ?? "no reason"}); deleting it to try again`,
+      );
       try {
         await sagemaker.send(new DeleteEndpointCommand({ EndpointName: name }), { abortSignal: ctx.signal });
       } catch (error) {
@@ -230,12 +257,20 @@ export function createDeployPhase(timing: DeployTiming = { minDelaySeconds: 15, 
     },
     async run(ctx) {
       const outcome = await deploy(ctx);
-      return { outcome: outcome.type, artifacts: { endpointName: outcome.endpointName }, evidence: { outcome } };
+      return {
+        outcome: outcome.type,
+        artifacts: { endpointName: outcome.endpointName },
+        evidence: { outcome },
+      };
     },
     async verify(ctx) {
       const name = endpointNameFor(ctx.config);
       const sagemaker = await ctx.aws.sagemaker();
-      return endpointGates(name, upstreamConfigName(ctx), await describeEndpoint(sagemaker, name, ctx.signal));
+      return endpointGates(
+        name,
+        upstreamConfigName(ctx),
+        await describeEndpoint(sagemaker, name, ctx.signal),
+      );
     },
   };
 }

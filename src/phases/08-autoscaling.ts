@@ -1,7 +1,11 @@
-import { PutScalingPolicyCommand, RegisterScalableTargetCommand } from "@aws-sdk/client-application-auto-scaling";
+import {
+  PutScalingPolicyCommand,
+  RegisterScalableTargetCommand,
+} from "@aws-sdk/client-application-auto-scaling";
 import { PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
-import { awsFailure } from "../adapters/aws-errors.js";
 import { describeAlarm, describeScalableTarget, describeScalingPolicies } from "../adapters/autoscaling.js";
+import { awsFailure } from "../adapters/aws-errors.js";
+import { endpointNameFor } from "../adapters/sagemaker-spec.js";
 import {
   alarmDifferences,
   autoscalingGates,
@@ -11,7 +15,6 @@ import {
   type ScalingReality,
   targetDifferences,
 } from "../checks/autoscaling.js";
-import { endpointNameFor } from "../adapters/sagemaker-spec.js";
 import { UserError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
 
@@ -28,9 +31,13 @@ export interface AutoscalingOutcome {
 function upstreamEndpointName(ctx: PhaseContext): string {
   const name = ctx.state.state.artifacts.endpointName;
   if (typeof name !== "string" || name === "") {
-    throw new UserError("UPSTREAM_MISSING", "STATE.json has no artifacts.endpointName: phase 7 (deploy) has not run", {
-      hint: "Run phase 7 first: `gen3d deploy --from 7` (or `gen3d resume`).",
-    });
+    throw new UserError(
+      "UPSTREAM_MISSING",
+      "STATE.json has no artifacts.endpointName: phase 7 (deploy) has not run",
+      {
+        hint: "Run phase 7 first: `gen3d deploy --from 7` (or `gen3d resume`).",
+      },
+    );
   }
   return name;
 }
@@ -76,9 +83,13 @@ export const autoscalingPhase: Phase = {
     const targetDiff = targetDifferences(desired, now.target);
     if (targetDiff.length > 0) {
       changes.push(...targetDiff);
-      ctx.progress(`registering scalable target ${desired.target.ResourceId} (min ${desired.target.MinCapacity}, max ${desired.target.MaxCapacity})`);
+      ctx.progress(
+        `registering scalable target ${desired.target.ResourceId} (min ${desired.target.MinCapacity}, max ${desired.target.MaxCapacity})`,
+      );
       try {
-        await autoscaling.send(new RegisterScalableTargetCommand(desired.target), { abortSignal: ctx.signal });
+        await autoscaling.send(new RegisterScalableTargetCommand(desired.target), {
+          abortSignal: ctx.signal,
+        });
       } catch (error) {
         throw awsFailure(
           error,
@@ -104,7 +115,11 @@ export const autoscalingPhase: Phase = {
         const out = await autoscaling.send(new PutScalingPolicyCommand(wanted), { abortSignal: ctx.signal });
         policyArns[key] = out.PolicyARN;
       } catch (error) {
-        throw awsFailure(error, `PutScalingPolicy ${wanted.PolicyName}`, "application-autoscaling:PutScalingPolicy");
+        throw awsFailure(
+          error,
+          `PutScalingPolicy ${wanted.PolicyName}`,
+          "application-autoscaling:PutScalingPolicy",
+        );
       }
     }
 
@@ -114,9 +129,12 @@ export const autoscalingPhase: Phase = {
       changes.push(...alarmDiff);
       ctx.progress(`putting alarm ${desired.alarm.AlarmName} → ${desired.stepScaling.PolicyName}`);
       try {
-        await cloudwatch.send(new PutMetricAlarmCommand({ ...desired.alarm, AlarmActions: stepArn ? [stepArn] : [] }), {
-          abortSignal: ctx.signal,
-        });
+        await cloudwatch.send(
+          new PutMetricAlarmCommand({ ...desired.alarm, AlarmActions: stepArn ? [stepArn] : [] }),
+          {
+            abortSignal: ctx.signal,
+          },
+        );
       } catch (error) {
         throw awsFailure(error, `PutMetricAlarm ${desired.alarm.AlarmName}`, "cloudwatch:PutMetricAlarm");
       }
@@ -129,11 +147,17 @@ export const autoscalingPhase: Phase = {
       alarm: step(now.alarm === undefined, alarmDiff),
     };
     const all = Object.values(parts);
-    const type: Step = all.every((s) => s === "unchanged") ? "unchanged" : all.every((s) => s === "created") ? "created" : "updated";
+    const type: Step = all.every((s) => s === "unchanged")
+      ? "unchanged"
+      : all.every((s) => s === "created")
+        ? "created"
+        : "updated";
     const outcome: AutoscalingOutcome = { type, ...parts, changes };
     const artifacts = {
       scalableTargetResourceId: desired.target.ResourceId,
-      scalingPolicyArns: [policyArns.targetTracking, policyArns.stepScaling].filter((a): a is string => Boolean(a)),
+      scalingPolicyArns: [policyArns.targetTracking, policyArns.stepScaling].filter((a): a is string =>
+        Boolean(a),
+      ),
       alarmNames: [desired.alarm.AlarmName],
     };
     await ctx.state.setArtifacts(artifacts);

@@ -4,7 +4,7 @@ import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { describeEndpoint, formatDuration, variantCounts } from "../adapters/sagemaker-endpoint.js";
 import { endpointNameFor, VARIANT_NAME } from "../adapters/sagemaker-spec.js";
 import { ExternalError, UserError } from "../engine/errors.js";
-import { gate, type GateResult, type Phase, type PhaseContext } from "../engine/phase.js";
+import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
 
 export interface ScaleToZeroOptions {
   /** Seconds between DescribeEndpoint polls. */
@@ -30,9 +30,13 @@ const WAIT_KEY = "scaleToZeroWaitSince";
 function upstreamEndpoint(ctx: PhaseContext): string {
   const name = ctx.state.state.artifacts.endpointName;
   if (typeof name !== "string" || name === "") {
-    throw new UserError("UPSTREAM_MISSING", "STATE.json has no artifacts.endpointName: phase 7 (deploy) has not run", {
-      hint: "Run phases 7 and 8 first: `gen3d deploy --from 7`.",
-    });
+    throw new UserError(
+      "UPSTREAM_MISSING",
+      "STATE.json has no artifacts.endpointName: phase 7 (deploy) has not run",
+      {
+        hint: "Run phases 7 and 8 first: `gen3d deploy --from 7`.",
+      },
+    );
   }
   return name;
 }
@@ -49,21 +53,33 @@ async function objectExists(ctx: PhaseContext, uri: string): Promise<boolean> {
     await s3.send(new HeadObjectCommand(s3Parts(uri)), { abortSignal: ctx.signal });
     return true;
   } catch (error) {
-    if (isNotFound(error) || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+    if (
+      isNotFound(error) ||
+      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+    ) {
       return false;
     }
     throw awsFailure(error, `HeadObject ${uri}`, "s3:GetObject");
   }
 }
 
-async function measureColdStart(ctx: PhaseContext, endpointName: string, inputLocation: string, pollMs: number) {
+async function measureColdStart(
+  ctx: PhaseContext,
+  endpointName: string,
+  inputLocation: string,
+  pollMs: number,
+) {
   const runtime = await ctx.aws.sagemakerRuntime();
   const started = ctx.clock.now().getTime();
   ctx.progress(`cold start: submitting ${inputLocation} to ${endpointName} at zero instances`);
   let out: { OutputLocation?: string; FailureLocation?: string };
   try {
     out = await runtime.send(
-      new InvokeEndpointAsyncCommand({ EndpointName: endpointName, InputLocation: inputLocation, ContentType: "application/json" }),
+      new InvokeEndpointAsyncCommand({
+        EndpointName: endpointName,
+        InputLocation: inputLocation,
+        ContentType: "application/json",
+      }),
       { abortSignal: ctx.signal },
     );
   } catch (error) {
@@ -82,11 +98,17 @@ async function measureColdStart(ctx: PhaseContext, endpointName: string, inputLo
       });
     }
     if (ctx.clock.now().getTime() >= deadline) {
-      throw new ExternalError("COLD_START_TIMEOUT", `no output at ${output} after ${ctx.config.timeouts.invocationSeconds} s`, {
-        hint: "Scaling out from zero needs the HasBacklogWithoutCapacity alarm (2 minutes) plus instance startup: check `gen3d verify --phase 8`, or raise timeouts.invocationSeconds.",
-      });
+      throw new ExternalError(
+        "COLD_START_TIMEOUT",
+        `no output at ${output} after ${ctx.config.timeouts.invocationSeconds} s`,
+        {
+          hint: "Scaling out from zero needs the HasBacklogWithoutCapacity alarm (2 minutes) plus instance startup: check `gen3d verify --phase 8`, or raise timeouts.invocationSeconds.",
+        },
+      );
     }
-    ctx.progress(`cold start: waiting for output · ${formatDuration(ctx.clock.now().getTime() - started)} elapsed`);
+    ctx.progress(
+      `cold start: waiting for output · ${formatDuration(ctx.clock.now().getTime() - started)} elapsed`,
+    );
     await ctx.clock.sleep(pollMs, ctx.signal);
   }
 }
@@ -107,7 +129,10 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
       const endpointName = upstreamEndpoint(ctx);
       const sagemaker = await ctx.aws.sagemaker();
       const recorded = ctx.state.state.artifacts[WAIT_KEY];
-      const since = typeof recorded === "string" && !Number.isNaN(Date.parse(recorded)) ? new Date(recorded) : ctx.clock.now();
+      const since =
+        typeof recorded === "string" && !Number.isNaN(Date.parse(recorded))
+          ? new Date(recorded)
+          : ctx.clock.now();
       if (recorded === undefined) await ctx.state.setArtifacts({ [WAIT_KEY]: since.toISOString() });
       const deadline = since.getTime() + ctx.config.timeouts.scaleToZeroSeconds * 1000;
       const pollMs = options.pollSeconds * 1000;
@@ -161,12 +186,18 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
       const evidence = ctx.state.phase(10).evidence as Partial<ScaleToZeroEvidence> | undefined;
       const gates: GateResult[] = [];
       if (endpoint === undefined) {
-        gates.push(gate("scale-to-zero.count", "instance count 0", "fail", `endpoint ${endpointName} does not exist`));
+        gates.push(
+          gate("scale-to-zero.count", "instance count 0", "fail", `endpoint ${endpointName} does not exist`),
+        );
         return gates;
       }
       const { current } = variantCounts(endpoint, VARIANT_NAME);
       if (current === 0) {
-        gates.push(gate("scale-to-zero.count", "instance count 0", "pass", "0 instances now", { evidence: { current } }));
+        gates.push(
+          gate("scale-to-zero.count", "instance count 0", "pass", "0 instances now", {
+            evidence: { current },
+          }),
+        );
       } else if (evidence?.observedZeroAt) {
         gates.push(
           gate(
@@ -178,17 +209,34 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
         );
       } else {
         gates.push(
-          gate("scale-to-zero.count", "instance count 0", "fail", `${current ?? "?"} instance(s); zero never observed`, {
-            hint: "Run `gen3d resume` to wait for scale-in.",
-          }),
+          gate(
+            "scale-to-zero.count",
+            "instance count 0",
+            "fail",
+            `${current ?? "?"} instance(s); zero never observed`,
+            {
+              hint: "Run `gen3d resume` to wait for scale-in.",
+            },
+          ),
         );
       }
       gates.push(
         evidence?.coldStart
-          ? gate("scale-to-zero.cold-start", "cold start from zero", "pass", `${evidence.coldStart.seconds.toFixed(1)} s to output`, {
-              evidence: evidence.coldStart,
-            })
-          : gate("scale-to-zero.cold-start", "cold start from zero", "not-checked", "not measured (set GEN3D_COLD_START_INPUT)"),
+          ? gate(
+              "scale-to-zero.cold-start",
+              "cold start from zero",
+              "pass",
+              `${evidence.coldStart.seconds.toFixed(1)} s to output`,
+              {
+                evidence: evidence.coldStart,
+              },
+            )
+          : gate(
+              "scale-to-zero.cold-start",
+              "cold start from zero",
+              "not-checked",
+              "not measured (set GEN3D_COLD_START_INPUT)",
+            ),
       );
       return gates;
     },

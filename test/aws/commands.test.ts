@@ -1,6 +1,9 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { DescribeScalableTargetsCommand, DescribeScalingPoliciesCommand } from "@aws-sdk/client-application-auto-scaling";
+import {
+  DescribeScalableTargetsCommand,
+  DescribeScalingPoliciesCommand,
+} from "@aws-sdk/client-application-auto-scaling";
 import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import {
   CloudWatchLogsClient,
@@ -25,14 +28,19 @@ import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
-import { createTestContext, runThrough, type TestContext, testConfig } from "./support/context.js";
-import { type Moto, startMoto, TEST_ENV } from "./support/moto.js";
+import { type MotoServer, startMoto } from "../support/moto/moto.js";
+import { createTestContext, runThrough, TEST_ENV, type TestContext, testConfig } from "./support/context.js";
 
 const run = promisify(execFile);
-const PHASES = [modelPhase, endpointConfigPhase, createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 }), autoscalingPhase];
+const PHASES = [
+  modelPhase,
+  endpointConfigPhase,
+  createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 }),
+  autoscalingPhase,
+];
 const WAITER = { minDelaySeconds: 0.05, maxDelaySeconds: 0.2 };
 
-let moto: Moto;
+let moto: MotoServer;
 beforeAll(async () => {
   moto = await startMoto();
 });
@@ -50,36 +58,60 @@ async function deployed(): Promise<TestContext> {
 }
 
 /** The real AWS CLI (v1, botocore) against the same moto: our reading of the API is not only our own. */
+// biome-ignore lint/suspicious/noExplicitAny: the CLI's JSON is checked field by field by each expect
 async function awsCli(...args: string[]): Promise<any> {
   const aws = process.env.GEN3D_AWS_CLI ?? "aws";
-  const { stdout } = await run(aws, [...args, "--endpoint-url", moto.endpoint, "--region", "us-east-1", "--output", "json"], {
-    env: { ...process.env, ...TEST_ENV, AWS_PAGER: "" },
-  });
+  const { stdout } = await run(
+    aws,
+    [...args, "--endpoint-url", moto.endpoint, "--region", "us-east-1", "--output", "json"],
+    {
+      env: { ...process.env, ...TEST_ENV, AWS_PAGER: "" },
+    },
+  );
   return JSON.parse(stdout);
 }
 
 describe("resources read back by the aws CLI", () => {
-  it("sees the model, endpoint config, endpoint, scaling policies and alarm gen3d created", { timeout: 90_000 }, async () => {
+  it("sees the model, endpoint config, endpoint, scaling policies and alarm gen3d created", {
+    timeout: 90_000,
+  }, async () => {
     const ctx = await deployed();
     const a = ctx.state.state.artifacts;
     const model = await awsCli("sagemaker", "describe-model", "--model-name", String(a.modelName));
     expect(model.PrimaryContainer.Image).toBe(a.imageUri);
     expect(model.PrimaryContainer.Environment.GEN3D_OUTPUT_PREFIX).toBe("gen3d/output/");
 
-    const config = await awsCli("sagemaker", "describe-endpoint-config", "--endpoint-config-name", String(a.endpointConfigName));
-    expect(config.AsyncInferenceConfig.OutputConfig.S3FailurePath).toBe("s3://gen3d-test-bucket/gen3d/failures");
+    const config = await awsCli(
+      "sagemaker",
+      "describe-endpoint-config",
+      "--endpoint-config-name",
+      String(a.endpointConfigName),
+    );
+    expect(config.AsyncInferenceConfig.OutputConfig.S3FailurePath).toBe(
+      "s3://gen3d-test-bucket/gen3d/failures",
+    );
     expect(config.ProductionVariants[0].ContainerStartupHealthCheckTimeoutInSeconds).toBe(300);
 
     const endpoint = await awsCli("sagemaker", "describe-endpoint", "--endpoint-name", "gen3d-test-async");
     expect(endpoint.EndpointStatus).toBe("InService");
     expect(endpoint.EndpointConfigName).toBe(a.endpointConfigName);
 
-    const policies = await awsCli("application-autoscaling", "describe-scaling-policies", "--service-namespace", "sagemaker");
+    const policies = await awsCli(
+      "application-autoscaling",
+      "describe-scaling-policies",
+      "--service-namespace",
+      "sagemaker",
+    );
     expect(policies.ScalingPolicies.map((p: { PolicyName: string }) => p.PolicyName).sort()).toEqual([
       "gen3d-test-backlog-per-instance",
       "gen3d-test-scale-out-from-zero",
     ]);
-    const alarms = await awsCli("cloudwatch", "describe-alarms", "--alarm-names", "gen3d-test-has-backlog-without-capacity");
+    const alarms = await awsCli(
+      "cloudwatch",
+      "describe-alarms",
+      "--alarm-names",
+      "gen3d-test-has-backlog-without-capacity",
+    );
     expect(alarms.MetricAlarms[0].AlarmActions).toEqual(
       policies.ScalingPolicies.filter((p: { PolicyType: string }) => p.PolicyType === "StepScaling").map(
         (p: { PolicyARN: string }) => p.PolicyARN,
@@ -95,7 +127,12 @@ describe("gen3d destroy", () => {
     const changed = testConfig(moto.endpoint, (raw) => {
       raw.instance = { type: "ml.g6e.2xlarge" };
     });
-    const next = await createTestContext({ endpoint: moto.endpoint, dir: ctx.loaded.baseDir, config: changed, upstream: false });
+    const next = await createTestContext({
+      endpoint: moto.endpoint,
+      dir: ctx.loaded.baseDir,
+      config: changed,
+      upstream: false,
+    });
     await runThrough(next, PHASES);
     expect(next.state.state.artifacts.createdEndpointConfigs).toHaveLength(2);
 
@@ -118,16 +155,24 @@ describe("gen3d destroy", () => {
     expect((await sagemaker.send(new ListEndpointConfigsCommand({}))).EndpointConfigs).toEqual([]);
     expect((await sagemaker.send(new ListModelsCommand({}))).Models).toEqual([]);
     const autoscaling = await next.aws.autoscaling();
-    expect((await autoscaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: "sagemaker" }))).ScalableTargets).toEqual([]);
-    expect((await autoscaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: "sagemaker" }))).ScalingPolicies).toEqual([]);
-    expect((await (await next.aws.cloudwatch()).send(new DescribeAlarmsCommand({}))).MetricAlarms).toEqual([]);
+    expect(
+      (await autoscaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: "sagemaker" })))
+        .ScalableTargets,
+    ).toEqual([]);
+    expect(
+      (await autoscaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: "sagemaker" })))
+        .ScalingPolicies,
+    ).toEqual([]);
+    expect((await (await next.aws.cloudwatch()).send(new DescribeAlarmsCommand({}))).MetricAlarms).toEqual(
+      [],
+    );
     expect((await awsCli("sagemaker", "list-endpoints")).Endpoints).toEqual([]);
 
     const saved = await readState(next.state.file);
     expect(saved?.artifacts.endpointName).toBeUndefined();
     expect(saved?.artifacts.createdModels).toBeUndefined();
     expect(saved?.artifacts.imageDigest).toBeDefined();
-    expect((saved?.artifacts.teardown as { removed: string[] }).removed).toHaveLength(8);
+    expect((saved?.artifacts.teardown as { removed: string[] } | undefined)?.removed).toHaveLength(8);
     expect(saved?.phases["7"]?.status).toBe("stale");
     expect(saved?.phases["7"]?.note).toMatch(/removed by gen3d destroy/);
     expect(saved?.history.at(-1)).toMatchObject({ event: "destroy", detail: "8 deleted, 0 left" });
@@ -135,7 +180,9 @@ describe("gen3d destroy", () => {
 
   it("tolerates resources already gone and a second destroy", async () => {
     const ctx = await deployed();
-    await (await ctx.aws.sagemaker()).send(new DeleteModelCommand({ ModelName: ctx.state.state.artifacts.modelName }));
+    await (await ctx.aws.sagemaker()).send(
+      new DeleteModelCommand({ ModelName: ctx.state.state.artifacts.modelName }),
+    );
     const first = await destroyDeployment(ctx, { waiter: WAITER });
     expect(first.removed.find((r) => r.kind === "model")).toMatchObject({ result: "already-gone" });
     expect(first.leftovers).toEqual([]);
@@ -146,18 +193,30 @@ describe("gen3d destroy", () => {
 
   it("deletes nothing when the user says no", async () => {
     const ctx = await deployed();
-    const declined = await createTestContext({ endpoint: moto.endpoint, dir: ctx.loaded.baseDir, upstream: false, confirm: false });
+    const declined = await createTestContext({
+      endpoint: moto.endpoint,
+      dir: ctx.loaded.baseDir,
+      upstream: false,
+      confirm: false,
+    });
     const report = await destroyDeployment(declined, { waiter: WAITER });
     expect(report.cancelled).toBe(true);
     expect(declined.log.mutatingSince(0)).toEqual([]);
-    expect(declined.stderr.join("")).toMatch(/will delete[\s\S]*endpoint gen3d-test-async[\s\S]*Nothing deleted/);
+    expect(declined.stderr.join("")).toMatch(
+      /will delete[\s\S]*endpoint gen3d-test-async[\s\S]*Nothing deleted/,
+    );
   });
 
   it("with --delete-s3 empties the async output, failure and embeddings prefixes, and leaves inputs", async () => {
     const ctx = await deployed();
     const s3 = await ctx.aws.s3();
     await s3.send(new CreateBucketCommand({ Bucket: "gen3d-test-bucket" }));
-    for (const key of ["gen3d/output/a.out", "gen3d/failures/b-error.out", "gen3d/embeddings/c.safetensors", "gen3d/input/d.png"]) {
+    for (const key of [
+      "gen3d/output/a.out",
+      "gen3d/failures/b-error.out",
+      "gen3d/embeddings/c.safetensors",
+      "gen3d/input/d.png",
+    ]) {
       await s3.send(new PutObjectCommand({ Bucket: "gen3d-test-bucket", Key: key, Body: "x" }));
     }
     const report = await destroyDeployment(ctx, { deleteS3: true, waiter: WAITER });
@@ -176,9 +235,13 @@ describe("gen3d status --live", () => {
     const ctx = await deployed();
     const clean = await liveStatus(ctx);
     expect(clean.drift).toBe(0);
-    expect(clean.rows.find((r) => r.resource === "endpoint")?.actual).toBe("InService, 1 instance(s) (desired 1)");
+    expect(clean.rows.find((r) => r.resource === "endpoint")?.actual).toBe(
+      "InService, 1 instance(s) (desired 1)",
+    );
 
-    await (await ctx.aws.sagemaker()).send(new DeleteModelCommand({ ModelName: ctx.state.state.artifacts.modelName }));
+    await (await ctx.aws.sagemaker()).send(
+      new DeleteModelCommand({ ModelName: ctx.state.state.artifacts.modelName }),
+    );
     await (await ctx.aws.sagemaker()).send(
       new UpdateEndpointWeightsAndCapacitiesCommand({
         EndpointName: "gen3d-test-async",
@@ -186,14 +249,22 @@ describe("gen3d status --live", () => {
       }),
     );
     const drifted = await liveStatus(ctx);
-    expect(drifted.rows.filter((r) => r.drift).map((r) => [r.resource, r.actual])).toEqual([["model", "missing"]]);
-    expect(drifted.rows.find((r) => r.resource === "endpoint")?.actual).toBe("InService, 0 instance(s) (desired 0)");
+    expect(drifted.rows.filter((r) => r.drift).map((r) => [r.resource, r.actual])).toEqual([
+      ["model", "missing"],
+    ]);
+    expect(drifted.rows.find((r) => r.resource === "endpoint")?.actual).toBe(
+      "InService, 0 instance(s) (desired 0)",
+    );
     const text = renderLiveStatus(ctx.io, drifted);
     expect(text).toMatch(/model\s+gen3d-test-\S+\s+missing\s+drift/);
     expect(text).toMatch(/1 drifted/);
-    expect(ctx.log.since(0).filter((c) => /Delete|Update/.test(c) && !c.startsWith("SageMaker:DeleteModel") && !c.includes("Weights"))).toEqual(
-      [],
-    );
+    expect(
+      ctx.log
+        .since(0)
+        .filter(
+          (c) => /Delete|Update/.test(c) && !c.startsWith("SageMaker:DeleteModel") && !c.includes("Weights"),
+        ),
+    ).toEqual([]);
   });
 });
 
@@ -210,7 +281,11 @@ describe("gen3d logs", () => {
     ] as const) {
       await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: stream }));
       await logs.send(
-        new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, logEvents: [{ timestamp: t + offset, message }] }),
+        new PutLogEventsCommand({
+          logGroupName: group,
+          logStreamName: stream,
+          logEvents: [{ timestamp: t + offset, message }],
+        }),
       );
     }
     const result = await readLogs(ctx, { since: 10 });
@@ -248,6 +323,8 @@ describe("gen3d logs", () => {
     const ctx = await createTestContext({ endpoint: moto.endpoint });
     const result = await readLogs(ctx, {});
     expect(result.found).toBe(false);
-    expect(ctx.stderr.join("")).toMatch(/log group \/aws\/sagemaker\/Endpoints\/gen3d-test-async does not exist/);
+    expect(ctx.stderr.join("")).toMatch(
+      /log group \/aws\/sagemaker\/Endpoints\/gen3d-test-async does not exist/,
+    );
   });
 });

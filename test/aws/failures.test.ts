@@ -10,7 +10,7 @@ import {
   RegisterScalableTargetCommand,
 } from "@aws-sdk/client-application-auto-scaling";
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
-import { CloudWatchLogsClient, DescribeLogStreamsCommand, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CloudWatchLogsClient, DescribeLogStreamsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import {
   CreateEndpointCommand,
   CreateModelCommand,
@@ -22,8 +22,8 @@ import {
 } from "@aws-sdk/client-sagemaker";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { classifyEndpointFailure } from "../../src/checks/endpoint-failure.js";
 import { deriveStartupTimeout } from "../../src/adapters/sagemaker-spec.js";
+import { classifyEndpointFailure } from "../../src/checks/endpoint-failure.js";
 import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
@@ -37,7 +37,12 @@ const cloudwatch = mockClient(CloudWatchClient);
 const ENDPOINT = "http://127.0.0.1:9"; // never reached: every client is mocked
 
 function awsError(name: string, message: string, status = 400) {
-  return new SageMakerServiceException({ name, message, $fault: "client", $metadata: { httpStatusCode: status } });
+  return new SageMakerServiceException({
+    name,
+    message,
+    $fault: "client",
+    $metadata: { httpStatusCode: status },
+  });
 }
 
 const notFound = (what: string) => awsError("ValidationException", `Could not find ${what}`);
@@ -55,7 +60,11 @@ afterEach(() => {
 async function contextAtPhase7() {
   const ctx = await createTestContext({ endpoint: ENDPOINT });
   await ctx.state.setArtifacts({ modelName: "gen3d-test-m", endpointConfigName: "gen3d-test-cfg-1" });
-  await ctx.state.setPhase(6, { status: "passed", attempts: 1, evidence: { run: {}, startupHealthCheck: { seconds: 300 } } });
+  await ctx.state.setPhase(6, {
+    status: "passed",
+    attempts: 1,
+    evidence: { run: {}, startupHealthCheck: { seconds: 300 } },
+  });
   return ctx;
 }
 
@@ -64,7 +73,13 @@ describe("AWS errors become failed phases that name the permission or quota", ()
     sagemaker.on(DescribeModelCommand).rejects(notFound("model"));
     sagemaker
       .on(CreateModelCommand)
-      .rejects(awsError("AccessDeniedException", "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: sagemaker:CreateModel", 403));
+      .rejects(
+        awsError(
+          "AccessDeniedException",
+          "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: sagemaker:CreateModel",
+          403,
+        ),
+      );
     const ctx = await createTestContext({ endpoint: ENDPOINT });
     await expect(runThrough(ctx, [modelPhase])).rejects.toMatchObject({ code: "AWS_CALL_FAILED" });
     const error = ctx.state.phase(5).error;
@@ -92,11 +107,20 @@ describe("AWS errors become failed phases that name the permission or quota", ()
   it("AccessDenied while waiting stops the waiter at once instead of polling for an hour", async () => {
     sagemaker
       .on(DescribeEndpointCommand)
-      .resolvesOnce({ EndpointName: "gen3d-test-async", EndpointArn: "arn:x", EndpointStatus: "Creating", EndpointConfigName: "gen3d-test-cfg-1" })
-      .rejects(awsError("AccessDeniedException", "not authorized to perform: sagemaker:DescribeEndpoint", 403));
+      .resolvesOnce({
+        EndpointName: "gen3d-test-async",
+        EndpointArn: "arn:x",
+        EndpointStatus: "Creating",
+        EndpointConfigName: "gen3d-test-cfg-1",
+      })
+      .rejects(
+        awsError("AccessDeniedException", "not authorized to perform: sagemaker:DescribeEndpoint", 403),
+      );
     const ctx = await contextAtPhase7();
     const started = Date.now();
-    await expect(runThrough(ctx, [createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.1 })])).rejects.toMatchObject({
+    await expect(
+      runThrough(ctx, [createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.1 })]),
+    ).rejects.toMatchObject({
       code: "AWS_CALL_FAILED",
     });
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -115,7 +139,9 @@ describe("AWS errors become failed phases that name the permission or quota", ()
     });
     const ctx = await createTestContext({ endpoint: ENDPOINT, config });
     await ctx.state.setArtifacts({ modelName: "m", endpointConfigName: "gen3d-test-cfg-1" });
-    await expect(runThrough(ctx, [createDeployPhase({ minDelaySeconds: 0.2, maxDelaySeconds: 0.3 })])).rejects.toMatchObject({
+    await expect(
+      runThrough(ctx, [createDeployPhase({ minDelaySeconds: 0.2, maxDelaySeconds: 0.3 })]),
+    ).rejects.toMatchObject({
       code: "DEPLOY_TIMEOUT",
     });
     const error = ctx.state.phase(7).error;
@@ -130,24 +156,35 @@ describe("AWS errors become failed phases that name the permission or quota", ()
       EndpointArn: "arn:x",
       EndpointStatus: "Failed" as const,
       EndpointConfigName: "gen3d-test-cfg-1",
-      FailureReason: "Unable to provision requested ML compute capacity due to InsufficientInstanceCapacity error",
+      FailureReason:
+        "Unable to provision requested ML compute capacity due to InsufficientInstanceCapacity error",
     };
     // An earlier attempt left it Failed: phase 7 deletes it, creates it again, and the new one fails too.
-    sagemaker.on(DescribeEndpointCommand).resolvesOnce(failed).rejectsOnce(notFound("endpoint")).resolves(failed);
+    sagemaker
+      .on(DescribeEndpointCommand)
+      .resolvesOnce(failed)
+      .rejectsOnce(notFound("endpoint"))
+      .resolves(failed);
     sagemaker.on(DeleteEndpointCommand).resolves({});
     sagemaker.on(CreateEndpointCommand).resolves({ EndpointArn: "arn:x" });
-    logs
-      .on(DescribeLogStreamsCommand)
-      .rejects(Object.assign(new Error("The specified log group does not exist."), { name: "ResourceNotFoundException" }));
+    logs.on(DescribeLogStreamsCommand).rejects(
+      Object.assign(new Error("The specified log group does not exist."), {
+        name: "ResourceNotFoundException",
+      }),
+    );
     const ctx = await contextAtPhase7();
-    await expect(runThrough(ctx, [createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.1 })])).rejects.toMatchObject({
+    await expect(
+      runThrough(ctx, [createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.1 })]),
+    ).rejects.toMatchObject({
       code: "ENDPOINT_FAILED",
     });
     expect(sagemaker.commandCalls(DeleteEndpointCommand)).toHaveLength(1);
     expect(sagemaker.commandCalls(CreateEndpointCommand)).toHaveLength(1);
     const error = ctx.state.phase(7).error;
     expect(error?.message).toMatch(/no free capacity/);
-    expect(error?.hint).toMatch(/another instance type than ml\.g6e\.xlarge or another region than us-east-1/);
+    expect(error?.hint).toMatch(
+      /another instance type than ml\.g6e\.xlarge or another region than us-east-1/,
+    );
     expect(error?.details).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^FailureReason: Unable to provision/),
@@ -185,13 +222,20 @@ describe("AWS errors become failed phases that name the permission or quota", ()
     });
     const ctx = await createTestContext({ endpoint: ENDPOINT, config });
     await ctx.state.setArtifacts({ modelName: "gen3d-test-m" });
-    await expect(runThrough(ctx, [endpointConfigPhase])).rejects.toMatchObject({ code: "CONFIG_VOLUME_UNSUPPORTED" });
+    await expect(runThrough(ctx, [endpointConfigPhase])).rejects.toMatchObject({
+      code: "CONFIG_VOLUME_UNSUPPORTED",
+    });
     expect(sagemaker.calls()).toHaveLength(0);
   });
 });
 
 describe("endpoint failure classifier", () => {
-  const context = { instanceType: "ml.g5.2xlarge", region: "eu-west-1", startupTimeoutSeconds: 300, roleArn: "arn:aws:iam::1:role/r" };
+  const context = {
+    instanceType: "ml.g5.2xlarge",
+    region: "eu-west-1",
+    startupTimeoutSeconds: 300,
+    roleArn: "arn:aws:iam::1:role/r",
+  };
   const cases: [string, string | undefined, string[], RegExp][] = [
     [
       "image-architecture",
@@ -205,7 +249,12 @@ describe("endpoint failure classifier", () => {
       ["loading weights 40%"],
       /containerStartupHealthCheckSeconds above 300/,
     ],
-    ["gpu-out-of-memory", undefined, ["torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 1.5 GiB"], /more GPU memory than ml\.g5\.2xlarge/],
+    [
+      "gpu-out-of-memory",
+      undefined,
+      ["torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 1.5 GiB"],
+      /more GPU memory than ml\.g5\.2xlarge/,
+    ],
     [
       "insufficient-capacity",
       "Unable to provision requested ML compute capacity due to InsufficientInstanceCapacity error.",

@@ -1,8 +1,8 @@
-import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import {
   DescribeScalableTargetsCommand,
   DescribeScalingPoliciesCommand,
 } from "@aws-sdk/client-application-auto-scaling";
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import {
   DescribeEndpointCommand,
   DescribeEndpointConfigCommand,
@@ -18,14 +18,14 @@ import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
 import { createScaleToZeroPhase } from "../../src/phases/10-scale-to-zero.js";
+import { type MotoServer, startMoto } from "../support/moto/moto.js";
 import { createTestContext, DIGEST, runThrough, type TestContext, testConfig } from "./support/context.js";
-import { type Moto, startMoto } from "./support/moto.js";
 
 const deployPhase = createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 });
 const scaleToZeroPhase = createScaleToZeroPhase({ pollSeconds: 30 });
 const PHASES_5_TO_8 = [modelPhase, endpointConfigPhase, deployPhase, autoscalingPhase];
 
-let moto: Moto;
+let moto: MotoServer;
 beforeAll(async () => {
   moto = await startMoto();
 });
@@ -58,7 +58,9 @@ describe("phases 5 → 8, then 10, against moto", () => {
 
     const sagemaker = await ctx.aws.sagemaker();
     const model = await sagemaker.send(new DescribeModelCommand({ ModelName: artifacts.modelName }));
-    expect(model.PrimaryContainer?.Image).toBe(`123456789012.dkr.ecr.us-east-1.amazonaws.com/gen3d@${DIGEST}`);
+    expect(model.PrimaryContainer?.Image).toBe(
+      `123456789012.dkr.ecr.us-east-1.amazonaws.com/gen3d@${DIGEST}`,
+    );
     expect(model.PrimaryContainer?.Environment).toMatchObject({
       GEN3D_MODEL_DIR: "/opt/gen3d/models",
       GEN3D_ALLOWED_BUCKETS: "gen3d-test-bucket",
@@ -67,7 +69,9 @@ describe("phases 5 → 8, then 10, against moto", () => {
     });
     expect(model.ExecutionRoleArn).toBe("arn:aws:iam::123456789012:role/gen3d-sagemaker");
 
-    const config = await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: artifacts.endpointConfigName }));
+    const config = await sagemaker.send(
+      new DescribeEndpointConfigCommand({ EndpointConfigName: artifacts.endpointConfigName }),
+    );
     expect(config.ProductionVariants?.[0]).toMatchObject({
       ModelName: artifacts.modelName,
       InstanceType: "ml.g6e.xlarge",
@@ -77,7 +81,10 @@ describe("phases 5 → 8, then 10, against moto", () => {
       ModelDataDownloadTimeoutInSeconds: 1200,
     });
     expect(config.AsyncInferenceConfig).toMatchObject({
-      OutputConfig: { S3OutputPath: "s3://gen3d-test-bucket/gen3d/output", S3FailurePath: "s3://gen3d-test-bucket/gen3d/failures" },
+      OutputConfig: {
+        S3OutputPath: "s3://gen3d-test-bucket/gen3d/output",
+        S3FailurePath: "s3://gen3d-test-bucket/gen3d/failures",
+      },
       ClientConfig: { MaxConcurrentInvocationsPerInstance: 1 },
     });
 
@@ -86,7 +93,9 @@ describe("phases 5 → 8, then 10, against moto", () => {
     expect(endpoint.EndpointConfigName).toBe(artifacts.endpointConfigName);
 
     const autoscaling = await ctx.aws.autoscaling();
-    const targets = await autoscaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: "sagemaker" }));
+    const targets = await autoscaling.send(
+      new DescribeScalableTargetsCommand({ ServiceNamespace: "sagemaker" }),
+    );
     expect(targets.ScalableTargets).toHaveLength(1);
     expect(targets.ScalableTargets?.[0]).toMatchObject({
       ResourceId: "endpoint/gen3d-test-async/variant/AllTraffic",
@@ -94,11 +103,16 @@ describe("phases 5 → 8, then 10, against moto", () => {
       MinCapacity: 0,
       MaxCapacity: 2,
     });
-    const policies = await autoscaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: "sagemaker" }));
+    const policies = await autoscaling.send(
+      new DescribeScalingPoliciesCommand({ ServiceNamespace: "sagemaker" }),
+    );
     const byType = Object.fromEntries((policies.ScalingPolicies ?? []).map((p) => [p.PolicyType, p]));
     expect(byType.TargetTrackingScaling?.TargetTrackingScalingPolicyConfiguration).toMatchObject({
       ScaleInCooldown: 300,
-      CustomizedMetricSpecification: { MetricName: "ApproximateBacklogSizePerInstance", Namespace: "AWS/SageMaker" },
+      CustomizedMetricSpecification: {
+        MetricName: "ApproximateBacklogSizePerInstance",
+        Namespace: "AWS/SageMaker",
+      },
     });
     expect(byType.StepScaling?.StepScalingPolicyConfiguration?.StepAdjustments).toEqual([
       { MetricIntervalLowerBound: 0, ScalingAdjustment: 1 },
@@ -165,9 +179,13 @@ describe("phases 5 → 8, then 10, against moto", () => {
     expect(typeof since).toBe("string");
 
     // `gen3d resume`: a new process, same STATE.json, 10 minutes later; the count is 0 by then.
-    const resumed = await createTestContext({ endpoint: moto.endpoint, dir: ctx.loaded.baseDir, upstream: false });
+    const resumed = await createTestContext({
+      endpoint: moto.endpoint,
+      dir: ctx.loaded.baseDir,
+      upstream: false,
+    });
     resumed.clock.offsetMs = 10 * 60_000;
-    await moto.setEndpointInstances({ endpointName: "gen3d-test-async", currentInstanceCount: 0, desiredInstanceCount: 0 });
+    await moto.setInstanceCount("gen3d-test-async", { currentInstanceCount: 0, desiredInstanceCount: 0 });
     await runThrough(resumed, [scaleToZeroPhase]);
     const run = (resumed.state.phase(10).evidence as { run: { waitedSeconds: number } }).run;
     expect(run.waitedSeconds).toBeGreaterThanOrEqual(600);
@@ -179,7 +197,9 @@ describe("phases 5 → 8, then 10, against moto", () => {
       raw.timeouts = { scaleToZeroSeconds: 120 };
     });
     const ctx = await deployed(await createTestContext({ endpoint: moto.endpoint, config }));
-    await expect(runThrough(ctx, [scaleToZeroPhase])).rejects.toMatchObject({ code: "SCALE_TO_ZERO_TIMEOUT" });
+    await expect(runThrough(ctx, [scaleToZeroPhase])).rejects.toMatchObject({
+      code: "SCALE_TO_ZERO_TIMEOUT",
+    });
     const error = ctx.state.phase(10).error;
     expect(error?.message).toMatch(/still runs 1 instance/);
     expect(error?.hint).toMatch(/15 minutes.*gen3d resume/);
@@ -199,7 +219,9 @@ describe("idempotency", () => {
     ]);
     expect(ctx.log.mutatingSince(mark)).toEqual([]);
     // It did look: Describe* calls were made.
-    expect(ctx.log.since(mark)).toEqual(expect.arrayContaining(["SageMaker:DescribeModel", "SageMaker:DescribeEndpoint"]));
+    expect(ctx.log.since(mark)).toEqual(
+      expect.arrayContaining(["SageMaker:DescribeModel", "SageMaker:DescribeEndpoint"]),
+    );
 
     // And without --force the engine skips on unchanged inputs: no AWS call at all.
     const mark2 = ctx.log.mark();
@@ -229,7 +251,12 @@ describe("idempotency", () => {
       raw.instance = { type: "ml.g6e.2xlarge", initialCount: 1, minCount: 0, maxCount: 4 };
       raw.async = { maxConcurrentInvocationsPerInstance: 2 };
     });
-    const next = await createTestContext({ endpoint: moto.endpoint, dir: ctx.loaded.baseDir, config: changed, upstream: false });
+    const next = await createTestContext({
+      endpoint: moto.endpoint,
+      dir: ctx.loaded.baseDir,
+      config: changed,
+      upstream: false,
+    });
     const outcomes = await runThrough(next, PHASES_5_TO_8);
     expect([...outcomes.values()].map((o) => (o.type === "passed" ? o.outcome : o.type))).toEqual([
       "skipped",
@@ -246,7 +273,9 @@ describe("idempotency", () => {
     const newConfig = next.state.state.artifacts.endpointConfigName;
     expect(newConfig).not.toBe(oldConfig);
     expect(next.state.state.artifacts.createdEndpointConfigs).toEqual([oldConfig, newConfig]);
-    const endpoint = await (await next.aws.sagemaker()).send(new DescribeEndpointCommand({ EndpointName: "gen3d-test-async" }));
+    const endpoint = await (await next.aws.sagemaker()).send(
+      new DescribeEndpointCommand({ EndpointName: "gen3d-test-async" }),
+    );
     expect(endpoint.EndpointConfigName).toBe(newConfig);
     expect((next.state.phase(7).evidence as { run: { outcome: unknown } }).run.outcome).toMatchObject({
       type: "updated",
@@ -259,11 +288,14 @@ describe("deploy failures and crashes", () => {
   it("adopts an endpoint left Creating by a crashed run and never creates a second one", async () => {
     const ctx = await createTestContext({ endpoint: moto.endpoint });
     await runThrough(ctx, [modelPhase, endpointConfigPhase]);
-    await moto.setEndpointBehaviour({ endpointName: "*", mode: "creating_then_in_service", creatingDescribes: 3 });
+    await moto.setEndpointBehaviour("*", { mode: "creating_then_in_service", creatingDescribes: 3 });
     // The "crash": CreateEndpoint reaches AWS, then the process dies before anything else.
     const sagemaker = await ctx.aws.sagemaker();
     const original = sagemaker.send.bind(sagemaker);
-    (sagemaker as { send: unknown }).send = async (command: { constructor: { name: string } }, options?: unknown) => {
+    (sagemaker as { send: unknown }).send = async (
+      command: { constructor: { name: string } },
+      options?: unknown,
+    ) => {
       const out = await (original as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
       if (command.constructor.name === "CreateEndpointCommand") throw new Error("simulated crash");
       return out;
@@ -277,23 +309,32 @@ describe("deploy failures and crashes", () => {
     expect(status.EndpointStatus).toBe("Creating");
 
     // `gen3d resume` in a new process.
-    const resumed = await createTestContext({ endpoint: moto.endpoint, dir: ctx.loaded.baseDir, upstream: false });
+    const resumed = await createTestContext({
+      endpoint: moto.endpoint,
+      dir: ctx.loaded.baseDir,
+      upstream: false,
+    });
     const outcomes = await runThrough(resumed, [deployPhase]);
     expect(outcomes.get(7)).toMatchObject({ type: "passed", outcome: "adopted" });
     expect(resumed.log.mutatingSince(0)).toEqual([]);
-    expect(resumed.progressLines.some((l) => /Creating \(left by an earlier run\): adopting/.test(l))).toBe(true);
-    expect(resumed.progressLines.some((l) => /creating gen3d-test-async: Creating · \d+s elapsed/.test(l))).toBe(true);
+    expect(resumed.progressLines.some((l) => /Creating \(left by an earlier run\): adopting/.test(l))).toBe(
+      true,
+    );
+    expect(
+      resumed.progressLines.some((l) => /creating gen3d-test-async: Creating · \d+s elapsed/.test(l)),
+    ).toBe(true);
     const list = await sagemaker.send(new ListEndpointsCommand({}));
-    expect(list.Endpoints?.map((e) => [e.EndpointName, e.EndpointStatus])).toEqual([["gen3d-test-async", "InService"]]);
+    expect(list.Endpoints?.map((e) => [e.EndpointName, e.EndpointStatus])).toEqual([
+      ["gen3d-test-async", "InService"],
+    ]);
   });
 
   it("a Failed endpoint ends phase 7 with the reason, the log tail and a hint", async () => {
     const ctx = await createTestContext({ endpoint: moto.endpoint });
     await runThrough(ctx, [modelPhase, endpointConfigPhase]);
-    await moto.setEndpointBehaviour({ endpointName: "*", mode: "failed", creatingDescribes: 1 });
-    const { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } = await import(
-      "@aws-sdk/client-cloudwatch-logs"
-    );
+    await moto.setEndpointBehaviour("*", { mode: "failed", creatingDescribes: 1 });
+    const { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } =
+      await import("@aws-sdk/client-cloudwatch-logs");
     const logs = new CloudWatchLogsClient({ region: "us-east-1", endpoint: moto.endpoint });
     const group = "/aws/sagemaker/Endpoints/gen3d-test-async";
     await logs.send(new CreateLogGroupCommand({ logGroupName: group }));
@@ -305,14 +346,19 @@ describe("deploy failures and crashes", () => {
         logStreamName: "AllTraffic/i-0abc",
         logEvents: [
           { timestamp: t, message: "gen3d_serving: loading sam3d from /opt/gen3d/models/sam3d" },
-          { timestamp: t + 1, message: "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB" },
+          {
+            timestamp: t + 1,
+            message: "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",
+          },
         ],
       }),
     );
     await expect(runThrough(ctx, [deployPhase])).rejects.toMatchObject({ code: "ENDPOINT_FAILED" });
     const error = ctx.state.phase(7).error;
     expect(ctx.state.phase(7).status).toBe("failed");
-    expect(error?.message).toMatch(/endpoint gen3d-test-async failed: the models do not fit in the instance's GPU memory/);
+    expect(error?.message).toMatch(
+      /endpoint gen3d-test-async failed: the models do not fit in the instance's GPU memory/,
+    );
     expect(error?.details).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^FailureReason: The primary container .* did not pass the ping health check/),
@@ -323,8 +369,12 @@ describe("deploy failures and crashes", () => {
     expect(error?.hint).toMatch(/more GPU memory than ml\.g6e\.xlarge/);
 
     // After the fix, resume deletes the Failed endpoint and creates it again.
-    await moto.setEndpointBehaviour({ endpointName: "*", mode: "in_service" });
-    const resumed = await createTestContext({ endpoint: moto.endpoint, dir: ctx.loaded.baseDir, upstream: false });
+    await moto.setEndpointBehaviour("*", { mode: "in_service" });
+    const resumed = await createTestContext({
+      endpoint: moto.endpoint,
+      dir: ctx.loaded.baseDir,
+      upstream: false,
+    });
     await runThrough(resumed, [deployPhase]);
     expect(resumed.log.mutatingSince(0)).toEqual(["SageMaker:DeleteEndpoint", "SageMaker:CreateEndpoint"]);
     expect((resumed.state.phase(7).evidence as { run: { outcome: unknown } }).run.outcome).toMatchObject({
@@ -335,8 +385,7 @@ describe("deploy failures and crashes", () => {
 
   it("a failed update that SageMaker rolls back fails the phase with the reason", async () => {
     const ctx = await deployed(await createTestContext({ endpoint: moto.endpoint }));
-    await moto.setEndpointBehaviour({
-      endpointName: "*",
+    await moto.setEndpointBehaviour("*", {
       mode: "failed",
       creatingDescribes: 1,
       updateFailure: "rollback",
@@ -345,7 +394,12 @@ describe("deploy failures and crashes", () => {
     const changed = testConfig(moto.endpoint, (raw) => {
       raw.instance = { type: "ml.g6e.2xlarge" };
     });
-    const next = await createTestContext({ endpoint: moto.endpoint, dir: ctx.loaded.baseDir, config: changed, upstream: false });
+    const next = await createTestContext({
+      endpoint: moto.endpoint,
+      dir: ctx.loaded.baseDir,
+      config: changed,
+      upstream: false,
+    });
     await expect(runThrough(next, PHASES_5_TO_8)).rejects.toMatchObject({ code: "ENDPOINT_FAILED" });
     const error = next.state.phase(7).error;
     expect(error?.message).toMatch(/rolled back to gen3d-test-cfg-/);

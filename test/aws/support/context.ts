@@ -8,7 +8,14 @@ import { createIo } from "../../../src/engine/output.js";
 import type { Clock, Phase, PhaseContext } from "../../../src/engine/phase.js";
 import { PhaseRunner, type RunOptions } from "../../../src/engine/runner.js";
 import { StateStore } from "../../../src/engine/state.js";
-import { TEST_ENV } from "./moto.js";
+
+/** Credentials moto accepts; the SDK's default chain reads them from the environment. */
+export const TEST_ENV = {
+  AWS_ACCESS_KEY_ID: "testing",
+  AWS_SECRET_ACCESS_KEY: "testing",
+  AWS_REGION: "us-east-1",
+  AWS_DEFAULT_REGION: "us-east-1",
+};
 
 export const DIGEST = `sha256:${"ab12cd34".repeat(8)}`;
 export const REPOSITORY_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/gen3d";
@@ -30,7 +37,9 @@ export class CallLog {
 /** Anything that changes AWS: what an unchanged second deploy must not send. */
 export function isMutating(call: string): boolean {
   const command = call.split(":").pop() ?? "";
-  return /^(Create|Update|Put|Register|Deregister|Delete|BatchDelete|Invoke|Tag|Untag|Start|Stop)/.test(command);
+  return /^(Create|Update|Put|Register|Deregister|Delete|BatchDelete|Invoke|Tag|Untag|Start|Stop)/.test(
+    command,
+  );
 }
 
 type AnyClient = {
@@ -47,9 +56,14 @@ export function recordingClients(inner: AwsClients, log: CallLog): AwsClients {
       if (!instrumented.has(client as object)) {
         instrumented.add(client as object);
         (client as unknown as AnyClient).middlewareStack.add(
-          (next: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) =>
+          (
+            next: (args: unknown) => Promise<unknown>,
+            context: { clientName?: string; commandName?: string },
+          ) =>
             async (args: unknown) => {
-              log.calls.push(`${(context.clientName ?? "").replace(/Client$/, "")}:${(context.commandName ?? "").replace(/Command$/, "")}`);
+              log.calls.push(
+                `${(context.clientName ?? "").replace(/Client$/, "")}:${(context.commandName ?? "").replace(/Command$/, "")}`,
+              );
               return next(args);
             },
           { step: "initialize", name: "gen3dTestCallRecorder" },
@@ -89,8 +103,11 @@ export class FastClock implements Clock {
   }
 }
 
-export function testConfig(endpoint: string, overrides: (raw: Record<string, any>) => void = () => {}): Gen3dConfig {
-  const raw: Record<string, any> = {
+export function testConfig(
+  endpoint: string,
+  overrides: (raw: Record<string, unknown>) => void = () => {},
+): Gen3dConfig {
+  const raw: Record<string, unknown> = {
     project: { name: "gen3d-test" },
     aws: { region: "us-east-1", endpoint },
     s3: { bucket: "gen3d-test-bucket" },
@@ -151,7 +168,11 @@ export async function createTestContext(options: ContextOptions): Promise<TestCo
       evidence: { startup: { secondsToHealthy: options.upstream?.startupSeconds ?? 42 } },
     });
     await state.setPhase(4, { status: "passed", attempts: 1 });
-    await state.setArtifacts({ imageDigest: digest, imageUri: `${REPOSITORY_URI}@${digest}`, repositoryUri: REPOSITORY_URI });
+    await state.setArtifacts({
+      imageDigest: digest,
+      imageUri: `${REPOSITORY_URI}@${digest}`,
+      repositoryUri: REPOSITORY_URI,
+    });
   }
   const log = new CallLog();
   const stdout: string[] = [];
