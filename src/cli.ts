@@ -18,13 +18,16 @@ async function importLater<T>(name: string): Promise<T> {
 
 function phaseNumber(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 10) throw new InvalidArgumentError("expected a phase number from 1 to 10");
+  if (!Number.isInteger(n) || n < 1 || n > 10)
+    throw new InvalidArgumentError("expected a phase number from 1 to 10");
   return n;
 }
 
 function program(runtime: Runtime, setCode: (code: number) => void): Command {
   const cli = new Command("gen3d")
-    .description("Deploy the Gen3D inference container to SageMaker Async Inference, one verified phase at a time.")
+    .description(
+      "Deploy the Gen3D inference container to SageMaker Async Inference, one verified phase at a time.",
+    )
     .version("0.1.0")
     .option("-c, --config <file>", "config file", "gen3d.config.json")
     .option("--state <file>", "deployment record (default: STATE.json next to the config)")
@@ -43,19 +46,23 @@ function program(runtime: Runtime, setCode: (code: number) => void): Command {
       .option("--force", "re-run phases even when their inputs are unchanged")
       .option("--dry-run", "show what would run, and why, without doing it");
 
-  runFlags(cli.command("deploy").description("run phases 1→10, skipping those already passed whose inputs did not change"))
+  runFlags(
+    cli
+      .command("deploy")
+      .description("run phases 1→10, skipping those already passed whose inputs did not change"),
+  )
     .addOption(new Option("--only <n>", "run only phase n").argParser(phaseNumber))
     .action(async (options, command: Command) => {
       const { deployCommand } = await import("./commands/deploy.js");
       setCode(await deployCommand(globals(command), runtime, options));
     });
 
-  runFlags(cli.command("resume").description("continue a stopped run from the first phase not passed")).action(
-    async (options, command: Command) => {
-      const { deployCommand } = await import("./commands/deploy.js");
-      setCode(await deployCommand(globals(command), runtime, { ...options, resume: true }));
-    },
-  );
+  runFlags(
+    cli.command("resume").description("continue a stopped run from the first phase not passed"),
+  ).action(async (options, command: Command) => {
+    const { deployCommand } = await import("./commands/deploy.js");
+    setCode(await deployCommand(globals(command), runtime, { ...options, resume: true }));
+  });
 
   cli
     .command("verify")
@@ -157,7 +164,12 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
     }
     const { createIo, errorJson, renderError } = await import("./engine/output.js");
     const json = argv.includes("--json");
-    const io = createIo({ json, verbose: argv.includes("--verbose"), env: runtime.env, isTTY: runtime.isTTY });
+    const io = createIo({
+      json,
+      verbose: argv.includes("--verbose"),
+      env: runtime.env,
+      isTTY: runtime.isTTY,
+    });
     if (json) runtime.stdout(`${JSON.stringify(errorJson(thrown), null, 2)}\n`);
     runtime.stderr(renderError(io, thrown));
     return thrown instanceof Gen3dError ? thrown.exitCode : toGen3dError(thrown).exitCode;

@@ -35,7 +35,11 @@ type AwsSettings = Pick<Gen3dConfig["aws"], "region" | "profile" | "endpoint">;
 export function createAwsClients(settings: AwsSettings): AwsClients {
   const cache = new Map<string, Promise<unknown>>();
   const base = async () => {
-    const common: Record<string, unknown> = { region: settings.region, maxAttempts: 5, retryMode: "adaptive" };
+    const common: Record<string, unknown> = {
+      region: settings.region,
+      maxAttempts: 5,
+      retryMode: "adaptive",
+    };
     if (settings.endpoint) common.endpoint = settings.endpoint;
     if (settings.profile) {
       const { fromIni } = await import("@aws-sdk/credential-providers");
@@ -58,19 +62,39 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
     endpoint: settings.endpoint,
     sts: lazy("sts", async (c) => new (await import("@aws-sdk/client-sts")).STSClient(c)),
     iam: lazy("iam", async (c) => new (await import("@aws-sdk/client-iam")).IAMClient(c)),
-    s3: lazy("s3", async (c) => new (await import("@aws-sdk/client-s3")).S3Client({ ...c, forcePathStyle: Boolean(settings.endpoint) })),
+    s3: lazy(
+      "s3",
+      async (c) =>
+        new (await import("@aws-sdk/client-s3")).S3Client({
+          ...c,
+          forcePathStyle: Boolean(settings.endpoint),
+        }),
+    ),
     ecr: lazy("ecr", async (c) => new (await import("@aws-sdk/client-ecr")).ECRClient(c)),
-    sagemaker: lazy("sagemaker", async (c) => new (await import("@aws-sdk/client-sagemaker")).SageMakerClient(c)),
+    sagemaker: lazy(
+      "sagemaker",
+      async (c) => new (await import("@aws-sdk/client-sagemaker")).SageMakerClient(c),
+    ),
     sagemakerRuntime: lazy(
       "sagemakerRuntime",
       async (c) => new (await import("@aws-sdk/client-sagemaker-runtime")).SageMakerRuntimeClient(c),
     ),
     autoscaling: lazy(
       "autoscaling",
-      async (c) => new (await import("@aws-sdk/client-application-auto-scaling")).ApplicationAutoScalingClient(c),
+      async (c) =>
+        new (await import("@aws-sdk/client-application-auto-scaling")).ApplicationAutoScalingClient(c),
     ),
-    cloudwatch: lazy("cloudwatch", async (c) => new (await import("@aws-sdk/client-cloudwatch")).CloudWatchClient(c)),
-    logs: lazy("logs", async (c) => new (await import("@aws-sdk/client-cloudwatch-logs")).CloudWatchLogsClient(c)),
-    quotas: lazy("quotas", async (c) => new (await import("@aws-sdk/client-service-quotas")).ServiceQuotasClient(c)),
+    cloudwatch: lazy(
+      "cloudwatch",
+      async (c) => new (await import("@aws-sdk/client-cloudwatch")).CloudWatchClient(c),
+    ),
+    logs: lazy(
+      "logs",
+      async (c) => new (await import("@aws-sdk/client-cloudwatch-logs")).CloudWatchLogsClient(c),
+    ),
+    quotas: lazy(
+      "quotas",
+      async (c) => new (await import("@aws-sdk/client-service-quotas")).ServiceQuotasClient(c),
+    ),
   };
 }

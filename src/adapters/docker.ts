@@ -78,12 +78,17 @@ export class DockerCli implements Docker {
     });
     const result = await child;
     const command = `docker ${args.slice(0, 3).join(" ")}${args.length > 3 ? " …" : ""}`;
-    if (result.isCanceled || options.signal?.aborted) throw new InterruptedError(`${command} was interrupted`);
+    if (result.isCanceled || options.signal?.aborted)
+      throw new InterruptedError(`${command} was interrupted`);
     if (result.timedOut) {
-      throw new ExternalError("DOCKER_TIMEOUT", `${command} ran past its ${Math.round((options.timeoutMs ?? 0) / 1000)} s timeout and was killed`, {
-        details: tail(String(result.stderr ?? "")),
-        hint: "Raise the timeout in gen3d.config.json (timeouts.*) if the work is legitimately slow.",
-      });
+      throw new ExternalError(
+        "DOCKER_TIMEOUT",
+        `${command} ran past its ${Math.round((options.timeoutMs ?? 0) / 1000)} s timeout and was killed`,
+        {
+          details: tail(String(result.stderr ?? "")),
+          hint: "Raise the timeout in gen3d.config.json (timeouts.*) if the work is legitimately slow.",
+        },
+      );
     }
     const code = (result as { code?: string }).code;
     if (code === "ENOENT" || (result.failed && result.exitCode === undefined)) {
@@ -97,7 +102,10 @@ export class DockerCli implements Docker {
       exitCode: result.exitCode ?? 1,
     };
     if (out.exitCode !== 0 && !options.allowFailure) {
-      const daemonDown = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect/i.test(out.stderr);
+      const daemonDown =
+        /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect/i.test(
+          out.stderr,
+        );
       throw new ExternalError(
         daemonDown ? "DOCKER_UNREACHABLE" : "DOCKER_FAILED",
         daemonDown ? "the Docker daemon is not reachable" : `${command} exited with ${out.exitCode}`,

@@ -2,14 +2,18 @@ import { z } from "zod";
 import type { AwsClients } from "../adapters/aws.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { isAbort } from "../engine/errors.js";
-import { gate, type GateResult } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/phase.js";
 
 /** A short, actionable reading of an SDK error. */
 export function describeAwsError(error: unknown, profile?: string): { message: string; hint?: string } {
   const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = e.name ?? "Error";
   const message = `${name}: ${e.message ?? String(error)}`;
-  if (/CredentialsProviderError|ExpiredToken|InvalidClientTokenId|UnrecognizedClientException|SignatureDoesNotMatch/.test(name + message)) {
+  if (
+    /CredentialsProviderError|ExpiredToken|InvalidClientTokenId|UnrecognizedClientException|SignatureDoesNotMatch/.test(
+      name + message,
+    )
+  ) {
     return {
       message,
       hint: profile
@@ -18,10 +22,16 @@ export function describeAwsError(error: unknown, profile?: string): { message: s
     };
   }
   if (/AccessDenied|UnauthorizedOperation|Forbidden/.test(name) || e.$metadata?.httpStatusCode === 403) {
-    return { message, hint: "The caller lacks a permission; the message names the action to allow in its IAM policy." };
+    return {
+      message,
+      hint: "The caller lacks a permission; the message names the action to allow in its IAM policy.",
+    };
   }
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(message)) {
-    return { message, hint: "The AWS endpoint is unreachable: check aws.endpoint (local emulator running?) or your network." };
+    return {
+      message,
+      hint: "The AWS endpoint is unreachable: check aws.endpoint (local emulator running?) or your network.",
+    };
   }
   return { message };
 }
@@ -32,7 +42,12 @@ const trustPolicy = z.object({
   Statement: z.array(
     z.object({
       Effect: z.string(),
-      Principal: z.union([z.string(), z.object({ Service: z.union([z.string(), z.array(z.string())]).optional() }).passthrough()]).optional(),
+      Principal: z
+        .union([
+          z.string(),
+          z.object({ Service: z.union([z.string(), z.array(z.string())]).optional() }).passthrough(),
+        ])
+        .optional(),
       Action: z.union([z.string(), z.array(z.string())]).optional(),
     }),
   ),
@@ -73,14 +88,26 @@ async function guarded(
 }
 
 /** AWS identity, execution role, bucket and quota gates of phase 1. */
-export async function awsGates(config: Gen3dConfig, aws: AwsClients, signal: AbortSignal): Promise<GateResult[]> {
+export async function awsGates(
+  config: Gen3dConfig,
+  aws: AwsClients,
+  signal: AbortSignal,
+): Promise<GateResult[]> {
   const results: GateResult[] = [];
   const identityGate = await guarded("aws.identity", "AWS credentials work", config, async () => {
     const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
-    const who = identity.parse(await (await aws.sts()).send(new GetCallerIdentityCommand({}), { abortSignal: signal }));
-    return gate("aws.identity", "AWS credentials work", "pass", `${who.Arn} in ${config.aws.region}${aws.endpoint ? ` via ${aws.endpoint}` : ""}`, {
-      evidence: { account: who.Account, arn: who.Arn, region: config.aws.region, endpoint: aws.endpoint },
-    });
+    const who = identity.parse(
+      await (await aws.sts()).send(new GetCallerIdentityCommand({}), { abortSignal: signal }),
+    );
+    return gate(
+      "aws.identity",
+      "AWS credentials work",
+      "pass",
+      `${who.Arn} in ${config.aws.region}${aws.endpoint ? ` via ${aws.endpoint}` : ""}`,
+      {
+        evidence: { account: who.Account, arn: who.Arn, region: config.aws.region, endpoint: aws.endpoint },
+      },
+    );
   });
   results.push(identityGate);
   if (identityGate.status === "fail") return results; // everything below would fail for the same reason
@@ -95,26 +122,39 @@ export async function awsGates(config: Gen3dConfig, aws: AwsClients, signal: Abo
       config,
       async () => {
         const { GetRoleCommand } = await import("@aws-sdk/client-iam");
-        const role = await (await aws.iam()).send(new GetRoleCommand({ RoleName: roleName }), { abortSignal: signal });
+        const role = await (await aws.iam()).send(new GetRoleCommand({ RoleName: roleName }), {
+          abortSignal: signal,
+        });
         const document = role.Role?.AssumeRolePolicyDocument ?? "";
         const ok = document !== "" && trustsSageMaker(document);
-        const note = roleAccount !== account ? ` (role is in account ${roleAccount}, caller in ${account})` : "";
+        const note =
+          roleAccount !== account ? ` (role is in account ${roleAccount}, caller in ${account})` : "";
         return gate(
           "aws.execution-role",
           "execution role exists and trusts SageMaker",
           ok ? "pass" : "fail",
-          ok ? `${config.executionRoleArn} trusts sagemaker.amazonaws.com${note}` : `${config.executionRoleArn} does not let sagemaker.amazonaws.com assume it${note}`,
+          ok
+            ? `${config.executionRoleArn} trusts sagemaker.amazonaws.com${note}`
+            : `${config.executionRoleArn} does not let sagemaker.amazonaws.com assume it${note}`,
           {
-            hint: ok ? undefined : 'Add a trust statement: {"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}.',
+            hint: ok
+              ? undefined
+              : 'Add a trust statement: {"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}.',
             evidence: { roleArn: role.Role?.Arn, trustsSageMaker: ok },
           },
         );
       },
       (error) =>
         (error as { name?: string }).name === "NoSuchEntityException"
-          ? gate("aws.execution-role", "execution role exists and trusts SageMaker", "fail", `IAM role ${roleName} does not exist in account ${account}`, {
-              hint: "Create it (trusting sagemaker.amazonaws.com, with AmazonSageMakerFullAccess or narrower S3/ECR/CloudWatch rights), or fix executionRoleArn.",
-            })
+          ? gate(
+              "aws.execution-role",
+              "execution role exists and trusts SageMaker",
+              "fail",
+              `IAM role ${roleName} does not exist in account ${account}`,
+              {
+                hint: "Create it (trusting sagemaker.amazonaws.com, with AmazonSageMakerFullAccess or narrower S3/ECR/CloudWatch rights), or fix executionRoleArn.",
+              },
+            )
           : undefined,
     ),
   );
@@ -125,20 +165,40 @@ export async function awsGates(config: Gen3dConfig, aws: AwsClients, signal: Abo
       config,
       async () => {
         const { HeadBucketCommand } = await import("@aws-sdk/client-s3");
-        await (await aws.s3()).send(new HeadBucketCommand({ Bucket: config.s3.bucket }), { abortSignal: signal });
-        return gate("aws.bucket", "S3 bucket reachable", "pass", `s3://${config.s3.bucket} answers HeadBucket`, { evidence: { bucket: config.s3.bucket } });
+        await (await aws.s3()).send(new HeadBucketCommand({ Bucket: config.s3.bucket }), {
+          abortSignal: signal,
+        });
+        return gate(
+          "aws.bucket",
+          "S3 bucket reachable",
+          "pass",
+          `s3://${config.s3.bucket} answers HeadBucket`,
+          { evidence: { bucket: config.s3.bucket } },
+        );
       },
       (error) => {
         const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         if (status === 404) {
-          return gate("aws.bucket", "S3 bucket reachable", "fail", `bucket ${config.s3.bucket} does not exist`, {
-            hint: `Create it in ${config.aws.region} (\`aws s3 mb s3://${config.s3.bucket}\`), or fix s3.bucket.`,
-          });
+          return gate(
+            "aws.bucket",
+            "S3 bucket reachable",
+            "fail",
+            `bucket ${config.s3.bucket} does not exist`,
+            {
+              hint: `Create it in ${config.aws.region} (\`aws s3 mb s3://${config.s3.bucket}\`), or fix s3.bucket.`,
+            },
+          );
         }
         if (status === 403) {
-          return gate("aws.bucket", "S3 bucket reachable", "fail", `access to bucket ${config.s3.bucket} is denied`, {
-            hint: "Allow s3:ListBucket/GetObject/PutObject on it for the caller and the execution role.",
-          });
+          return gate(
+            "aws.bucket",
+            "S3 bucket reachable",
+            "fail",
+            `access to bucket ${config.s3.bucket} is denied`,
+            {
+              hint: "Allow s3:ListBucket/GetObject/PutObject on it for the caller and the execution role.",
+            },
+          );
         }
         return undefined;
       },
@@ -161,10 +221,18 @@ async function quotaGate(config: Gen3dConfig, aws: AwsClients, signal: AbortSign
       const quota = page.Quotas?.find((q) => q.QuotaName === quotaName);
       if (quota && typeof quota.Value === "number") {
         const ok = quota.Value >= config.instance.maxCount;
-        return gate(id, title, ok ? "pass" : "fail", `${quotaName}: ${quota.Value} (instance.maxCount is ${config.instance.maxCount})`, {
-          hint: ok ? undefined : `Request an increase of "${quotaName}" (Service Quotas console, code ${quota.QuotaCode}) or lower instance.maxCount.`,
-          evidence: { quotaName, value: quota.Value, quotaCode: quota.QuotaCode },
-        });
+        return gate(
+          id,
+          title,
+          ok ? "pass" : "fail",
+          `${quotaName}: ${quota.Value} (instance.maxCount is ${config.instance.maxCount})`,
+          {
+            hint: ok
+              ? undefined
+              : `Request an increase of "${quotaName}" (Service Quotas console, code ${quota.QuotaCode}) or lower instance.maxCount.`,
+            evidence: { quotaName, value: quota.Value, quotaCode: quota.QuotaCode },
+          },
+        );
       }
     }
     return gate(id, title, "not-checked", `quota "${quotaName}" was not listed; not checked`, {
@@ -172,8 +240,14 @@ async function quotaGate(config: Gen3dConfig, aws: AwsClients, signal: AbortSign
     });
   } catch (error) {
     if (isAbort(error)) throw error;
-    return gate(id, title, "not-checked", `Service Quotas did not answer (${describeAwsError(error).message.slice(0, 120)}); not checked`, {
-      hint: `Check "${quotaName}" in the Service Quotas console before deploying.`,
-    });
+    return gate(
+      id,
+      title,
+      "not-checked",
+      `Service Quotas did not answer (${describeAwsError(error).message.slice(0, 120)}); not checked`,
+      {
+        hint: `Check "${quotaName}" in the Service Quotas console before deploying.`,
+      },
+    );
   }
 }

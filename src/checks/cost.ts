@@ -1,6 +1,6 @@
-import type { Gen3dConfig } from "../config/schema.js";
 import { findInstance, PRICE_SOURCE } from "../catalog/instances.js";
-import { gate, type GateResult } from "../engine/phase.js";
+import type { Gen3dConfig } from "../config/schema.js";
+import { type GateResult, gate } from "../engine/phase.js";
 
 const HOURS_PER_MONTH = 730;
 
@@ -28,7 +28,8 @@ export function estimateCost(config: Gen3dConfig): CostEstimate | undefined {
   const busyHoursPerDay = Math.min(24, (jobsPerDay * secondsPerJob) / 3600);
   const isolatedHoursPerDay = Math.min(
     24,
-    (jobsPerDay * (secondsPerJob + config.async.scaleInCooldownSeconds + config.timeouts.startupSeconds)) / 3600,
+    (jobsPerDay * (secondsPerJob + config.async.scaleInCooldownSeconds + config.timeouts.startupSeconds)) /
+      3600,
   );
   const round = (n: number) => Math.round(n * 100) / 100;
   const realtime = round(instance.pricePerHour * HOURS_PER_MONTH * Math.max(1, config.instance.initialCount));
@@ -60,7 +61,12 @@ export function costLines(estimate: CostEstimate): string[] {
 export function costGate(config: Gen3dConfig): GateResult {
   const estimate = estimateCost(config);
   if (!estimate) {
-    return gate("cost.summary", "cost summary", "not-checked", `no price known for ${config.instance.type}; cost not estimated`);
+    return gate(
+      "cost.summary",
+      "cost summary",
+      "not-checked",
+      `no price known for ${config.instance.type}; cost not estimated`,
+    );
   }
   return gate("cost.summary", "cost summary", "pass", costLines(estimate).join("\n"), { evidence: estimate });
 }

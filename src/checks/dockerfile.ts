@@ -1,7 +1,7 @@
-import { readFile, readdir, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
-import { gate, type GateResult } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/phase.js";
 
 /** What the Dockerfile gates need to know about the build. */
 export interface DockerfileInput {
@@ -31,14 +31,18 @@ function globalArgs(instructions: Instruction[], buildArgs: Record<string, strin
     const content = instruction.getArgumentsContent() ?? "";
     const [name, ...rest] = content.split("=");
     if (!name) continue;
-    const value = buildArgs[name.trim()] ?? (rest.length > 0 ? rest.join("=").replace(/^["']|["']$/g, "") : undefined);
+    const value =
+      buildArgs[name.trim()] ?? (rest.length > 0 ? rest.join("=").replace(/^["']|["']$/g, "") : undefined);
     if (value !== undefined) args.set(name.trim(), value);
   }
   return args;
 }
 
 function expand(text: string, vars: Map<string, string>): string {
-  return text.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}?/g, (_m, name: string, fallback?: string) => vars.get(name) ?? fallback ?? "");
+  return text.replace(
+    /\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}?/g,
+    (_m, name: string, fallback?: string) => vars.get(name) ?? fallback ?? "",
+  );
 }
 
 /** Is the instruction written in exec (JSON array) form? */
@@ -72,7 +76,11 @@ function copies(instructions: Instruction[]): CopyMapping[] {
     const fromStage = flags.some((f) => f.getName() === "from");
     let args: string[];
     if (isExecForm(instruction)) args = execArgv(instruction) ?? [];
-    else args = instruction.getArguments().map((a) => a.getValue()).filter((a) => !a.startsWith("--"));
+    else
+      args = instruction
+        .getArguments()
+        .map((a) => a.getValue())
+        .filter((a) => !a.startsWith("--"));
     if (args.length < 2) continue;
     out.push({
       sources: args.slice(0, -1),
@@ -86,7 +94,7 @@ function copies(instructions: Instruction[]): CopyMapping[] {
 }
 
 /** Patterns from .dockerignore, as predicates on context-relative paths. */
-async function dockerignore(contextDir: string): Promise<(relative: string) => boolean> {
+export async function dockerignore(contextDir: string): Promise<(relative: string) => boolean> {
   let text = "";
   try {
     text = await readFile(path.join(contextDir, ".dockerignore"), "utf8");
@@ -97,7 +105,10 @@ async function dockerignore(contextDir: string): Promise<(relative: string) => b
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith("#"))
-    .map((l) => ({ negate: l.startsWith("!"), regex: globToRegex(l.replace(/^!/, "").replace(/^\/+|\/+$/g, "")) }));
+    .map((l) => ({
+      negate: l.startsWith("!"),
+      regex: globToRegex(l.replace(/^!/, "").replace(/^\/+|\/+$/g, "")),
+    }));
   return (relative) => {
     let ignored = false;
     const parts = relative.split("/");
@@ -150,7 +161,12 @@ async function matchSource(contextDir: string, source: string): Promise<string[]
 }
 
 /** Maps a path inside the image back to the context file a COPY put there. */
-async function contextFileFor(imagePath: string, mappings: CopyMapping[], contextDir: string, workdir: string): Promise<string | undefined> {
+async function contextFileFor(
+  imagePath: string,
+  mappings: CopyMapping[],
+  contextDir: string,
+  workdir: string,
+): Promise<string | undefined> {
   const absolute = (p: string) => (path.posix.isAbsolute(p) ? p : path.posix.join(workdir, p));
   const target = absolute(imagePath);
   for (const mapping of [...mappings].reverse()) {
@@ -199,7 +215,8 @@ async function findModule(contextDir: string, module: string): Promise<string | 
       entries = await readdir(path.join(contextDir, dir), { withFileTypes: true });
     } catch {}
     for (const e of entries) {
-      if (e.isDirectory() && !e.name.startsWith(".") && e.name !== "models" && e.name !== "node_modules") queue.push(path.join(dir, e.name));
+      if (e.isDirectory() && !e.name.startsWith(".") && e.name !== "models" && e.name !== "node_modules")
+        queue.push(path.join(dir, e.name));
     }
   }
   return undefined;
@@ -211,7 +228,11 @@ async function startsServer(file: string): Promise<boolean> {
   // A package's __main__ usually delegates: look at its siblings too.
   if (path.basename(file) === "__main__.py") {
     for (const sibling of await readdir(path.dirname(file))) {
-      if (sibling.endsWith(".py") && SERVER_MARKERS.test(await readFile(path.join(path.dirname(file), sibling), "utf8"))) return true;
+      if (
+        sibling.endsWith(".py") &&
+        SERVER_MARKERS.test(await readFile(path.join(path.dirname(file), sibling), "utf8"))
+      )
+        return true;
     }
   }
   return false;
@@ -233,11 +254,13 @@ async function entrypointGate(
   const entrypoint = stage.filter((i) => i.getKeyword() === "ENTRYPOINT").at(-1);
   const cmd = stage.filter((i) => i.getKeyword() === "CMD").at(-1);
   let workdir = "/";
-  for (const i of stage) if (i.getKeyword() === "WORKDIR") workdir = path.posix.resolve(workdir, i.getArgumentsContent() ?? "/");
+  for (const i of stage)
+    if (i.getKeyword() === "WORKDIR") workdir = path.posix.resolve(workdir, i.getArgumentsContent() ?? "/");
 
   if (!entrypoint) {
     const servesOnPath = mappings.some((m) => path.posix.basename(m.destination) === "serve");
-    if (servesOnPath) return gate(id, title, "pass", "no ENTRYPOINT; a `serve` executable is copied into the image");
+    if (servesOnPath)
+      return gate(id, title, "pass", "no ENTRYPOINT; a `serve` executable is copied into the image");
     return gate(
       id,
       title,
@@ -258,13 +281,17 @@ async function entrypointGate(
   }
   const argv = execArgv(entrypoint);
   if (!argv || argv.length === 0) {
-    return gate(id, title, "fail", "ENTRYPOINT is not a valid JSON array of strings", { hint: SERVE_FIX, ...location(line) });
+    return gate(id, title, "fail", "ENTRYPOINT is not a valid JSON array of strings", {
+      hint: SERVE_FIX,
+      ...location(line),
+    });
   }
   const evidence = { entrypoint: argv, effectiveCommand: [...argv, "serve"] };
   const program = path.posix.basename(argv[0] as string);
   const shown = JSON.stringify(argv);
 
-  if (KNOWN_SERVERS.has(program)) return gate(id, title, "pass", `ENTRYPOINT ${shown} runs ${program}`, { evidence });
+  if (KNOWN_SERVERS.has(program))
+    return gate(id, title, "pass", `ENTRYPOINT ${shown} runs ${program}`, { evidence });
 
   let sourceFile: string | undefined;
   let described: string;
@@ -276,14 +303,24 @@ async function entrypointGate(
       described = argv[1];
       sourceFile = await contextFileFor(argv[1], mappings, input.contextDir, workdir);
     } else {
-      return gate(id, title, "fail", `ENTRYPOINT ${shown} starts a bare Python interpreter`, { hint: SERVE_FIX, ...location(line), evidence });
+      return gate(id, title, "fail", `ENTRYPOINT ${shown} starts a bare Python interpreter`, {
+        hint: SERVE_FIX,
+        ...location(line),
+        evidence,
+      });
     }
   } else if (program === "sh" || program === "bash") {
-    return gate(id, title, "warn", `ENTRYPOINT ${shown} goes through a shell; make sure it execs the server and passes "$@"`, {
-      hint: SERVE_FIX,
-      ...location(line),
-      evidence,
-    });
+    return gate(
+      id,
+      title,
+      "warn",
+      `ENTRYPOINT ${shown} goes through a shell; make sure it execs the server and passes "$@"`,
+      {
+        hint: SERVE_FIX,
+        ...location(line),
+        evidence,
+      },
+    );
   } else {
     described = argv[0] as string;
     sourceFile = await contextFileFor(argv[0] as string, mappings, input.contextDir, workdir);
@@ -324,14 +361,24 @@ function noninteractiveGate(input: DockerfileInput, stages: Instruction[][]): Ga
     for (const instruction of stage) {
       const keyword = instruction.getKeyword();
       const content = instruction.getArgumentsContent() ?? "";
-      if ((keyword === "ENV" || keyword === "ARG") && /\bDEBIAN_FRONTEND[= ]\s*"?noninteractive"?/.test(content)) set = true;
+      if (
+        (keyword === "ENV" || keyword === "ARG") &&
+        /\bDEBIAN_FRONTEND[= ]\s*"?noninteractive"?/.test(content)
+      )
+        set = true;
       if (keyword === "RUN" && APT.test(content)) {
         if (set || /DEBIAN_FRONTEND=noninteractive\s+(apt|dpkg)/.test(content)) continue;
         const line = lineOf(instruction);
-        return gate(id, title, "fail", `apt-get runs at line ${line} before DEBIAN_FRONTEND=noninteractive is set: tzdata's prompt hangs the build (seed issue #8)`, {
-          hint: `Add \`ENV DEBIAN_FRONTEND=noninteractive\` and \`ENV TZ=Etc/UTC\` (or ARG DEBIAN_FRONTEND=noninteractive) before line ${line}.`,
-          location: { file: input.displayFile, line },
-        });
+        return gate(
+          id,
+          title,
+          "fail",
+          `apt-get runs at line ${line} before DEBIAN_FRONTEND=noninteractive is set: tzdata's prompt hangs the build (seed issue #8)`,
+          {
+            hint: `Add \`ENV DEBIAN_FRONTEND=noninteractive\` and \`ENV TZ=Etc/UTC\` (or ARG DEBIAN_FRONTEND=noninteractive) before line ${line}.`,
+            location: { file: input.displayFile, line },
+          },
+        );
       }
     }
   }
@@ -364,13 +411,21 @@ function baseImageGate(input: DockerfileInput, instructions: Instruction[]): Gat
     const lastSegment = image.split("/").at(-1) ?? image;
     const tag = digest ? undefined : lastSegment.includes(":") ? lastSegment.split(":").at(-1) : undefined;
     if (!digest && (tag === undefined || tag === "latest")) {
-      return gate(id, title, "fail", `FROM ${image} (line ${line}) ${tag ? "uses the `latest` tag" : "has no tag, which means `latest`"}: the build changes under you`, {
-        hint: "Pin a version tag (e.g. pytorch/pytorch:2.5.1-cuda12.1-cudnn9-runtime) or a digest (@sha256:…).",
-        location: { file: input.displayFile, line },
-      });
+      return gate(
+        id,
+        title,
+        "fail",
+        `FROM ${image} (line ${line}) ${tag ? "uses the `latest` tag" : "has no tag, which means `latest`"}: the build changes under you`,
+        {
+          hint: "Pin a version tag (e.g. pytorch/pytorch:2.5.1-cuda12.1-cudnn9-runtime) or a digest (@sha256:…).",
+          location: { file: input.displayFile, line },
+        },
+      );
     }
   }
-  return gate(id, title, "pass", images.map((i) => i.image).join(", ") || "no base image", { evidence: images });
+  return gate(id, title, "pass", images.map((i) => i.image).join(", ") || "no base image", {
+    evidence: images,
+  });
 }
 
 /** Every COPY/ADD source exists in the build context and is not excluded by .dockerignore (seed #2, #22). */
@@ -385,7 +440,8 @@ async function copySourcesGate(input: DockerfileInput, mappings: CopyMapping[]):
       if (mapping.keyword === "ADD" && /^(https?|git):\/\//.test(source)) continue;
       const matches = await matchSource(input.contextDir, source);
       if (matches.length === 0) problems.push({ source, line: mapping.line, why: "does not exist" });
-      else if (matches.every((m) => m !== "." && ignored(m))) problems.push({ source, line: mapping.line, why: "is excluded by .dockerignore" });
+      else if (matches.every((m) => m !== "." && ignored(m)))
+        problems.push({ source, line: mapping.line, why: "is excluded by .dockerignore" });
     }
   }
   const first = problems[0];
@@ -405,11 +461,19 @@ async function copySourcesGate(input: DockerfileInput, mappings: CopyMapping[]):
       },
     );
   }
-  return gate(id, title, "pass", `${mappings.reduce((n, m) => n + m.sources.length, 0)} COPY/ADD source(s) found`);
+  return gate(
+    id,
+    title,
+    "pass",
+    `${mappings.reduce((n, m) => n + m.sources.length, 0)} COPY/ADD source(s) found`,
+  );
 }
 
 /** The Dockerfile gates of phase 1, each one concern. */
-export async function dockerfileGates(input: DockerfileInput, text: string | undefined): Promise<GateResult[]> {
+export async function dockerfileGates(
+  input: DockerfileInput,
+  text: string | undefined,
+): Promise<GateResult[]> {
   if (text === undefined) {
     return [
       gate("dockerfile.exists", "Dockerfile exists", "fail", `${input.displayFile} not found`, {

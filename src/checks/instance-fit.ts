@@ -1,6 +1,6 @@
-import type { Gen3dConfig } from "../config/schema.js";
 import { findInstance, instancesThatFit } from "../catalog/instances.js";
-import { gate, type GateResult } from "../engine/phase.js";
+import type { Gen3dConfig } from "../config/schema.js";
+import { type GateResult, gate } from "../engine/phase.js";
 
 /** The instance's GPU memory must hold every enabled model at once: the server keeps them all loaded. */
 export function instanceFitGate(config: Gen3dConfig): GateResult {
@@ -17,7 +17,11 @@ export function instanceFitGate(config: Gen3dConfig): GateResult {
       hint: `Use a GPU instance type gen3d knows; for ${needed} GB: ${fits || "none in the catalog"}.`,
     });
   }
-  const evidence = { instance, neededGb: needed, models: enabled.map((m) => ({ name: m.name, gpuMemoryGb: m.gpuMemoryGb })) };
+  const evidence = {
+    instance,
+    neededGb: needed,
+    models: enabled.map((m) => ({ name: m.name, gpuMemoryGb: m.gpuMemoryGb })),
+  };
   if (needed > instance.gpuMemoryGb) {
     const biggest = [...enabled].sort((a, b) => b.gpuMemoryGb - a.gpuMemoryGb)[0];
     return gate(
@@ -34,5 +38,11 @@ export function instanceFitGate(config: Gen3dConfig): GateResult {
       },
     );
   }
-  return gate(id, title, "pass", `${instance.type}: ${needed} of ${instance.gpuMemoryGb} GB GPU memory needed`, { evidence });
+  return gate(
+    id,
+    title,
+    "pass",
+    `${instance.type}: ${needed} of ${instance.gpuMemoryGb} GB GPU memory needed`,
+    { evidence },
+  );
 }

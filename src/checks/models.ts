@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Gen3dConfig } from "../config/schema.js";
 import { listTree } from "../engine/fingerprint.js";
-import { gate, type GateResult } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/phase.js";
 import type { DockerfileInput } from "./dockerfile.js";
 import { copyInstructions } from "./dockerfile.js";
 
@@ -39,7 +39,12 @@ export async function modelGates(config: Gen3dConfig, baseDir: string): Promise<
     }
     const files = await listTree(dir);
     const total = files.reduce((sum, f) => sum + f.size, 0);
-    const evidence = { dir: shown, files: files.length, bytes: total, expectedBytes: model.expectedSizeBytes };
+    const evidence = {
+      dir: shown,
+      files: files.length,
+      bytes: total,
+      expectedBytes: model.expectedSizeBytes,
+    };
     if (files.length === 0 || total === 0) {
       results.push(
         gate(id, title, "fail", `model ${model.name}: ${shown} is empty`, {
@@ -65,7 +70,11 @@ export async function modelGates(config: Gen3dConfig, baseDir: string): Promise<
       );
       continue;
     }
-    results.push(gate(id, title, "pass", `${model.name}: ${formatBytes(total)} in ${files.length} file(s)`, { evidence }));
+    results.push(
+      gate(id, title, "pass", `${model.name}: ${formatBytes(total)} in ${files.length} file(s)`, {
+        evidence,
+      }),
+    );
   }
   return results;
 }
@@ -79,18 +88,31 @@ export async function modelsInImageGate(
 ): Promise<GateResult> {
   const id = "models.copied-into-image";
   const title = "image-packaged models are copied by the Dockerfile";
-  const copied = copyInstructions(instructions).flatMap((m) => (m.fromStage ? [] : m.sources.map((s) => s.replace(/^\.?\/+|\/+$/g, ""))));
+  const copied = copyInstructions(instructions).flatMap((m) =>
+    m.fromStage ? [] : m.sources.map((s) => s.replace(/^\.?\/+|\/+$/g, "")),
+  );
   const missing: string[] = [];
   for (const model of config.models.filter((m) => m.enabled && m.packaging === "image")) {
-    const relative = path.relative(dockerfile.contextDir, path.resolve(baseDir, model.localPath)).split(path.sep).join("/");
-    const covered = copied.some((source) => source === "." || relative === source || relative.startsWith(`${source}/`));
+    const relative = path
+      .relative(dockerfile.contextDir, path.resolve(baseDir, model.localPath))
+      .split(path.sep)
+      .join("/");
+    const covered = copied.some(
+      (source) => source === "." || relative === source || relative.startsWith(`${source}/`),
+    );
     if (relative.startsWith("..") || !covered) missing.push(`${model.name} (${relative})`);
   }
   if (missing.length > 0) {
-    return gate(id, title, "fail", `no COPY in ${dockerfile.displayFile} puts these models into the image: ${missing.join(", ")}`, {
-      hint: "Add a COPY for each model directory (its own layer, before the code), or set packaging to \"s3\".",
-      location: { file: dockerfile.displayFile },
-    });
+    return gate(
+      id,
+      title,
+      "fail",
+      `no COPY in ${dockerfile.displayFile} puts these models into the image: ${missing.join(", ")}`,
+      {
+        hint: 'Add a COPY for each model directory (its own layer, before the code), or set packaging to "s3".',
+        location: { file: dockerfile.displayFile },
+      },
+    );
   }
   return gate(id, title, "pass", "every image-packaged model has a COPY");
 }

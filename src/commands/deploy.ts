@@ -16,16 +16,24 @@ export function exitCodeFor(report: RunReport): number {
 }
 
 /** `gen3d deploy` and `gen3d resume`: walk the phases, skipping what still holds. */
-export async function deployCommand(globals: GlobalOptions, runtime: Runtime, options: DeployOptions): Promise<number> {
+export async function deployCommand(
+  globals: GlobalOptions,
+  runtime: Runtime,
+  options: DeployOptions,
+): Promise<number> {
   const command = options.resume ? "resume" : options.dryRun ? "plan" : "deploy";
   const { ctx, release } = await openContext(globals, runtime, options.dryRun ? {} : { lock: command });
   try {
     if (options.resume && Object.keys(ctx.state.state.phases).length === 0) {
-      throw new UserError("NOTHING_TO_RESUME", `${ctx.state.file} has no run to resume`, { hint: "Start one with `gen3d deploy`." });
+      throw new UserError("NOTHING_TO_RESUME", `${ctx.state.file} has no run to resume`, {
+        hint: "Start one with `gen3d deploy`.",
+      });
     }
     const report = await runPhases(ctx, allPhases(), options);
     if (ctx.io.json) {
-      ctx.io.stdout(`${JSON.stringify({ ok: report.status === "passed", command, ...report, error: report.error?.toRecord(), artifacts: ctx.state.state.artifacts }, null, 2)}\n`);
+      ctx.io.stdout(
+        `${JSON.stringify({ ok: report.status === "passed", command, ...report, error: report.error?.toRecord(), artifacts: ctx.state.state.artifacts }, null, 2)}\n`,
+      );
     } else {
       ctx.io.stderr(renderRunSummary(ctx.io, report, ctx.state.state.artifacts));
     }

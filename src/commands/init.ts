@@ -24,7 +24,9 @@ const REQUIRED: (keyof InitOptions)[] = ["project", "bucket", "roleArn"];
 const FLAG: Record<string, string> = { project: "--project", bucket: "--bucket", roleArn: "--role-arn" };
 
 /** The config `gen3d init` writes: SAM 3 and SAM 3D Objects baked into the image, async with min 0. */
-export function initialConfig(o: Required<Pick<InitOptions, "project" | "bucket" | "roleArn">> & InitOptions) {
+export function initialConfig(
+  o: Required<Pick<InitOptions, "project" | "bucket" | "roleArn">> & InitOptions,
+) {
   return {
     $schema: "./schema/gen3d.config.schema.json",
     project: { name: o.project },
@@ -65,7 +67,10 @@ async function ask(options: InitOptions): Promise<InitOptions> {
   answers.project ??= await input({ message: "Project name (used in resource names)", default: "gen3d" });
   answers.region ??= await input({ message: "AWS region", default: "us-east-1" });
   answers.bucket ??= await input({ message: "S3 bucket for inputs, outputs and embeddings" });
-  answers.roleArn ??= await input({ message: "SageMaker execution role ARN", validate: (v) => v.startsWith("arn:aws") || "an IAM role ARN" });
+  answers.roleArn ??= await input({
+    message: "SageMaker execution role ARN",
+    validate: (v) => v.startsWith("arn:aws") || "an IAM role ARN",
+  });
   answers.instanceType ??= await select({
     message: "Instance type (SAM 3D Objects needs ≥ 32 GB of GPU memory)",
     choices: [
@@ -78,7 +83,11 @@ async function ask(options: InitOptions): Promise<InitOptions> {
 }
 
 /** `gen3d init`: writes gen3d.config.json from prompts, or entirely from flags when non-interactive. */
-export async function initCommand(globals: GlobalOptions, runtime: Runtime, options: InitOptions): Promise<number> {
+export async function initCommand(
+  globals: GlobalOptions,
+  runtime: Runtime,
+  options: InitOptions,
+): Promise<number> {
   const io = ioFor(globals, runtime);
   const file = configPath(globals, runtime);
   if (!options.force) {
@@ -86,19 +95,29 @@ export async function initCommand(globals: GlobalOptions, runtime: Runtime, opti
       () => true,
       () => false,
     );
-    if (present) throw new UserError("CONFIG_EXISTS", `${file} already exists`, { hint: "Pass --force to overwrite it." });
+    if (present)
+      throw new UserError("CONFIG_EXISTS", `${file} already exists`, {
+        hint: "Pass --force to overwrite it.",
+      });
   }
   const answers = io.nonInteractive ? options : await ask(options);
   const missing = REQUIRED.filter((k) => !answers[k]);
   if (missing.length > 0) {
-    throw new UserError("INIT_MISSING", `cannot write a config without ${missing.map((k) => FLAG[k]).join(", ")}`, {
-      hint: `Pass ${missing.map((k) => `${FLAG[k]} …`).join(" ")} (no terminal to ask in).`,
-    });
+    throw new UserError(
+      "INIT_MISSING",
+      `cannot write a config without ${missing.map((k) => FLAG[k]).join(", ")}`,
+      {
+        hint: `Pass ${missing.map((k) => `${FLAG[k]} …`).join(" ")} (no terminal to ask in).`,
+      },
+    );
   }
   const config = initialConfig(answers as Parameters<typeof initialConfig>[0]);
   parseConfig(config, file);
   await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
   if (io.json) io.stdout(`${JSON.stringify({ ok: true, file }, null, 2)}\n`);
-  else io.stderr(`${green(io, "wrote")} ${path.relative(runtime.cwd, file) || file}; next: put the weights in place and run \`gen3d plan\`\n`);
+  else
+    io.stderr(
+      `${green(io, "wrote")} ${path.relative(runtime.cwd, file) || file}; next: put the weights in place and run \`gen3d plan\`\n`,
+    );
   return 0;
 }

@@ -11,7 +11,9 @@ export async function statusCommand(globals: GlobalOptions, runtime: Runtime): P
   const file = statePath(globals, runtime);
   const state = await readState(file);
   if (!state) {
-    throw new UserError("NO_STATE", `no deployment record at ${file}`, { hint: "Run `gen3d deploy` to start one, or pass --state PATH." });
+    throw new UserError("NO_STATE", `no deployment record at ${file}`, {
+      hint: "Run `gen3d deploy` to start one, or pass --state PATH.",
+    });
   }
   if (io.json) {
     io.stdout(`${JSON.stringify({ file, ...state }, null, 2)}\n`);
@@ -19,16 +21,30 @@ export async function statusCommand(globals: GlobalOptions, runtime: Runtime): P
   }
   const rows = PHASE_TITLES.map(({ id, title }) => {
     const record = state.phases[String(id)] ?? { status: "pending" as const, attempts: 0 };
-    const detail = record.error ? red(io, `${record.error.code}: ${record.error.message}`) : (record.note ?? "");
-    return [String(id), title, paintStatus(io, record.status), String(record.attempts), record.finishedAt ?? "", detail];
+    const detail = record.error
+      ? red(io, `${record.error.code}: ${record.error.message}`)
+      : (record.note ?? "");
+    return [
+      String(id),
+      title,
+      paintStatus(io, record.status),
+      String(record.attempts),
+      record.finishedAt ?? "",
+      detail,
+    ];
   });
   io.stdout(`${bold(io, `${state.project}`)} ${dim(io, `(${file}, updated ${state.updatedAt})`)}\n`);
-  io.stdout(table([["#", "phase", "status", "tries", "finished", "detail"].map((h) => bold(io, h)), ...rows]));
+  io.stdout(
+    table([["#", "phase", "status", "tries", "finished", "detail"].map((h) => bold(io, h)), ...rows]),
+  );
   io.stdout(renderArtifacts(io, state.artifacts));
   const last = state.history.slice(-5);
   if (last.length > 0) {
     io.stdout(`\n${bold(io, "Recent")}\n`);
-    for (const h of last) io.stdout(`${dim(io, h.at)} ${h.event}${h.phase ? ` phase ${h.phase}` : ""}${h.detail ? `: ${h.detail}` : ""}\n`);
+    for (const h of last)
+      io.stdout(
+        `${dim(io, h.at)} ${h.event}${h.phase ? ` phase ${h.phase}` : ""}${h.detail ? `: ${h.detail}` : ""}\n`,
+      );
   }
   return 0;
 }

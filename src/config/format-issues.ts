@@ -5,13 +5,19 @@ function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
   let current: unknown = schema;
   const unwrap = (s: unknown): unknown => {
     let node = s as { def?: { type?: string; innerType?: unknown; element?: unknown; valueType?: unknown } };
-    while (node?.def && ["optional", "default", "prefault", "nullable", "pipe"].includes(node.def.type ?? "")) {
+    while (
+      node?.def &&
+      ["optional", "default", "prefault", "nullable", "pipe"].includes(node.def.type ?? "")
+    ) {
       node = (node.def.innerType ?? (node.def as { in?: unknown }).in) as typeof node;
     }
     return node;
   };
   for (const segment of path) {
-    const node = unwrap(current) as { def?: { type?: string; element?: unknown; valueType?: unknown }; shape?: Record<string, unknown> };
+    const node = unwrap(current) as {
+      def?: { type?: string; element?: unknown; valueType?: unknown };
+      shape?: Record<string, unknown>;
+    };
     if (node?.def?.type === "array") current = node.def.element;
     else if (node?.def?.type === "record") current = node.def.valueType;
     else if (node?.shape) current = node.shape[String(segment)];

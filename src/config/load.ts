@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../engine/errors.js";
-import { configSchema, type Gen3dConfig } from "./schema.js";
 import { formatIssues } from "./format-issues.js";
+import { configSchema, type Gen3dConfig } from "./schema.js";
 
 export const DEFAULT_CONFIG_FILE = "gen3d.config.json";
 
@@ -21,17 +21,22 @@ export function crossFieldProblems(config: Gen3dConfig): string[] {
   const problems: string[] = [];
   const { instance } = config;
   if (instance.minCount > instance.maxCount) {
-    problems.push(`instance.minCount: ${instance.minCount} is above instance.maxCount (${instance.maxCount})`);
+    problems.push(
+      `instance.minCount: ${instance.minCount} is above instance.maxCount (${instance.maxCount})`,
+    );
   }
   if (instance.initialCount > instance.maxCount) {
-    problems.push(`instance.initialCount: ${instance.initialCount} is above instance.maxCount (${instance.maxCount})`);
+    problems.push(
+      `instance.initialCount: ${instance.initialCount} is above instance.maxCount (${instance.maxCount})`,
+    );
   }
   const seen = new Set<string>();
   config.models.forEach((model, index) => {
     if (seen.has(model.name)) problems.push(`models[${index}].name: "${model.name}" is listed twice`);
     seen.add(model.name);
   });
-  if (!config.models.some((m) => m.enabled)) problems.push("models: every model is disabled; enable at least one");
+  if (!config.models.some((m) => m.enabled))
+    problems.push("models: every model is disabled; enable at least one");
   if (config.aws.registry && !config.aws.endpoint) {
     problems.push("aws.registry: only meaningful with aws.endpoint (a local emulator); remove it to use ECR");
   }
@@ -39,7 +44,8 @@ export function crossFieldProblems(config: Gen3dConfig): string[] {
   const names = Object.entries(prefixes);
   for (const [a, pa] of names) {
     for (const [b, pb] of names) {
-      if (a < b && pa !== "" && pa === pb) problems.push(`s3.prefixes.${b}: same as s3.prefixes.${a} ("${pa}")`);
+      if (a < b && pa !== "" && pa === pb)
+        problems.push(`s3.prefixes.${b}: same as s3.prefixes.${a} ("${pa}")`);
     }
   }
   return problems;

@@ -12,7 +12,9 @@ const prefix = z
   .refine((p) => !p.split("/").includes(".."), "must not contain '..'")
   .transform((p) => p.replace(/^\/+|\/+$/g, ""));
 
-const s3Uri = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, "must be an s3://bucket/path URI");
+const s3Uri = z
+  .string()
+  .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, "must be an s3://bucket/path URI");
 
 const taskName = z.enum(["get_embedding", "segment", "generate_3d"]);
 
@@ -51,7 +53,10 @@ export const configSchema = z.strictObject({
     /** Send every AWS call here instead (a local emulator such as moto on 127.0.0.1). */
     endpoint: z.url().optional(),
     /** With an endpoint override: the Docker registry that stands in for ECR (host:port). */
-    registry: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be host or host:port").optional(),
+    registry: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be host or host:port")
+      .optional(),
   }),
   s3: z.strictObject({
     bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name"),
@@ -67,8 +72,13 @@ export const configSchema = z.strictObject({
   }),
   executionRoleArn: z
     .string()
-    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"),
-  ecr: z.strictObject({ repository: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, "invalid ECR repository name") }),
+    .regex(
+      /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/,
+      "must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME)",
+    ),
+  ecr: z.strictObject({
+    repository: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, "invalid ECR repository name"),
+  }),
   image: z.strictObject({
     name: z.string().min(1),
     version: z

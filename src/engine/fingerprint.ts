@@ -28,7 +28,10 @@ export interface TreeEntry {
 }
 
 /** Every regular file under `dir`, sorted, with sizes; symlinks are not followed. */
-export async function listTree(dir: string, exclude: (relative: string) => boolean = () => false): Promise<TreeEntry[]> {
+export async function listTree(
+  dir: string,
+  exclude: (relative: string) => boolean = () => false,
+): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
   async function walk(relative: string) {
     const entries = await readdir(path.join(dir, relative), { withFileTypes: true });
@@ -60,8 +63,10 @@ export async function hashTree(
       for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
     } else {
       const mib = 1024 * 1024;
-      for await (const chunk of createReadStream(file, { start: 0, end: mib - 1 })) hash.update(chunk as Buffer);
-      for await (const chunk of createReadStream(file, { start: entry.size - mib })) hash.update(chunk as Buffer);
+      for await (const chunk of createReadStream(file, { start: 0, end: mib - 1 }))
+        hash.update(chunk as Buffer);
+      for await (const chunk of createReadStream(file, { start: entry.size - mib }))
+        hash.update(chunk as Buffer);
     }
   }
   return hash.digest("hex");

@@ -5,7 +5,12 @@ import lockfile from "proper-lockfile";
 import { z } from "zod";
 import { LockedError } from "./errors.js";
 
-const owner = z.object({ pid: z.number().int(), host: z.string(), command: z.string(), startedAt: z.string() });
+const owner = z.object({
+  pid: z.number().int(),
+  host: z.string(),
+  command: z.string(),
+  startedAt: z.string(),
+});
 type LockOwner = z.infer<typeof owner>;
 
 export interface StateLock {
@@ -81,7 +86,12 @@ export async function acquireStateLock(
       });
     }
   }
-  const me: LockOwner = { pid: process.pid, host: os.hostname(), command, startedAt: new Date().toISOString() };
+  const me: LockOwner = {
+    pid: process.pid,
+    host: os.hostname(),
+    command,
+    startedAt: new Date().toISOString(),
+  };
   await writeFile(path.join(lockDir(stateFile), "owner.json"), JSON.stringify(me));
   return {
     async release() {

@@ -1,9 +1,9 @@
-import type { LoadedConfig } from "../config/load.js";
-import type { Gen3dConfig } from "../config/schema.js";
 import type { AwsClients } from "../adapters/aws.js";
 import type { Docker } from "../adapters/docker.js";
-import type { Artifacts, StateStore } from "./state.js";
+import type { LoadedConfig } from "../config/load.js";
+import type { Gen3dConfig } from "../config/schema.js";
 import type { Io } from "./output.js";
+import type { Artifacts, StateStore } from "./state.js";
 
 /** What a gate concluded, from evidence it parsed. `not-checked` is shown, never hidden. */
 export type GateStatus = "pass" | "fail" | "warn" | "not-checked";
@@ -16,6 +16,8 @@ export interface GateResult {
   hint?: string;
   /** Where the problem is: a file and line for a Dockerfile finding. */
   location?: { file: string; line?: number };
+  /** Extra lines shown under a failure: a log tail, a list of files. */
+  details?: string[];
   evidence?: unknown;
 }
 
@@ -61,8 +63,11 @@ export interface Phase {
   inputs(ctx: PhaseContext): Promise<unknown>;
   /** Does the work. Idempotent: decides "already done" by looking at reality. */
   run(ctx: PhaseContext): Promise<PhaseRunResult>;
-  /** Read-only gates against reality; `gen3d verify --phase N` runs only this. */
-  verify(ctx: PhaseContext): Promise<GateResult[]>;
+  /**
+   * Read-only gates against reality; `gen3d verify --phase N` runs only this. After `run`, the
+   * runner passes run's result; standalone, a phase reads its recorded evidence from STATE.json.
+   */
+  verify(ctx: PhaseContext, fresh?: PhaseRunResult): Promise<GateResult[]>;
 }
 
 export function gate(

@@ -2,7 +2,8 @@
  * Keeps secrets out of STATE.json and logs. Keys that name a secret are dropped; values that look
  * like credentials are masked wherever they appear.
  */
-const SECRET_KEY = /(password|passwd|secret|token|credential|authorization|sessionkey|accesskey|private_?key)/i;
+const SECRET_KEY =
+  /(password|passwd|secret|token|credential|authorization|sessionkey|accesskey|private_?key)/i;
 const SECRET_VALUE: RegExp[] = [
   /\b(AKIA|ASIA)[0-9A-Z]{16}\b/g,
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,

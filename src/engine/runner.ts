@@ -1,4 +1,11 @@
-import { type Gen3dError, GateFailedError, InterruptedError, isAbort, toGen3dError, UserError } from "./errors.js";
+import {
+  GateFailedError,
+  type Gen3dError,
+  InterruptedError,
+  isAbort,
+  toGen3dError,
+  UserError,
+} from "./errors.js";
 import { hashValue } from "./fingerprint.js";
 import type { GateResult, Phase, PhaseContext } from "./phase.js";
 import type { PhaseRecord } from "./state.js";
@@ -31,7 +38,9 @@ export function selectPhases(phases: readonly Phase[], options: RunOptions): Pha
   const ids = phases.map((p) => p.id);
   const check = (flag: string, n: number | undefined) => {
     if (n !== undefined && !ids.includes(n)) {
-      throw new UserError("BAD_FLAG", `${flag} ${n}: no such phase`, { hint: `Phases are ${ids[0]}–${ids.at(-1)}.` });
+      throw new UserError("BAD_FLAG", `${flag} ${n}: no such phase`, {
+        hint: `Phases are ${ids[0]}–${ids.at(-1)}.`,
+      });
     }
   };
   check("--from", options.from);
@@ -80,7 +89,8 @@ export function failingGates(gates: readonly GateResult[]): GateResult[] {
 export function describeGates(gates: readonly GateResult[]): string[] {
   return failingGates(gates).map((g) => {
     const where = g.location ? `${g.location.file}${g.location.line ? `:${g.location.line}` : ""}: ` : "";
-    return `• ${where}${g.message}${g.hint ? `\n    fix: ${g.hint}` : ""}`;
+    const details = (g.details ?? []).map((d) => `\n    ${d}`).join("");
+    return `• ${where}${g.message}${details}${g.hint ? `\n    fix: ${g.hint}` : ""}`;
   });
 }
 
@@ -137,7 +147,10 @@ export class PhaseRunner {
     const reason = reasonToRun(record, inputHash, this.upstreamRan, this.options.force ?? false);
 
     if (reason === undefined) {
-      const why = `passed ${record.finishedAt ?? ""}, inputs unchanged (${inputHash.slice(0, 8)})`.replace("  ", " ");
+      const why = `passed ${record.finishedAt ?? ""}, inputs unchanged (${inputHash.slice(0, 8)})`.replace(
+        "  ",
+        " ",
+      );
       this.outcomes.set(phase.id, { id: phase.id, type: "skipped", reason: why });
       task.skip(`${phase.title}: skipped, ${why}`);
       return;
@@ -162,7 +175,11 @@ export class PhaseRunner {
         for (const later of this.all) {
           const key = String(later.id);
           if (later.id > phase.id && draft.phases[key]?.status === "passed") {
-            draft.phases[key] = { ...(draft.phases[key] as PhaseRecord), status: "stale", note: `phase ${phase.id} re-ran` };
+            draft.phases[key] = {
+              ...(draft.phases[key] as PhaseRecord),
+              status: "stale",
+              note: `phase ${phase.id} re-ran`,
+            };
           }
         }
       },
@@ -179,7 +196,7 @@ export class PhaseRunner {
       const result = await phase.run(ctx);
       if (signal.aborted) throw new InterruptedError();
       if (result.artifacts) await state.setArtifacts(result.artifacts);
-      const gates = await phase.verify(ctx);
+      const gates = await phase.verify(ctx, result);
       const evidence = { run: result.evidence, gates };
       if (failingGates(gates).length > 0) {
         const error = gateError(phase, gates);
@@ -192,15 +209,29 @@ export class PhaseRunner {
         throw error;
       }
       const done = finish();
-      await state.setPhase(phase.id, { status: "passed", ...done, evidence, error: undefined, note: result.outcome }, {
-        event: "phase-passed",
-        detail: result.outcome,
+      await state.setPhase(
+        phase.id,
+        { status: "passed", ...done, evidence, error: undefined, note: result.outcome },
+        {
+          event: "phase-passed",
+          detail: result.outcome,
+        },
+      );
+      this.outcomes.set(phase.id, {
+        id: phase.id,
+        type: "passed",
+        reason,
+        durationMs: done.durationMs,
+        outcome: result.outcome,
       });
-      this.outcomes.set(phase.id, { id: phase.id, type: "passed", reason, durationMs: done.durationMs, outcome: result.outcome });
     } catch (thrown) {
       if (this.outcomes.get(phase.id)?.type === "failed") throw thrown;
       if (isAbort(thrown) || signal.aborted) {
-        await state.setPhase(phase.id, { status: "interrupted", ...finish() }, { event: "phase-interrupted" });
+        await state.setPhase(
+          phase.id,
+          { status: "interrupted", ...finish() },
+          { event: "phase-interrupted" },
+        );
         this.outcomes.set(phase.id, { id: phase.id, type: "interrupted", reason });
         throw new InterruptedError(`phase ${phase.id} (${phase.name}) was interrupted`);
       }

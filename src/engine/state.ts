@@ -76,7 +76,15 @@ export type DeploymentState = z.infer<typeof stateSchema>;
 
 export function emptyState(project: string, now: Date): DeploymentState {
   const at = now.toISOString();
-  return { schemaVersion: STATE_SCHEMA_VERSION, project, createdAt: at, updatedAt: at, phases: {}, artifacts: {}, history: [] };
+  return {
+    schemaVersion: STATE_SCHEMA_VERSION,
+    project,
+    createdAt: at,
+    updatedAt: at,
+    phases: {},
+    artifacts: {},
+    history: [],
+  };
 }
 
 const RECOVERY_HINT =
@@ -90,15 +98,21 @@ export async function readState(file: string): Promise<DeploymentState | undefin
     raw = await readFile(file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new StateError("STATE_UNREADABLE", `cannot read ${file}: ${(error as Error).message}`, { hint: RECOVERY_HINT });
+    throw new StateError("STATE_UNREADABLE", `cannot read ${file}: ${(error as Error).message}`, {
+      hint: RECOVERY_HINT,
+    });
   }
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
-    throw new StateError("STATE_CORRUPT", `${file} is not valid JSON (truncated or corrupt; ${raw.length} bytes)`, {
-      hint: RECOVERY_HINT,
-    });
+    throw new StateError(
+      "STATE_CORRUPT",
+      `${file} is not valid JSON (truncated or corrupt; ${raw.length} bytes)`,
+      {
+        hint: RECOVERY_HINT,
+      },
+    );
   }
   const version = (value as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (version !== STATE_SCHEMA_VERSION) {
@@ -155,7 +169,10 @@ export class StateStore {
     return this.current.phases[String(id)] ?? { status: "pending", attempts: 0 };
   }
 
-  async update(mutate: (draft: DeploymentState) => void, event?: { event: string; phase?: number; detail?: string }) {
+  async update(
+    mutate: (draft: DeploymentState) => void,
+    event?: { event: string; phase?: number; detail?: string },
+  ) {
     const draft = structuredClone(this.current);
     mutate(draft);
     const at = this.now().toISOString();
@@ -174,7 +191,8 @@ export class StateStore {
       (draft) => {
         const before = draft.phases[String(id)] ?? { status: "pending", attempts: 0 };
         const next: PhaseRecord = { ...before, ...patch };
-        for (const key of Object.keys(next) as (keyof PhaseRecord)[]) if (next[key] === undefined) delete next[key];
+        for (const key of Object.keys(next) as (keyof PhaseRecord)[])
+          if (next[key] === undefined) delete next[key];
         draft.phases[String(id)] = next;
       },
       event ? { ...event, phase: id } : undefined,

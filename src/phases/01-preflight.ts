@@ -2,11 +2,16 @@ import path from "node:path";
 import { awsGates } from "../checks/aws-account.js";
 import { costGate } from "../checks/cost.js";
 import { dockerDaemonGate } from "../checks/docker-daemon.js";
-import { type DockerfileInput, dockerfileGates, parseDockerfile, readDockerfile } from "../checks/dockerfile.js";
+import {
+  type DockerfileInput,
+  dockerfileGates,
+  parseDockerfile,
+  readDockerfile,
+} from "../checks/dockerfile.js";
 import { instanceFitGate } from "../checks/instance-fit.js";
 import { modelGates, modelsInImageGate } from "../checks/models.js";
 import { hashValue, listTree } from "../engine/fingerprint.js";
-import { gate, type GateResult, type Phase, type PhaseContext } from "../engine/phase.js";
+import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
 
 export function dockerfileInput(ctx: Pick<PhaseContext, "config" | "loaded">): DockerfileInput {
   const contextDir = path.resolve(ctx.loaded.baseDir, ctx.config.image.contextDir);
@@ -45,9 +50,15 @@ export const preflightPhase: Phase = {
   async verify(ctx) {
     const { config, loaded } = ctx;
     const results: GateResult[] = [
-      gate("config.valid", "config valid", "pass", `${path.basename(loaded.file)} matches the schema and cross-field rules`, {
-        evidence: { file: loaded.file, hash: hashValue(loaded.raw) },
-      }),
+      gate(
+        "config.valid",
+        "config valid",
+        "pass",
+        `${path.basename(loaded.file)} matches the schema and cross-field rules`,
+        {
+          evidence: { file: loaded.file, hash: hashValue(loaded.raw) },
+        },
+      ),
     ];
     const dockerfile = dockerfileInput(ctx);
     const text = await readDockerfile(dockerfile);
@@ -55,7 +66,8 @@ export const preflightPhase: Phase = {
     results.push(...(await dockerfileGates(dockerfile, text)));
     ctx.progress("models");
     results.push(...(await modelGates(config, loaded.baseDir)));
-    if (text !== undefined) results.push(await modelsInImageGate(config, loaded.baseDir, dockerfile, parseDockerfile(text)));
+    if (text !== undefined)
+      results.push(await modelsInImageGate(config, loaded.baseDir, dockerfile, parseDockerfile(text)));
     results.push(instanceFitGate(config));
     ctx.progress("docker daemon");
     results.push(await dockerDaemonGate(ctx.docker, process.platform, ctx.signal));

@@ -1,25 +1,31 @@
 import type { Phase } from "../engine/phase.js";
 import { preflightPhase } from "./01-preflight.js";
+import { buildPhase } from "./02-build.js";
+import { localTestPhase } from "./03-local-test.js";
+import { pushPhase } from "./04-push.js";
+import { modelPhase } from "./05-model.js";
+import { endpointConfigPhase } from "./06-endpoint-config.js";
+import { deployPhase } from "./07-deploy.js";
+import { autoscalingPhase } from "./08-autoscaling.js";
+import { scaleToZeroPhase } from "./10-scale-to-zero.js";
 import { notImplementedPhase } from "./not-implemented.js";
 import { phaseTitle } from "./titles.js";
 
-const placeholder = (id: number) => {
-  const { name, title } = phaseTitle(id);
-  return notImplementedPhase(id, name, title);
-};
+const { name: integrationName, title: integrationTitle } = phaseTitle(9);
 
 /** Phases 1–10 in order. Each is a plain object; the engine compiles them to listr2 tasks. */
 export function allPhases(): Phase[] {
   return [
     preflightPhase,
-    placeholder(2),
-    placeholder(3),
-    placeholder(4),
-    placeholder(5),
-    placeholder(6),
-    placeholder(7),
-    placeholder(8),
-    placeholder(9),
-    placeholder(10),
+    buildPhase,
+    localTestPhase,
+    pushPhase,
+    modelPhase,
+    endpointConfigPhase,
+    deployPhase,
+    autoscalingPhase,
+    // Phase 9 has no issue yet: it stays in the plan and fails loudly until it is built.
+    notImplementedPhase(9, integrationName, integrationTitle),
+    scaleToZeroPhase,
   ];
 }

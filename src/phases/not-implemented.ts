@@ -14,7 +14,9 @@ export function notImplementedPhase(id: number, name: string, title: string): Ph
       throw new NotImplementedError(`phase ${id} (${name})`);
     },
     async verify() {
-      return [gate(`${name}.implemented`, "implemented", "fail", `phase ${id} (${name}) is not implemented yet`)];
+      return [
+        gate(`${name}.implemented`, "implemented", "fail", `phase ${id} (${name}) is not implemented yet`),
+      ];
     },
   };
 }

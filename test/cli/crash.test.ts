@@ -8,10 +8,19 @@ import { makeProject, validConfig } from "../support/project.js";
 
 const BIN = path.resolve("bin/gen3d.js");
 
-function gen3d(cwd: string, args: string[]): ChildProcess & { output: Promise<{ code: number | null; stderr: string; stdout: string }> } {
+function gen3d(
+  cwd: string,
+  args: string[],
+): ChildProcess & { output: Promise<{ code: number | null; stderr: string; stdout: string }> } {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd,
-    env: { ...process.env, CI: "true", AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_MAX_ATTEMPTS: "1" },
+    env: {
+      ...process.env,
+      CI: "true",
+      AWS_ACCESS_KEY_ID: "testing",
+      AWS_SECRET_ACCESS_KEY: "testing",
+      AWS_MAX_ATTEMPTS: "1",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -46,7 +55,9 @@ describe("crash safety (real process, kill -9)", () => {
   it("a second concurrent deploy exits with a lock error naming the first", async () => {
     const first = gen3d(dir, ["deploy"]);
     const stateFile = path.join(dir, "STATE.json");
-    await waitFor(async () => (await readState(stateFile).catch(() => undefined))?.phases["1"]?.status === "running");
+    await waitFor(
+      async () => (await readState(stateFile).catch(() => undefined))?.phases["1"]?.status === "running",
+    );
     const second = await gen3d(dir, ["deploy"]).output;
     expect(second.code).toBe(3);
     expect(second.stderr).toContain(`pid ${first.pid}`);
@@ -72,7 +83,10 @@ describe("crash safety (real process, kill -9)", () => {
     const resumed = gen3d(dir, ["resume"]);
     await waitFor(async () => {
       const state = await readState(stateFile);
-      return (state?.history.length ?? 0) > before && (state?.history.at(-1)?.detail ?? "").includes("stopped while it was running");
+      return (
+        (state?.history.length ?? 0) > before &&
+        (state?.history.at(-1)?.detail ?? "").includes("stopped while it was running")
+      );
     });
     resumed.kill("SIGINT");
     const result = await resumed.output;
@@ -82,7 +96,10 @@ describe("crash safety (real process, kill -9)", () => {
 
   it("Ctrl-C marks the phase interrupted and exits 130; resume then reports why it re-runs", async () => {
     const stateFile = path.join(dir, "STATE.json");
-    await writeFile(stateFile, (await readFile(stateFile, "utf8")).replace(/"status": "running"/g, '"status": "interrupted"'));
+    await writeFile(
+      stateFile,
+      (await readFile(stateFile, "utf8")).replace(/"status": "running"/g, '"status": "interrupted"'),
+    );
     const child = gen3d(dir, ["resume"]);
     await waitFor(async () => (await readState(stateFile))?.phases["1"]?.status === "running");
     child.kill("SIGINT");
@@ -91,6 +108,8 @@ describe("crash safety (real process, kill -9)", () => {
     expect(stderr).toMatch(/gen3d resume/);
     const state = await readState(stateFile);
     expect(state?.phases["1"]?.status).toBe("interrupted");
-    expect(state?.history.some((h) => h.event === "phase-started" && h.detail === "interrupted last time")).toBe(true);
+    expect(
+      state?.history.some((h) => h.event === "phase-started" && h.detail === "interrupted last time"),
+    ).toBe(true);
   });
 });

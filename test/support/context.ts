@@ -23,7 +23,9 @@ export interface TestContextOptions {
 }
 
 /** An AppContext over a temp STATE.json, with fakes where the test gives none. */
-export async function createTestContext(options: TestContextOptions = {}): Promise<AppContext & { output: { stderr: string; stdout: string } }> {
+export async function createTestContext(
+  options: TestContextOptions = {},
+): Promise<AppContext & { output: { stderr: string; stdout: string } }> {
   const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), "gen3d-ctx-")));
   const raw = options.config ?? validConfig();
   const file = path.join(dir, "gen3d.config.json");

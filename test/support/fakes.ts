@@ -19,7 +19,8 @@ export function fakeDocker(handlers: Record<string, Handler>): Docker & { calls:
         .find((prefix) => args.join(" ").startsWith(prefix));
       if (!key) throw new Error(`unexpected docker command: docker ${args.join(" ")}`);
       const result = await (handlers[key] as Handler)(args, options);
-      if (result.exitCode !== 0 && !options.allowFailure) throw new Error(`docker ${args.join(" ")} failed: ${result.stderr}`);
+      if (result.exitCode !== 0 && !options.allowFailure)
+        throw new Error(`docker ${args.join(" ")} failed: ${result.stderr}`);
       return result;
     },
   };
@@ -28,7 +29,10 @@ export function fakeDocker(handlers: Record<string, Handler>): Docker & { calls:
 export const dockerUp = () =>
   fakeDocker({
     version: () => ({
-      stdout: JSON.stringify({ Client: { Version: "26.1.5" }, Server: { Version: "26.1.5", Os: "linux", Arch: "amd64" } }),
+      stdout: JSON.stringify({
+        Client: { Version: "26.1.5" },
+        Server: { Version: "26.1.5", Os: "linux", Arch: "amd64" },
+      }),
       stderr: "",
       exitCode: 0,
     }),
@@ -38,13 +42,16 @@ export const dockerDown = () =>
   fakeDocker({
     version: () => ({
       stdout: JSON.stringify({ Client: { Version: "26.1.5" }, Server: null }),
-      stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+      stderr:
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
       exitCode: 1,
     }),
   });
 
 /** A clock that advances only when told; sleep resolves at once but counts. */
-export function fakeClock(start = new Date("2026-01-01T00:00:00Z")): Clock & { advance(ms: number): void; slept: number[] } {
+export function fakeClock(
+  start = new Date("2026-01-01T00:00:00Z"),
+): Clock & { advance(ms: number): void; slept: number[] } {
   let now = start.getTime();
   const slept: number[] = [];
   return {

@@ -12,7 +12,13 @@ export function validConfig(overrides: Record<string, unknown> = {}): Record<str
     ecr: { repository: "gen3d-test" },
     image: { name: "gen3d-test", version: "1.0.0", contextDir: "container" },
     models: [
-      { name: "sam3", localPath: "container/models/sam3", expectedSizeBytes: 1000, gpuMemoryGb: 6, tasks: ["get_embedding", "segment"] },
+      {
+        name: "sam3",
+        localPath: "container/models/sam3",
+        expectedSizeBytes: 1000,
+        gpuMemoryGb: 6,
+        tasks: ["get_embedding", "segment"],
+      },
     ],
     instance: { type: "ml.g6e.xlarge", initialCount: 1, minCount: 0, maxCount: 2 },
     ...overrides,

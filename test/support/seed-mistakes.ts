@@ -1,5 +1,5 @@
-import { GOOD_DOCKERFILE, validConfig } from "./project.js";
 import type { ProjectFiles } from "./project.js";
+import { GOOD_DOCKERFILE, validConfig } from "./project.js";
 
 /** The seed post-mortem's mistakes, each as a project, with what phase 1 must say about it. */
 export interface SeedMistake {
@@ -12,7 +12,13 @@ export interface SeedMistake {
   expect: RegExp[];
 }
 
-const sam3d = { name: "sam3d", localPath: "container/models/sam3d", expectedSizeBytes: 1000, gpuMemoryGb: 32, tasks: ["generate_3d"] };
+const sam3d = {
+  name: "sam3d",
+  localPath: "container/models/sam3d",
+  expectedSizeBytes: 1000,
+  gpuMemoryGb: 32,
+  tasks: ["generate_3d"],
+};
 
 export const SEED_MISTAKES: SeedMistake[] = [
   {
@@ -23,7 +29,10 @@ export const SEED_MISTAKES: SeedMistake[] = [
         'ENTRYPOINT ["python3", "-m", "gen3d_serving"]',
         'COPY inference.py /opt/ml/code/inference.py\nENTRYPOINT ["python", "/opt/ml/code/inference.py"]',
       ),
-      files: { "container/inference.py": "def model_fn(model_dir):\n    return {}\n\ndef predict_fn(data, models):\n    return {}\n" },
+      files: {
+        "container/inference.py":
+          "def model_fn(model_dir):\n    return {}\n\ndef predict_fn(data, models):\n    return {}\n",
+      },
     },
     gate: "dockerfile.entrypoint",
     expect: [/container\/Dockerfile:11/, /starts no HTTP server/, /fix: Use an exec-form ENTRYPOINT/],
@@ -40,7 +49,11 @@ export const SEED_MISTAKES: SeedMistake[] = [
     seedIssue: "#2, #22",
     project: { withoutModels: true },
     gate: "dockerfile.copy-sources",
-    expect: [/container\/Dockerfile:7/, /models\/sam3 \(line 7\) does not exist/, /fix: Put the model weights/],
+    expect: [
+      /container\/Dockerfile:7/,
+      /models\/sam3 \(line 7\) does not exist/,
+      /fix: Put the model weights/,
+    ],
   },
   {
     name: "latest base image",
@@ -53,7 +66,10 @@ export const SEED_MISTAKES: SeedMistake[] = [
     name: "GPU too small for SAM 3D Objects",
     seedIssue: "instance sizing",
     project: {
-      config: validConfig({ instance: { type: "ml.g5.2xlarge" }, models: [...(validConfig().models as object[]), sam3d] }),
+      config: validConfig({
+        instance: { type: "ml.g5.2xlarge" },
+        models: [...(validConfig().models as object[]), sam3d],
+      }),
       files: { "container/models/sam3d/weights.bin": "y".repeat(1000) },
     },
     gate: "instance.gpu-memory",

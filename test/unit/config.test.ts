@@ -27,7 +27,11 @@ describe("config", () => {
 
   it("reports every problem at once, as path: message", () => {
     const lines = problems(
-      validConfig({ aws: { region: "useast1" }, instance: { type: "g5.2xlarge", maxCount: 0 }, executionRoleArn: "role" }),
+      validConfig({
+        aws: { region: "useast1" },
+        instance: { type: "g5.2xlarge", maxCount: 0 },
+        executionRoleArn: "role",
+      }),
     );
     expect(lines.some((l) => l.startsWith("• aws.region:"))).toBe(true);
     expect(lines.some((l) => l.startsWith("• instance.type:"))).toBe(true);
@@ -57,13 +61,18 @@ describe("config", () => {
   });
 
   it("applies cross-field rules after the schema", () => {
-    const lines = problems(validConfig({ instance: { type: "ml.g6e.xlarge", minCount: 3, maxCount: 2, initialCount: 1 } }));
+    const lines = problems(
+      validConfig({ instance: { type: "ml.g6e.xlarge", minCount: 3, maxCount: 2, initialCount: 1 } }),
+    );
     expect(lines).toContain("• instance.minCount: 3 is above instance.maxCount (2)");
   });
 
   it("gives a clear error for a missing file and for broken JSON, never a stack", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-config-"));
-    await expect(loadConfig(path.join(dir, "nope.json"))).rejects.toMatchObject({ code: "CONFIG_NOT_FOUND", showStack: false });
+    await expect(loadConfig(path.join(dir, "nope.json"))).rejects.toMatchObject({
+      code: "CONFIG_NOT_FOUND",
+      showStack: false,
+    });
     await writeFile(path.join(dir, "bad.json"), '{"project": {"name": "x",}}');
     await expect(loadConfig(path.join(dir, "bad.json"))).rejects.toMatchObject({ code: "CONFIG_INVALID" });
   });

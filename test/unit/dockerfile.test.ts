@@ -27,8 +27,11 @@ describe("Dockerfile gates", () => {
       'ENTRYPOINT ["python3", "-m", "gen3d_serving"]',
       'COPY inference.py /opt/ml/code/inference.py\nENTRYPOINT ["python", "/opt/ml/code/inference.py"]',
     );
-    const inference = "def model_fn(model_dir):\n    return {}\n\ndef predict_fn(data, models):\n    return {}\n";
-    const gate = (await gatesFor(dockerfile, { "container/inference.py": inference }))["dockerfile.entrypoint"];
+    const inference =
+      "def model_fn(model_dir):\n    return {}\n\ndef predict_fn(data, models):\n    return {}\n";
+    const gate = (await gatesFor(dockerfile, { "container/inference.py": inference }))[
+      "dockerfile.entrypoint"
+    ];
     expect(gate?.status).toBe("fail");
     expect(gate?.location).toEqual({ file: "container/Dockerfile", line: 11 });
     expect(gate?.message).toMatch(/inference\.py, which starts no HTTP server/);
@@ -36,23 +39,32 @@ describe("Dockerfile gates", () => {
   });
 
   it("fail a shell-form ENTRYPOINT and a missing ENTRYPOINT", async () => {
-    const shell = (await gatesFor(GOOD_DOCKERFILE.replace(/ENTRYPOINT .*/, "ENTRYPOINT python3 -m gen3d_serving")))["dockerfile.entrypoint"];
+    const shell = (
+      await gatesFor(GOOD_DOCKERFILE.replace(/ENTRYPOINT .*/, "ENTRYPOINT python3 -m gen3d_serving"))
+    )["dockerfile.entrypoint"];
     expect(shell?.status).toBe("fail");
     expect(shell?.message).toMatch(/shell form/);
-    const none = (await gatesFor(GOOD_DOCKERFILE.replace(/ENTRYPOINT .*/, 'CMD ["python3", "-m", "gen3d_serving"]')))["dockerfile.entrypoint"];
+    const none = (
+      await gatesFor(GOOD_DOCKERFILE.replace(/ENTRYPOINT .*/, 'CMD ["python3", "-m", "gen3d_serving"]'))
+    )["dockerfile.entrypoint"];
     expect(none?.status).toBe("fail");
     expect(none?.message).toMatch(/no ENTRYPOINT/);
   });
 
   it("fail apt-get before DEBIAN_FRONTEND (issue #8), naming the line", async () => {
-    const gate = (await gatesFor(GOOD_DOCKERFILE.replace("ENV DEBIAN_FRONTEND=noninteractive TZ=Etc/UTC\n", "")))["dockerfile.noninteractive"];
+    const gate = (
+      await gatesFor(GOOD_DOCKERFILE.replace("ENV DEBIAN_FRONTEND=noninteractive TZ=Etc/UTC\n", ""))
+    )["dockerfile.noninteractive"];
     expect(gate?.status).toBe("fail");
     expect(gate?.location?.line).toBe(3);
     expect(gate?.hint).toMatch(/ENV DEBIAN_FRONTEND=noninteractive/);
   });
 
   it("accept DEBIAN_FRONTEND as an ARG or inline", async () => {
-    const asArg = GOOD_DOCKERFILE.replace("ENV DEBIAN_FRONTEND=noninteractive TZ=Etc/UTC", "ARG DEBIAN_FRONTEND=noninteractive");
+    const asArg = GOOD_DOCKERFILE.replace(
+      "ENV DEBIAN_FRONTEND=noninteractive TZ=Etc/UTC",
+      "ARG DEBIAN_FRONTEND=noninteractive",
+    );
     expect((await gatesFor(asArg))["dockerfile.noninteractive"]?.status).toBe("pass");
     const inline = GOOD_DOCKERFILE.replace("ENV DEBIAN_FRONTEND=noninteractive TZ=Etc/UTC\n", "").replace(
       "apt-get update && apt-get install",
@@ -70,25 +82,40 @@ describe("Dockerfile gates", () => {
   });
 
   it("fail a COPY source excluded by .dockerignore", async () => {
-    const gate = (await gatesFor(GOOD_DOCKERFILE, { "container/.dockerignore": "models\n" }))["dockerfile.copy-sources"];
+    const gate = (await gatesFor(GOOD_DOCKERFILE, { "container/.dockerignore": "models\n" }))[
+      "dockerfile.copy-sources"
+    ];
     expect(gate?.status).toBe("fail");
     expect(gate?.message).toMatch(/excluded by .dockerignore/);
   });
 
   it("fail a latest or untagged base image, resolving ARG defaults", async () => {
-    const latest = (await gatesFor(GOOD_DOCKERFILE.replace("2.5.1-cuda12.1-cudnn9-runtime", "latest")))["dockerfile.base-pinned"];
+    const latest = (await gatesFor(GOOD_DOCKERFILE.replace("2.5.1-cuda12.1-cudnn9-runtime", "latest")))[
+      "dockerfile.base-pinned"
+    ];
     expect(latest?.status).toBe("fail");
     expect(latest?.message).toMatch(/pytorch\/pytorch:latest.*`latest` tag/);
-    const untagged = (await gatesFor(GOOD_DOCKERFILE.replace(/ARG BASE_IMAGE=.*/, "ARG BASE_IMAGE=ubuntu")))["dockerfile.base-pinned"];
+    const untagged = (await gatesFor(GOOD_DOCKERFILE.replace(/ARG BASE_IMAGE=.*/, "ARG BASE_IMAGE=ubuntu")))[
+      "dockerfile.base-pinned"
+    ];
     expect(untagged?.status).toBe("fail");
     expect(untagged?.message).toMatch(/no tag/);
-    const digest = (await gatesFor(GOOD_DOCKERFILE.replace(/ARG BASE_IMAGE=.*/, `ARG BASE_IMAGE=ubuntu@sha256:${"a".repeat(64)}`)))["dockerfile.base-pinned"];
+    const digest = (
+      await gatesFor(
+        GOOD_DOCKERFILE.replace(/ARG BASE_IMAGE=.*/, `ARG BASE_IMAGE=ubuntu@sha256:${"a".repeat(64)}`),
+      )
+    )["dockerfile.base-pinned"];
     expect(digest?.status).toBe("pass");
   });
 
   it("reports a missing Dockerfile", async () => {
     const dir = await makeProject();
-    const input = { file: path.join(dir, "nope/Dockerfile"), contextDir: dir, buildArgs: {}, displayFile: "nope/Dockerfile" };
+    const input = {
+      file: path.join(dir, "nope/Dockerfile"),
+      contextDir: dir,
+      buildArgs: {},
+      displayFile: "nope/Dockerfile",
+    };
     const gates = await dockerfileGates(input, await readDockerfile(input));
     expect(gates).toHaveLength(1);
     expect(gates[0]?.status).toBe("fail");

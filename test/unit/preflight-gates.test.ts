@@ -1,7 +1,7 @@
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { ListServiceQuotasCommand, ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { AwsClients } from "../../src/adapters/aws.js";
@@ -14,11 +14,23 @@ import { parseConfig } from "../../src/config/load.js";
 import { dockerDown, dockerUp } from "../support/fakes.js";
 import { makeProject, validConfig } from "../support/project.js";
 
-const sam3d = { name: "sam3d", localPath: "container/models/sam3d", expectedSizeBytes: 1000, gpuMemoryGb: 32, tasks: ["generate_3d"] };
+const sam3d = {
+  name: "sam3d",
+  localPath: "container/models/sam3d",
+  expectedSizeBytes: 1000,
+  gpuMemoryGb: 32,
+  tasks: ["generate_3d"],
+};
 
 describe("instance fit", () => {
   it("fails ml.g5.2xlarge with SAM 3D Objects enabled and names instances that fit", () => {
-    const config = parseConfig(validConfig({ instance: { type: "ml.g5.2xlarge" }, models: [...(validConfig().models as object[]), sam3d] }), "x");
+    const config = parseConfig(
+      validConfig({
+        instance: { type: "ml.g5.2xlarge" },
+        models: [...(validConfig().models as object[]), sam3d],
+      }),
+      "x",
+    );
     const result = instanceFitGate(config);
     expect(result.status).toBe("fail");
     expect(result.message).toMatch(/ml\.g5\.2xlarge has 24 GB per GPU.*need 38 GB.*sam3d alone needs 32 GB/);
@@ -28,14 +40,23 @@ describe("instance fit", () => {
 
   it("passes when the GPU holds every enabled model, ignoring disabled ones", () => {
     const disabled = { ...sam3d, enabled: false };
-    const config = parseConfig(validConfig({ instance: { type: "ml.g5.2xlarge" }, models: [...(validConfig().models as object[]), disabled] }), "x");
+    const config = parseConfig(
+      validConfig({
+        instance: { type: "ml.g5.2xlarge" },
+        models: [...(validConfig().models as object[]), disabled],
+      }),
+      "x",
+    );
     expect(instanceFitGate(config).status).toBe("pass");
   });
 });
 
 describe("cost", () => {
   it("prices async at min 0 far below an always-on real-time endpoint (the seed's matrix)", () => {
-    const config = parseConfig(validConfig({ instance: { type: "ml.g5.2xlarge" }, cost: { jobsPerDay: 30, secondsPerJob: 100 } }), "x");
+    const config = parseConfig(
+      validConfig({ instance: { type: "ml.g5.2xlarge" }, cost: { jobsPerDay: 30, secondsPerJob: 100 } }),
+      "x",
+    );
     const estimate = estimateCost(config);
     expect(estimate?.realtimeAlwaysOnPerMonth).toBeCloseTo(1.515 * 730, 1);
     // 30 × 100 s = 0.83 h/day ≈ 25 h/month ≈ $38, the seed's figure.
@@ -64,9 +85,18 @@ describe("model gates", () => {
     );
     const gates = Object.fromEntries((await modelGates(config, dir)).map((g) => [g.id, g]));
     expect(gates["models.sam3"]?.status).toBe("pass");
-    expect(gates["models.gone"]).toMatchObject({ status: "fail", message: expect.stringMatching(/does not exist/) });
-    expect(gates["models.empty"]).toMatchObject({ status: "fail", message: expect.stringMatching(/is empty/) });
-    expect(gates["models.small"]).toMatchObject({ status: "fail", message: expect.stringMatching(/holds 10 B .* expected 1000 B/) });
+    expect(gates["models.gone"]).toMatchObject({
+      status: "fail",
+      message: expect.stringMatching(/does not exist/),
+    });
+    expect(gates["models.empty"]).toMatchObject({
+      status: "fail",
+      message: expect.stringMatching(/is empty/),
+    });
+    expect(gates["models.small"]).toMatchObject({
+      status: "fail",
+      message: expect.stringMatching(/holds 10 B .* expected 1000 B/),
+    });
   });
 });
 
@@ -103,18 +133,29 @@ describe("AWS gates (SDK mocked)", () => {
   } as unknown as AwsClients;
   const config = parseConfig(validConfig(), "x");
   const trust = encodeURIComponent(
-    JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: "sagemaker.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+    JSON.stringify({
+      Statement: [
+        { Effect: "Allow", Principal: { Service: "sagemaker.amazonaws.com" }, Action: "sts:AssumeRole" },
+      ],
+    }),
   );
 
   beforeEach(() => {
     for (const m of [sts, iam, s3, quotas]) m.reset();
-    sts.on(GetCallerIdentityCommand).resolves({ Account: "123456789012", Arn: "arn:aws:iam::123456789012:user/dev", UserId: "AIDA" });
-    iam.on(GetRoleCommand).resolves({ Role: { Arn: config.executionRoleArn, AssumeRolePolicyDocument: trust } as never });
+    sts
+      .on(GetCallerIdentityCommand)
+      .resolves({ Account: "123456789012", Arn: "arn:aws:iam::123456789012:user/dev", UserId: "AIDA" });
+    iam
+      .on(GetRoleCommand)
+      .resolves({ Role: { Arn: config.executionRoleArn, AssumeRolePolicyDocument: trust } as never });
     s3.on(HeadBucketCommand).resolves({});
-    quotas.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: "ml.g6e.xlarge for endpoint usage", Value: 4, QuotaCode: "L-1" }] });
+    quotas
+      .on(ListServiceQuotasCommand)
+      .resolves({ Quotas: [{ QuotaName: "ml.g6e.xlarge for endpoint usage", Value: 4, QuotaCode: "L-1" }] });
   });
 
-  const byId = async () => Object.fromEntries((await awsGates(config, aws, new AbortController().signal)).map((g) => [g.id, g]));
+  const byId = async () =>
+    Object.fromEntries((await awsGates(config, aws, new AbortController().signal)).map((g) => [g.id, g]));
 
   it("pass with identity, trusted role, bucket and quota as evidence", async () => {
     const gates = await byId();
@@ -123,7 +164,13 @@ describe("AWS gates (SDK mocked)", () => {
   });
 
   it("stop after identity when credentials are bad, with the fix", async () => {
-    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("The security token included in the request is expired"), { name: "ExpiredToken" }));
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(
+        Object.assign(new Error("The security token included in the request is expired"), {
+          name: "ExpiredToken",
+        }),
+      );
     const gates = await byId();
     expect(Object.keys(gates)).toEqual(["aws.identity"]);
     expect(gates["aws.identity"]?.hint).toMatch(/credentials/);
@@ -131,19 +178,37 @@ describe("AWS gates (SDK mocked)", () => {
 
   it("fail a role that does not trust SageMaker, and a missing role", async () => {
     iam.on(GetRoleCommand).resolves({
-      Role: { AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] })) } as never,
+      Role: {
+        AssumeRolePolicyDocument: encodeURIComponent(
+          JSON.stringify({
+            Statement: [
+              { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+            ],
+          }),
+        ),
+      } as never,
     });
-    expect((await byId())["aws.execution-role"]).toMatchObject({ status: "fail", hint: expect.stringContaining("sagemaker.amazonaws.com") });
+    expect((await byId())["aws.execution-role"]).toMatchObject({
+      status: "fail",
+      hint: expect.stringContaining("sagemaker.amazonaws.com"),
+    });
     iam.on(GetRoleCommand).rejects(Object.assign(new Error("no role"), { name: "NoSuchEntityException" }));
     expect((await byId())["aws.execution-role"]?.message).toMatch(/does not exist/);
   });
 
   it("fail a missing bucket and a quota below maxCount", async () => {
-    s3.on(HeadBucketCommand).rejects(Object.assign(new Error("NotFound"), { name: "NotFound", $metadata: { httpStatusCode: 404 } }));
-    quotas.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: "ml.g6e.xlarge for endpoint usage", Value: 0, QuotaCode: "L-1" }] });
+    s3.on(HeadBucketCommand).rejects(
+      Object.assign(new Error("NotFound"), { name: "NotFound", $metadata: { httpStatusCode: 404 } }),
+    );
+    quotas
+      .on(ListServiceQuotasCommand)
+      .resolves({ Quotas: [{ QuotaName: "ml.g6e.xlarge for endpoint usage", Value: 0, QuotaCode: "L-1" }] });
     const gates = await byId();
     expect(gates["aws.bucket"]).toMatchObject({ status: "fail", hint: expect.stringContaining("aws s3 mb") });
-    expect(gates["aws.quota"]).toMatchObject({ status: "fail", hint: expect.stringContaining("Request an increase") });
+    expect(gates["aws.quota"]).toMatchObject({
+      status: "fail",
+      hint: expect.stringContaining("Request an increase"),
+    });
   });
 
   it("shows the quota as not checked where the API does not answer", async () => {
@@ -154,7 +219,17 @@ describe("AWS gates (SDK mocked)", () => {
   it("reads trust policies in either encoding and shape", () => {
     expect(trustsSageMaker(trust)).toBe(true);
     expect(
-      trustsSageMaker(JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: ["ec2.amazonaws.com", "sagemaker.amazonaws.com"] }, Action: ["sts:AssumeRole"] }] })),
+      trustsSageMaker(
+        JSON.stringify({
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: ["ec2.amazonaws.com", "sagemaker.amazonaws.com"] },
+              Action: ["sts:AssumeRole"],
+            },
+          ],
+        }),
+      ),
     ).toBe(true);
   });
 });

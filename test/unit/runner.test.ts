@@ -24,12 +24,22 @@ function fakePhases(count: number, options: Record<number, FakePhaseOptions> = {
       run: async (ctx) => {
         runs.push(id);
         await o.run?.(ctx);
-        return { evidence: { ran: id }, artifacts: id === 2 ? { imageTag: "1.0.0-abc" } : {}, outcome: "created" };
+        return {
+          evidence: { ran: id },
+          artifacts: id === 2 ? { imageTag: "1.0.0-abc" } : {},
+          outcome: "created",
+        };
       },
       verify: async () => [
-        gate(`p${id}.ok`, "ok", o.fail?.() ? "fail" : "pass", o.fail?.() ? `phase ${id} gate says no` : "fine", {
-          hint: "fix it",
-        }),
+        gate(
+          `p${id}.ok`,
+          "ok",
+          o.fail?.() ? "fail" : "pass",
+          o.fail?.() ? `phase ${id} gate says no` : "fine",
+          {
+            hint: "fix it",
+          },
+        ),
       ],
     };
   });
@@ -45,13 +55,19 @@ describe("phase runner", () => {
     expect(runs).toEqual([1, 2, 3]);
     const onDisk = await readState(ctx.state.file);
     expect(onDisk?.phases["2"]).toMatchObject({ status: "passed", attempts: 1 });
-    expect(onDisk?.phases["2"]?.evidence).toMatchObject({ run: { ran: 2 }, gates: [{ id: "p2.ok", status: "pass" }] });
+    expect(onDisk?.phases["2"]?.evidence).toMatchObject({
+      run: { ran: 2 },
+      gates: [{ id: "p2.ok", status: "pass" }],
+    });
     expect(onDisk?.artifacts.imageTag).toBe("1.0.0-abc");
 
     const second = await runPhases(ctx, phases, {});
     expect(runs).toEqual([1, 2, 3]);
     expect(second.phases.every((p) => p.type === "skipped")).toBe(true);
-    expect(second.phases[0]).toMatchObject({ type: "skipped", reason: expect.stringContaining("inputs unchanged") });
+    expect(second.phases[0]).toMatchObject({
+      type: "skipped",
+      reason: expect.stringContaining("inputs unchanged"),
+    });
   });
 
   it("re-runs a phase whose inputs changed and every later phase, marking them stale first", async () => {
@@ -83,7 +99,9 @@ describe("phase runner", () => {
     const { phases, runs } = fakePhases(5);
     await runPhases(ctx, phases, { to: 2 });
     expect(runs).toEqual([1, 2]);
-    await expect(runPhases(ctx, phases, { from: 4 })).rejects.toMatchObject({ code: "PREREQUISITE_NOT_PASSED" });
+    await expect(runPhases(ctx, phases, { from: 4 })).rejects.toMatchObject({
+      code: "PREREQUISITE_NOT_PASSED",
+    });
     await runPhases(ctx, phases, { from: 3, to: 3 });
     expect(runs).toEqual([1, 2, 3]);
     await runPhases(ctx, phases, { only: 2, force: true });
@@ -108,7 +126,12 @@ describe("phase runner", () => {
   it("a phase that is not implemented fails and never passes", async () => {
     const ctx = await createTestContext();
     const { phases } = fakePhases(1);
-    const broken: Phase = { ...phases[0]!, run: async () => { throw new NotImplementedError("phase 1 (p1)"); } };
+    const broken: Phase = {
+      ...phases[0]!,
+      run: async () => {
+        throw new NotImplementedError("phase 1 (p1)");
+      },
+    };
     const report = await runPhases(ctx, [broken], {});
     expect(report.status).toBe("failed");
     expect(ctx.state.phase(1)).toMatchObject({ status: "failed", error: { code: "NOT_IMPLEMENTED" } });
@@ -133,7 +156,9 @@ describe("phase runner", () => {
       2: {
         run: async (c) =>
           new Promise((_resolve, reject) => {
-            c.signal.addEventListener("abort", () => reject(Object.assign(new Error("aborted"), { name: "AbortError" })));
+            c.signal.addEventListener("abort", () =>
+              reject(Object.assign(new Error("aborted"), { name: "AbortError" })),
+            );
             controller.abort();
           }),
       },

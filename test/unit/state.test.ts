@@ -29,7 +29,11 @@ describe("state store", () => {
     await store.setPhase(4, {
       status: "passed",
       attempts: 1,
-      evidence: { authorizationToken: "QVdTOnNlY3JldA==", login: "Basic QVdTOnNlY3JldHNlY3JldHNlY3JldA==", key: "AKIAABCDEFGHIJKLMNOP" },
+      evidence: {
+        authorizationToken: "QVdTOnNlY3JldA==",
+        login: "Basic QVdTOnNlY3JldHNlY3JldHNlY3JldA==",
+        key: "AKIAABCDEFGHIJKLMNOP",
+      },
     });
     const text = await readFile(file, "utf8");
     expect(text).not.toContain("QVdTOnNlY3JldA");

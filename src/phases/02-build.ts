@@ -1,0 +1,149 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { inspectImage } from "../adapters/docker-image.js";
+import { dockerignore } from "../checks/dockerfile.js";
+import { imageGates, modelsInImageGates } from "../checks/image.js";
+import { hashTree } from "../engine/fingerprint.js";
+import type { Phase, PhaseContext } from "../engine/phase.js";
+import { dockerfileInput } from "./01-preflight.js";
+
+export const PLATFORM = "linux/amd64";
+
+export interface BuildTarget {
+  /** version + content hash of the build context: immutable, never `latest`. */
+  tag: string;
+  /** Local reference, NAME:TAG. */
+  ref: string;
+  contextHash: string;
+}
+
+/** The tag follows the build context's content, so a changed file can never hide behind an old tag. */
+export async function buildTarget(ctx: Pick<PhaseContext, "config" | "loaded">): Promise<BuildTarget> {
+  const { contextDir, file } = dockerfileInput(ctx);
+  const contextHash = await hashTree(contextDir, { exclude: await dockerignore(contextDir) });
+  const dockerfile = await readFile(file).catch(() => Buffer.alloc(0));
+  const settings = { args: ctx.config.image.buildArgs, platform: PLATFORM };
+  const combined = createHash("sha256")
+    .update(contextHash)
+    .update(dockerfile)
+    .update(JSON.stringify(settings))
+    .digest("hex")
+    .slice(0, 12);
+  const tag = `${ctx.config.image.version}-${combined}`;
+  return { tag, ref: `${ctx.config.image.name}:${tag}`, contextHash: combined };
+}
+
+/** The revision label: the config directory's git HEAD, read without running git. */
+async function gitRevision(dir: string): Promise<string> {
+  let current = dir;
+  for (let i = 0; i < 20; i++) {
+    try {
+      const head = (await readFile(path.join(current, ".git", "HEAD"), "utf8")).trim();
+      if (!head.startsWith("ref: ")) return head;
+      const ref = head.slice(5);
+      try {
+        return (await readFile(path.join(current, ".git", ref), "utf8")).trim();
+      } catch {
+        const packed = await readFile(path.join(current, ".git", "packed-refs"), "utf8").catch(() => "");
+        return (
+          packed
+            .split("\n")
+            .find((l) => l.endsWith(` ${ref}`))
+            ?.split(" ")[0] ?? "unknown"
+        );
+      }
+    } catch {
+      const parent = path.dirname(current);
+      if (parent === current) break;
+      current = parent;
+    }
+  }
+  return "unknown";
+}
+
+/** Phase 2: docker build --platform linux/amd64 with an immutable, content-derived tag. */
+export const buildPhase: Phase = {
+  id: 2,
+  name: "build",
+  title: "Build the image",
+
+  async inputs(ctx) {
+    const target = await buildTarget(ctx);
+    return {
+      tag: target.tag,
+      models: ctx.config.models.filter((m) => m.enabled),
+      maxSizeGb: ctx.config.image.maxSizeGb,
+    };
+  },
+
+  async run(ctx) {
+    const target = await buildTarget(ctx);
+    const existing = await inspectImage(ctx.docker, target.ref, ctx.signal);
+    if (existing && existing.Config.Labels?.["gen3d.context-hash"] === target.contextHash) {
+      ctx.progress(`${target.ref} already built from this context`);
+      return {
+        outcome: "unchanged",
+        artifacts: { imageTag: target.tag, imageId: existing.Id, localImage: target.ref },
+        evidence: { ref: target.ref, imageId: existing.Id, built: false },
+      };
+    }
+    const { file, contextDir } = dockerfileInput(ctx);
+    const revision = await gitRevision(ctx.loaded.baseDir);
+    const args = [
+      "build",
+      "--platform",
+      PLATFORM,
+      "--file",
+      file,
+      "--tag",
+      target.ref,
+      "--label",
+      `gen3d.context-hash=${target.contextHash}`,
+      "--label",
+      `org.opencontainers.image.version=${ctx.config.image.version}`,
+      "--label",
+      `org.opencontainers.image.revision=${revision}`,
+      "--build-arg",
+      `VERSION=${ctx.config.image.version}`,
+      "--build-arg",
+      `GIT_REVISION=${revision}`,
+      ...Object.entries(ctx.config.image.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+      contextDir,
+    ];
+    const started = ctx.clock.now().getTime();
+    const tail: string[] = [];
+    await ctx.docker.exec(args, {
+      signal: ctx.signal,
+      timeoutMs: ctx.config.timeouts.buildSeconds * 1000,
+      onLine: (line) => {
+        tail.push(line);
+        if (tail.length > 30) tail.shift();
+        ctx.progress(line.slice(0, 160));
+      },
+    });
+    const built = await inspectImage(ctx.docker, target.ref, ctx.signal);
+    return {
+      outcome: "built",
+      artifacts: { imageTag: target.tag, imageId: built?.Id, localImage: target.ref },
+      evidence: {
+        ref: target.ref,
+        imageId: built?.Id,
+        built: true,
+        seconds: (ctx.clock.now().getTime() - started) / 1000,
+        outputTail: tail.slice(-10),
+      },
+    };
+  },
+
+  async verify(ctx) {
+    const target = await buildTarget(ctx);
+    const image = await inspectImage(ctx.docker, target.ref, ctx.signal);
+    const results = imageGates(target.ref, image, ctx.config);
+    if (image)
+      results.push(
+        ...(await modelsInImageGates(ctx.docker, target.ref, ctx.config, ctx.loaded.baseDir, ctx.signal)),
+      );
+    return results;
+  },
+};

@@ -1,0 +1,374 @@
+import type { ECRClient } from "@aws-sdk/client-ecr";
+import { z } from "zod";
+import { inspectImage } from "../adapters/docker-image.js";
+import { type RegistryTarget, readRemoteImage } from "../adapters/registry.js";
+import { describeAwsError } from "../checks/aws-account.js";
+import { ExternalError, GateFailedError, UserError } from "../engine/errors.js";
+import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
+import { localTestEvidence } from "./03-local-test.js";
+
+/** Keep the last 30 tagged images; drop untagged layers after a week. */
+export const LIFECYCLE_POLICY = JSON.stringify({
+  rules: [
+    {
+      rulePriority: 1,
+      description: "expire untagged images after 7 days",
+      selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 },
+      action: { type: "expire" },
+    },
+    {
+      rulePriority: 2,
+      description: "keep the last 30 images",
+      selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 30 },
+      action: { type: "expire" },
+    },
+  ],
+});
+
+const pushEvidence = z.object({
+  repository: z.object({
+    name: z.string(),
+    uri: z.string(),
+    tagMutability: z.string().optional(),
+    scanOnPush: z.boolean().optional(),
+    created: z.boolean(),
+  }),
+  registry: z.string(),
+  tag: z.string(),
+  pushed: z.boolean(),
+  manifestDigest: z.string(),
+  localRepoDigest: z.string().optional(),
+  configDigest: z.string(),
+  testedImageId: z.string(),
+});
+type PushEvidence = z.infer<typeof pushEvidence>;
+
+function upstream(ctx: PhaseContext) {
+  const artifacts = ctx.state.state.artifacts as { localImage?: string; imageId?: string; imageTag?: string };
+  const tested = localTestEvidence.safeParse(
+    (ctx.state.phase(3).evidence as { run?: unknown } | undefined)?.run,
+  );
+  if (!artifacts.localImage || !artifacts.imageId || !artifacts.imageTag) {
+    throw new UserError("UPSTREAM_MISSING", "phase 2 (build) has not recorded an image", {
+      hint: "Run `gen3d deploy --to 4`.",
+    });
+  }
+  if (ctx.state.phase(3).status !== "passed" || !tested.success) {
+    throw new UserError(
+      "UNTESTED_IMAGE",
+      "phase 3 (local test) has not passed: nothing is pushed that was not tested locally",
+      {
+        hint: "Run `gen3d deploy --to 4`.",
+      },
+    );
+  }
+  return {
+    ref: artifacts.localImage,
+    imageId: artifacts.imageId,
+    tag: artifacts.imageTag,
+    testedImageId: tested.data.imageId,
+  };
+}
+
+async function ecrSend<T>(
+  ctx: PhaseContext,
+  action: string,
+  send: (client: ECRClient) => Promise<T>,
+): Promise<T> {
+  try {
+    return await send(await ctx.aws.ecr());
+  } catch (error) {
+    if ((error as { name?: string }).name === "AbortError") throw error;
+    const { message, hint } = describeAwsError(error, ctx.config.aws.profile);
+    throw new ExternalError("ECR_FAILED", `ECR ${action} failed: ${message}`, {
+      cause: error,
+      hint: hint ?? `Allow ecr:${action} for the caller.`,
+    });
+  }
+}
+
+/** The repository exists with IMMUTABLE tags, scan on push and the lifecycle policy; fixes what differs. */
+async function ensureRepository(ctx: PhaseContext) {
+  const name = ctx.config.ecr.repository;
+  const ecr = await import("@aws-sdk/client-ecr");
+  let repo = await ecrSend(ctx, "DescribeRepositories", (c) =>
+    c
+      .send(new ecr.DescribeRepositoriesCommand({ repositoryNames: [name] }), { abortSignal: ctx.signal })
+      .then(
+        (r) => r.repositories?.[0],
+        (error: { name?: string }) => {
+          if (error.name === "RepositoryNotFoundException") return undefined;
+          throw error;
+        },
+      ),
+  );
+  let created = false;
+  if (!repo) {
+    ctx.progress(`creating ECR repository ${name}`);
+    repo = await ecrSend(ctx, "CreateRepository", (c) =>
+      c
+        .send(
+          new ecr.CreateRepositoryCommand({
+            repositoryName: name,
+            imageTagMutability: "IMMUTABLE",
+            imageScanningConfiguration: { scanOnPush: true },
+            tags: [{ Key: "gen3d:project", Value: ctx.config.project.name }],
+          }),
+          { abortSignal: ctx.signal },
+        )
+        .then((r) => r.repository),
+    );
+    created = true;
+  } else {
+    if (repo.imageTagMutability !== "IMMUTABLE") {
+      await ecrSend(ctx, "PutImageTagMutability", (c) =>
+        c.send(
+          new ecr.PutImageTagMutabilityCommand({ repositoryName: name, imageTagMutability: "IMMUTABLE" }),
+          { abortSignal: ctx.signal },
+        ),
+      );
+    }
+    if (repo.imageScanningConfiguration?.scanOnPush !== true) {
+      await ecrSend(ctx, "PutImageScanningConfiguration", (c) =>
+        c.send(
+          new ecr.PutImageScanningConfigurationCommand({
+            repositoryName: name,
+            imageScanningConfiguration: { scanOnPush: true },
+          }),
+          { abortSignal: ctx.signal },
+        ),
+      );
+    }
+  }
+  const current = await ecrSend(ctx, "GetLifecyclePolicy", (c) =>
+    c.send(new ecr.GetLifecyclePolicyCommand({ repositoryName: name }), { abortSignal: ctx.signal }).then(
+      (r) => r.lifecyclePolicyText,
+      () => undefined,
+    ),
+  );
+  if (!current || JSON.stringify(JSON.parse(current)) !== LIFECYCLE_POLICY) {
+    await ecrSend(ctx, "PutLifecyclePolicy", (c) =>
+      c.send(
+        new ecr.PutLifecyclePolicyCommand({ repositoryName: name, lifecyclePolicyText: LIFECYCLE_POLICY }),
+        { abortSignal: ctx.signal },
+      ),
+    );
+  }
+  if (!repo?.repositoryUri)
+    throw new ExternalError("ECR_FAILED", `ECR returned no URI for repository ${name}`);
+  return { name, uri: repo.repositoryUri, created };
+}
+
+/** Where the image goes: ECR's registry, or with an endpoint override the configured local registry. */
+async function registryTarget(
+  ctx: PhaseContext,
+  repositoryUri: string,
+  login: boolean,
+): Promise<RegistryTarget> {
+  const repository = ctx.config.ecr.repository;
+  if (ctx.aws.endpoint) {
+    if (!ctx.config.aws.registry) {
+      throw new UserError(
+        "CONFIG_INVALID",
+        "aws.registry is required with aws.endpoint: the emulator has no Docker registry",
+        {
+          hint: 'Set aws.registry to the local registry, e.g. "127.0.0.1:5000" (scripts/local-stack/up.sh starts one).',
+        },
+      );
+    }
+    return { host: ctx.config.aws.registry, repository };
+  }
+  const host = repositoryUri.split("/")[0] as string;
+  const ecr = await import("@aws-sdk/client-ecr");
+  const auth = await ecrSend(ctx, "GetAuthorizationToken", (c) =>
+    c
+      .send(new ecr.GetAuthorizationTokenCommand({}), { abortSignal: ctx.signal })
+      .then((r) => r.authorizationData?.[0]),
+  );
+  if (!auth?.authorizationToken) throw new ExternalError("ECR_FAILED", "ECR returned no authorization token");
+  if (login) {
+    const password = Buffer.from(auth.authorizationToken, "base64")
+      .toString("utf8")
+      .split(":")
+      .slice(1)
+      .join(":");
+    // The password goes through stdin, never argv, and is never logged or recorded.
+    await ctx.docker.exec(["login", "--username", "AWS", "--password-stdin", host], {
+      input: password,
+      signal: ctx.signal,
+    });
+  }
+  return { host, repository, authorization: `Basic ${auth.authorizationToken}` };
+}
+
+function repoDigestFor(repoDigests: string[] | null, remoteName: string): string | undefined {
+  const entry = (repoDigests ?? []).find((d) => d.startsWith(`${remoteName}@`));
+  return entry?.slice(entry.indexOf("@") + 1);
+}
+
+/** Phase 4: push the tested image and prove the registry holds exactly it. */
+export const pushPhase: Phase = {
+  id: 4,
+  name: "push",
+  title: "Push to ECR and verify the digest",
+
+  async inputs(ctx) {
+    const artifacts = ctx.state.state.artifacts as { imageId?: string; imageTag?: string };
+    return {
+      imageId: artifacts.imageId,
+      tag: artifacts.imageTag,
+      repository: ctx.config.ecr.repository,
+      registry: ctx.config.aws.registry ?? null,
+    };
+  },
+
+  async run(ctx) {
+    const image = upstream(ctx);
+    if (image.testedImageId !== image.imageId) {
+      throw new GateFailedError(
+        "UNTESTED_IMAGE",
+        `image ${image.imageId.slice(0, 19)} is not the ${image.testedImageId.slice(0, 19)} that phase 3 tested`,
+        {
+          hint: "Re-run phase 3 on this image: `gen3d deploy --from 3`.",
+        },
+      );
+    }
+    const repository = await ensureRepository(ctx);
+    const target = await registryTarget(ctx, repository.uri, true);
+    const remoteName = `${target.host}/${target.repository}`;
+    const remoteRef = `${remoteName}:${image.tag}`;
+    const before = await readRemoteImage(target, image.tag, ctx.signal);
+    let pushed = false;
+    if (before && before.configDigest !== image.imageId) {
+      throw new GateFailedError(
+        "TAG_EXISTS",
+        `${remoteRef} already exists with other content (image ${before.configDigest.slice(0, 19)}, not ${image.imageId.slice(0, 19)})`,
+        {
+          hint: "Tags are immutable: bump image.version, or delete the stray tag if it was pushed by hand (seed issue #21).",
+        },
+      );
+    }
+    if (!before) {
+      ctx.progress(`docker push ${remoteRef}`);
+      await ctx.docker.exec(["tag", image.ref, remoteRef], { signal: ctx.signal });
+      await ctx.docker.exec(["push", remoteRef], {
+        signal: ctx.signal,
+        onLine: (l) => ctx.progress(l.slice(0, 160)),
+      });
+      pushed = true;
+    } else {
+      ctx.progress(`${remoteRef} already holds this image; nothing to push`);
+    }
+    const after = await readRemoteImage(target, image.tag, ctx.signal);
+    if (!after) throw new ExternalError("PUSH_MISSING", `${remoteRef} is not in the registry after the push`);
+    const local = await inspectImage(ctx.docker, image.ref, ctx.signal);
+    const evidence: PushEvidence = {
+      repository: { name: repository.name, uri: repository.uri, created: repository.created },
+      registry: target.host,
+      tag: image.tag,
+      pushed,
+      manifestDigest: after.manifestDigest,
+      localRepoDigest: repoDigestFor(local?.RepoDigests ?? null, remoteName),
+      configDigest: after.configDigest,
+      testedImageId: image.testedImageId,
+    };
+    return {
+      outcome: pushed ? "pushed" : "unchanged",
+      evidence,
+      artifacts: {
+        repositoryUri: remoteName,
+        imageDigest: after.manifestDigest,
+        imageUri: `${remoteName}@${after.manifestDigest}`,
+        pushedTag: image.tag,
+      },
+    };
+  },
+
+  async verify(ctx, fresh) {
+    const recorded = pushEvidence.safeParse(
+      fresh?.evidence ?? (ctx.state.phase(4).evidence as { run?: unknown } | undefined)?.run,
+    );
+    if (!recorded.success) {
+      return [
+        gate("push.evidence", "push recorded", "fail", "phase 4 has no recorded push", {
+          hint: "Run it: `gen3d deploy --to 4`.",
+        }),
+      ];
+    }
+    const evidence = recorded.data;
+    const results: GateResult[] = [];
+    const ecr = await import("@aws-sdk/client-ecr");
+    const repo = await ecrSend(ctx, "DescribeRepositories", (c) =>
+      c.send(new ecr.DescribeRepositoriesCommand({ repositoryNames: [evidence.repository.name] }), {
+        abortSignal: ctx.signal,
+      }),
+    ).then((r) => r.repositories?.[0]);
+    const immutable = repo?.imageTagMutability === "IMMUTABLE";
+    results.push(
+      gate(
+        "push.repository",
+        "ECR repository: immutable tags, scan on push",
+        immutable && repo?.imageScanningConfiguration?.scanOnPush ? "pass" : "fail",
+        `${evidence.repository.name}: tags ${repo?.imageTagMutability ?? "?"}, scan on push ${repo?.imageScanningConfiguration?.scanOnPush ?? "?"}`,
+        {
+          hint: "Re-run phase 4 to restore IMMUTABLE tags and scan on push.",
+        },
+      ),
+    );
+    const target = await registryTarget(ctx, evidence.repository.uri, false);
+    const remote = await readRemoteImage(target, evidence.tag, ctx.signal);
+    const remoteName = `${target.host}/${target.repository}`;
+    const local = await inspectImage(ctx.docker, `${remoteName}:${evidence.tag}`, ctx.signal);
+    const localDigest = repoDigestFor(local?.RepoDigests ?? null, remoteName) ?? evidence.localRepoDigest;
+    if (!remote) {
+      results.push(
+        gate(
+          "push.digest",
+          "registry digest equals the local RepoDigest",
+          "fail",
+          `${remoteName}:${evidence.tag} is not in the registry`,
+          { hint: "Re-run phase 4." },
+        ),
+      );
+      return results;
+    }
+    results.push(
+      remote.manifestDigest === localDigest
+        ? gate(
+            "push.digest",
+            "registry digest equals the local RepoDigest",
+            "pass",
+            `${remote.manifestDigest}`,
+            { evidence: { remote: remote.manifestDigest, local: localDigest } },
+          )
+        : gate(
+            "push.digest",
+            "registry digest equals the local RepoDigest",
+            "fail",
+            `registry has ${remote.manifestDigest}, local RepoDigest is ${localDigest ?? "missing"}`,
+            {
+              hint: "The tag points at something else than what was pushed from here; re-run phase 4 (and never push this tag by hand).",
+            },
+          ),
+    );
+    results.push(
+      remote.configDigest === evidence.testedImageId
+        ? gate(
+            "push.tested",
+            "the pushed image is the one phase 3 tested",
+            "pass",
+            `image ${remote.configDigest.slice(0, 19)} was tested locally`,
+          )
+        : gate(
+            "push.tested",
+            "the pushed image is the one phase 3 tested",
+            "fail",
+            `the registry holds image ${remote.configDigest.slice(0, 19)}, but phase 3 tested ${evidence.testedImageId.slice(0, 19)}`,
+            {
+              hint: "Rebuild, re-test and push (`gen3d deploy --from 2`): what you tested must be what you push (seed issue #21).",
+            },
+          ),
+    );
+    return results;
+  },
+};
