@@ -81,7 +81,9 @@ def run_gunicorn(settings: Settings) -> int:
                 # so a long inference does not trip it; it catches a wedged worker.
                 "timeout": 120,
                 "graceful_timeout": settings.graceful_timeout_s,
-                "keepalive": 5,
+                # keep-alive off: gunicorn 26.2 gthread can leak its open-connection count on
+                # keep-alive sockets and then waits the whole graceful_timeout on SIGTERM.
+                "keepalive": 0,
                 "backlog": 256,
                 "accesslog": None,
                 "logconfig_dict": logs.gunicorn_logconfig(settings.log_level),

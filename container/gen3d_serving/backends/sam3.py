@@ -152,8 +152,12 @@ class Sam3TrackerBackend(SegmentationBackend):
     def from_pretrained(cls, model_dir: Path, *, device: str = "auto", dtype: str = "auto", processor: str = "auto"):
         import torch
         from transformers import Sam3TrackerModel
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # tqdm bars would break the one-JSON-object-per-line log
         torch_device, torch_dtype = _resolve(device, dtype)
+        if torch_device.type == "cpu":
+            torch.backends.nnpack.set_flags(False)  # avoids a C++ warning per conv on CPUs NNPACK rejects
         model = Sam3TrackerModel.from_pretrained(str(model_dir), dtype=torch_dtype)
         model = model.to(torch_device).eval()
         proc, kind = load_processor(model_dir, processor)
