@@ -244,7 +244,7 @@ async function quotaGate(config: Gen3dConfig, aws: AwsClients, signal: AbortSign
       id,
       title,
       "not-checked",
-      `Service Quotas did not answer (${describeAwsError(error).message.slice(0, 120)}); not checked`,
+      `Service Quotas did not answer (${describeAwsError(error).message.replace(/\s+/g, " ").slice(0, 100)}); not checked`,
       {
         hint: `Check "${quotaName}" in the Service Quotas console before deploying.`,
       },
