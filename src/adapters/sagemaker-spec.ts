@@ -71,10 +71,14 @@ export function upstreamImage(ctx: Pick<PhaseContext, "state">): UpstreamImage {
   return { imageUri: uri.data, imageDigest: digest };
 }
 
-/** Phase 3's measured seconds to the first healthy /ping, or undefined. */
+/**
+ * Phase 3's measured seconds to the first healthy /ping, or undefined. The runner records a
+ * phase's run() evidence under `evidence.run`; a flat `evidence.startup` is read too.
+ */
 export function measuredStartupSeconds(ctx: Pick<PhaseContext, "state">): number | undefined {
-  const evidence = ctx.state.phase(3).evidence as { startup?: { secondsToHealthy?: unknown } } | undefined;
-  const value = evidence?.startup?.secondsToHealthy;
+  type Startup = { startup?: { secondsToHealthy?: unknown } };
+  const evidence = ctx.state.phase(3).evidence as (Startup & { run?: Startup }) | undefined;
+  const value = evidence?.run?.startup?.secondsToHealthy ?? evidence?.startup?.secondsToHealthy;
   return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 

@@ -15,7 +15,12 @@ import {
   waitForDeleted,
   waitForInService,
 } from "../adapters/sagemaker-endpoint.js";
-import { endpointNameFor, inputsOrPending, projectTags } from "../adapters/sagemaker-spec.js";
+import {
+  endpointNameFor,
+  inputsOrPending,
+  projectTags,
+  startupHealthCheckSeconds,
+} from "../adapters/sagemaker-spec.js";
 import { endpointGates } from "../checks/endpoint.js";
 import { classifyEndpointFailure } from "../checks/endpoint-failure.js";
 import { ExternalError, UserError } from "../engine/errors.js";
@@ -76,10 +81,13 @@ export async function endpointFailure(
   });
 }
 
+/** The startup health-check timeout phase 6 put in the config, for the hint; undefined if unknown. */
 function startupTimeoutOf(ctx: PhaseContext): number | undefined {
-  const evidence = ctx.state.phase(6).evidence as { startupHealthCheck?: { seconds?: unknown } } | undefined;
-  const seconds = evidence?.startupHealthCheck?.seconds;
-  return typeof seconds === "number" ? seconds : undefined;
+  try {
+    return startupHealthCheckSeconds(ctx).seconds;
+  } catch {
+    return undefined;
+  }
 }
 
 export function createDeployPhase(

@@ -26,6 +26,8 @@ export interface ScaleToZeroEvidence {
 
 /** Where the wait started, kept in STATE.json so a resumed run continues the same countdown. */
 const WAIT_KEY = "scaleToZeroWaitSince";
+/** When zero was last observed; verify reads it once a cold start (or real work) scaled out again. */
+const OBSERVED_KEY = "scaleToZeroObservedAt";
 
 function upstreamEndpoint(ctx: PhaseContext): string {
   const name = ctx.state.state.artifacts.endpointName;
@@ -155,6 +157,7 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
             polls,
           };
           ctx.progress(`${VARIANT_NAME}: 0 instances after ${formatDuration(now - since.getTime())}`);
+          await ctx.state.setArtifacts({ [OBSERVED_KEY]: evidence.observedZeroAt });
           const input = coldStartInput(ctx);
           if (input) evidence.coldStart = await measureColdStart(ctx, endpointName, input, pollMs);
           await ctx.state.setArtifacts({ [WAIT_KEY]: undefined });
@@ -183,7 +186,12 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
     async verify(ctx) {
       const endpointName = upstreamEndpoint(ctx);
       const endpoint = await describeEndpoint(await ctx.aws.sagemaker(), endpointName, ctx.signal);
-      const evidence = ctx.state.phase(10).evidence as Partial<ScaleToZeroEvidence> | undefined;
+      const recorded = ctx.state.phase(10).evidence as { run?: Partial<ScaleToZeroEvidence> } | undefined;
+      const observedAt = ctx.state.state.artifacts[OBSERVED_KEY];
+      const evidence: Partial<ScaleToZeroEvidence> = {
+        ...recorded?.run,
+        ...(typeof observedAt === "string" ? { observedZeroAt: observedAt } : {}),
+      };
       const gates: GateResult[] = [];
       if (endpoint === undefined) {
         gates.push(
@@ -198,7 +206,7 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
             evidence: { current },
           }),
         );
-      } else if (evidence?.observedZeroAt) {
+      } else if (evidence.observedZeroAt) {
         gates.push(
           gate(
             "scale-to-zero.count",
@@ -221,7 +229,7 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
         );
       }
       gates.push(
-        evidence?.coldStart
+        evidence.coldStart
           ? gate(
               "scale-to-zero.cold-start",
               "cold start from zero",

@@ -60,11 +60,6 @@ afterEach(() => {
 async function contextAtPhase7() {
   const ctx = await createTestContext({ endpoint: ENDPOINT });
   await ctx.state.setArtifacts({ modelName: "gen3d-test-m", endpointConfigName: "gen3d-test-cfg-1" });
-  await ctx.state.setPhase(6, {
-    status: "passed",
-    attempts: 1,
-    evidence: { run: {}, startupHealthCheck: { seconds: 300 } },
-  });
   return ctx;
 }
 

@@ -165,7 +165,8 @@ export async function createTestContext(options: ContextOptions): Promise<TestCo
     await state.setPhase(3, {
       status: "passed",
       attempts: 1,
-      evidence: { startup: { secondsToHealthy: options.upstream?.startupSeconds ?? 42 } },
+      // The shape the runner records: run()'s evidence under `run`, the gates beside it.
+      evidence: { run: { startup: { secondsToHealthy: options.upstream?.startupSeconds ?? 42 } }, gates: [] },
     });
     await state.setPhase(4, { status: "passed", attempts: 1 });
     await state.setArtifacts({
