@@ -85,6 +85,7 @@ class Settings:
     dtype: str = "auto"
     sam3d_code_dir: Path = Path("/opt/sam-3d-objects/notebook")
     test_delay_ms: int = 0
+    test_load_delay_ms: int = 0
     test_fault_injection: bool = False
 
     @property
@@ -145,6 +146,7 @@ class Settings:
             dtype=dtype,
             sam3d_code_dir=Path(env.get("GEN3D_SAM3D_CODE_DIR", "/opt/sam-3d-objects/notebook")),
             test_delay_ms=_int(env, "GEN3D_TEST_DELAY_MS", 0),
+            test_load_delay_ms=_int(env, "GEN3D_TEST_LOAD_DELAY_MS", 0),
             test_fault_injection=_bool(env, "GEN3D_TEST_FAULT_INJECTION", False),
         )
         if settings.port > 65535:

@@ -81,8 +81,8 @@ def run_gunicorn(settings: Settings) -> int:
                 # so a long inference does not trip it; it catches a wedged worker.
                 "timeout": 120,
                 "graceful_timeout": settings.graceful_timeout_s,
-                # keep-alive off: gunicorn 26.2 gthread can leak its open-connection count on
-                # keep-alive sockets and then waits the whole graceful_timeout on SIGTERM.
+                # keep-alive off: with it on, gunicorn 26.2's gthread worker was seen to wait the
+                # whole graceful_timeout on SIGTERM (its open-connection count never reached 0).
                 "keepalive": 0,
                 "backlog": 256,
                 "accesslog": None,

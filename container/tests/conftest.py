@@ -95,6 +95,8 @@ def fixtures(s3):
     image.save(jpeg, format="JPEG", quality=90)
     bomb = io.BytesIO()
     Image.new("1", (30000, 30000)).save(bomb, format="PNG")  # ~100 kB on the wire, 900 Mpx decoded
+    big_pixels = io.BytesIO()
+    Image.new("1", (8000, 6000)).save(big_pixels, format="PNG")  # over our 40 Mpx, under Pillow's own guard
     truncated = png_bytes(image)[:200]
     gif = io.BytesIO()
     image.save(gif, format="GIF")
@@ -109,6 +111,7 @@ def fixtures(s3):
         "inputs/garbage.png": os.urandom(4096),
         "inputs/truncated.png": truncated,
         "inputs/bomb.png": bomb.getvalue(),
+        "inputs/big-pixels.png": big_pixels.getvalue(),
         "inputs/huge.png": b"\x89PNG\r\n\x1a\n" + os.urandom(MAX_IMAGE_BYTES + 10),
         "inputs/animated.gif": gif.getvalue(),
         "inputs/multipage.tiff": animated.getvalue(),

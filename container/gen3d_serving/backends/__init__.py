@@ -99,7 +99,11 @@ def load_backends(settings: Settings) -> tuple[SegmentationBackend | None, Recon
     segmenter: SegmentationBackend | None = None
     reconstructor: ReconstructionBackend | None = None
     if settings.backend == "test":
+        import time
+
         from .test_backend import TestReconstructionBackend, TestSegmentationBackend
+
+        time.sleep(settings.test_load_delay_ms / 1000.0)  # stands in for loading GBs of weights
 
         if settings.needs_segmentation_model:
             segmenter = TestSegmentationBackend(sam3_dir(settings), delay_ms=settings.test_delay_ms)

@@ -1,0 +1,118 @@
+"""Every class of bad input gets a 4xx that names the problem, and /ping stays 200."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import BUCKET
+
+SEG = {"task": "segment", "image_s3_key": "inputs/photo.png", "prompt_type": "point", "point": [3, 4]}
+G3D = {"task": "generate_3d", "image_s3_key": "inputs/photo.png", "mask_s3_key": "inputs/mask.png"}
+
+CASES = [
+    # (id, payload, status, code, field, text the message must contain)
+    ("not-json", b"{not json", 400, "invalid_json", None, "not valid JSON"),
+    ("empty-body", b"", 400, "invalid_json", None, "empty"),
+    ("nan-literal", b'{"task": "segment", "point": [NaN, 1]}', 400, "invalid_json", None, "NaN"),
+    ("json-array", [1, 2], 400, "invalid_request", None, "JSON object"),
+    ("no-task", {"image_s3_key": "inputs/photo.png"}, 400, "invalid_request", "task", "task"),
+    ("unknown-task", {"task": "explode", "image_s3_key": "inputs/photo.png"}, 400, "unknown_task", "task", "explode"),
+    ("task-not-string", {"task": 7}, 400, "unknown_task", "task", "task"),
+    ("missing-key", {"task": "get_embedding"}, 400, "invalid_request", "image_s3_key", "image_s3_key"),
+    ("extra-field", {**SEG, "promt_type": "box"}, 400, "invalid_request", "promt_type", "promt_type"),
+    ("bad-prompt-type", {**SEG, "prompt_type": "lasso"}, 400, "invalid_request", "prompt_type", "prompt_type"),
+    ("point-missing", {k: v for k, v in SEG.items() if k != "point"}, 400, "invalid_request", "point", "point"),
+    ("point-wrong-arity", {**SEG, "point": [1, 2, 3]}, 400, "invalid_request", "point", "point"),
+    ("point-negative", {**SEG, "point": [-1, 2]}, 400, "invalid_request", "point", "point"),
+    ("point-string", {**SEG, "point": ["a", 2]}, 400, "invalid_request", "point", "point"),
+    ("point-label", {**SEG, "point_label": 5}, 400, "invalid_request", "point_label", "point_label"),
+    ("box-missing", {**SEG, "prompt_type": "box", "point": None}, 400, "invalid_request", "box", "box"),
+    ("box-inverted", {"task": "segment", "image_s3_key": "inputs/photo.png", "prompt_type": "box", "box": [50, 50, 10, 10]}, 400, "invalid_request", "box", "x2 > x1"),
+    ("bad-session", {"task": "get_embedding", "image_s3_key": "inputs/photo.png", "session_id": "../../etc"}, 400, "invalid_request", "session_id", "session_id"),
+    ("bad-bucket-name", {"task": "get_embedding", "image_s3_key": "inputs/photo.png", "bucket": "Not_A_Bucket"}, 400, "invalid_request", "bucket", "bucket"),
+    ("bucket-not-allowed", {"task": "get_embedding", "image_s3_key": "inputs/photo.png", "bucket": "someone-elses-bucket"}, 403, "bucket_not_allowed", "bucket", "someone-elses-bucket"),
+    ("traversal", {"task": "get_embedding", "image_s3_key": "inputs/../private/photo.png"}, 400, "invalid_s3_key", "image_s3_key", ".."),
+    ("absolute-key", {"task": "get_embedding", "image_s3_key": "/inputs/photo.png"}, 400, "invalid_s3_key", "image_s3_key", "/"),
+    ("outside-prefix", {"task": "get_embedding", "image_s3_key": "private/photo.png"}, 403, "s3_key_not_allowed", "image_s3_key", "private/photo.png"),
+    ("control-char", {"task": "get_embedding", "image_s3_key": "inputs/a\nb.png"}, 400, "invalid_s3_key", "image_s3_key", "control"),
+    ("mask-outside-prefix", {**G3D, "mask_s3_key": "private/photo.png"}, 403, "s3_key_not_allowed", "mask_s3_key", "private/photo.png"),
+    ("missing-object", {"task": "get_embedding", "image_s3_key": "inputs/does-not-exist.png"}, 404, "s3_object_not_found", "image_s3_key", "inputs/does-not-exist.png"),
+    ("missing-mask", {**G3D, "mask_s3_key": "inputs/no-mask.png"}, 404, "s3_object_not_found", "mask_s3_key", "inputs/no-mask.png"),
+    ("garbage-image", {"task": "get_embedding", "image_s3_key": "inputs/garbage.png"}, 400, "invalid_image", "image_s3_key", "inputs/garbage.png"),
+    ("truncated-image", {"task": "get_embedding", "image_s3_key": "inputs/truncated.png"}, 400, "invalid_image", "image_s3_key", "inputs/truncated.png"),
+    ("gif-not-accepted", {"task": "get_embedding", "image_s3_key": "inputs/animated.gif"}, 400, "invalid_image", "image_s3_key", "accepted format"),
+    ("multi-frame", {"task": "get_embedding", "image_s3_key": "inputs/multipage.tiff"}, 400, "invalid_image", "image_s3_key", "frames"),
+    ("decompression-bomb", {"task": "get_embedding", "image_s3_key": "inputs/bomb.png"}, 413, "image_too_large", "image_s3_key", "decompression bomb"),
+    ("too-many-pixels", {"task": "get_embedding", "image_s3_key": "inputs/big-pixels.png"}, 413, "image_too_large", "image_s3_key", "8000x6000"),
+    ("oversized-object", {"task": "get_embedding", "image_s3_key": "inputs/huge.png"}, 413, "s3_object_too_large", "image_s3_key", "inputs/huge.png"),
+    ("mask-wrong-size", {**G3D, "mask_s3_key": "inputs/mask-wrong-size.png"}, 400, "invalid_mask", "mask_s3_key", "10x10"),
+    ("mask-empty", {**G3D, "mask_s3_key": "inputs/mask-empty.png"}, 400, "invalid_mask", "mask_s3_key", "empty"),
+    ("mask-garbage", {**G3D, "mask_s3_key": "inputs/garbage.png"}, 400, "invalid_image", "mask_s3_key", "inputs/garbage.png"),
+    ("no-formats", {**G3D, "output_formats": []}, 400, "invalid_request", "output_formats", "output_formats"),
+    ("bad-format", {**G3D, "output_formats": ["obj"]}, 400, "invalid_request", "output_formats", "output_formats"),
+    ("seed-negative", {**G3D, "seed": -1}, 400, "invalid_request", "seed", "seed"),
+]
+
+
+@pytest.mark.parametrize("case_id,payload,status,code,field,needle", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_a_named_4xx_and_ping_survives(server, case_id, payload, status, code, field, needle):
+    response = server.invoke(payload, headers={"Content-Type": "application/json"} if isinstance(payload, bytes) else None)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["error"]["code"] == code
+    assert needle.lower() in body["error"]["message"].lower(), body["error"]["message"]
+    if field is None:
+        assert "field" not in body["error"]
+    else:
+        assert body["error"]["field"] == field
+    assert "error_id" not in body["error"]  # ids are for 5xx only
+    assert server.ping().status_code == 200
+
+
+def test_oversized_request_body_is_413(server):
+    response = server.invoke(b"{" + b" " * (2 << 20) + b"}", headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert server.ping().status_code == 200
+
+
+@pytest.mark.parametrize("method,path,status", [("GET", "/invocations", 405), ("POST", "/ping", 405), ("GET", "/nope", 404)])
+def test_wrong_routes_answer_json(server, method, path, status):
+    import requests
+
+    response = requests.request(method, f"{server.url}{path}", timeout=5)
+    assert response.status_code == status
+    assert response.json()["status"] == "error"
+
+
+def test_internal_fault_is_500_with_an_error_id_the_log_carries(server):
+    from gen3d_serving.service import FAULT_INJECTION_SESSION
+
+    response = server.invoke({"task": "get_embedding", "image_s3_key": "inputs/photo.png", "session_id": FAULT_INJECTION_SESSION})
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "internal_error" and len(error["error_id"]) == 16
+    assert error["error_id"] in error["message"]
+    records = [r for r in server.log_records() if r.get("error_id") == error["error_id"]]
+    assert len(records) == 1, "exactly one log line carries the error id"
+    assert records[0]["level"] == "ERROR" and records[0]["exc_type"] == "InjectedFault"
+    assert any("service.py" in frame for frame in records[0]["stack"])
+    assert server.ping().status_code == 200
+    ok = server.invoke({"task": "get_embedding", "image_s3_key": "inputs/photo.png", "session_id": "after-fault"})
+    assert ok.status_code == 200
+
+
+def test_each_invocation_logs_one_json_line(server):
+    server.invoke({"task": "get_embedding", "image_s3_key": "inputs/photo.png", "session_id": "log-check"})
+    lines = [r for r in server.log_records() if r.get("msg") == "invocation" and r.get("session_id") == "log-check"]
+    assert lines and lines[-1]["http_status"] == 200 and lines[-1]["task"] == "get_embedding"
+    assert lines[-1]["duration_ms"] > 0
+
+
+def test_content_type_is_not_required(server):
+    body = json.dumps({"task": "get_embedding", "image_s3_key": "inputs/photo.png", "bucket": BUCKET})
+    response = server.invoke(body.encode(), headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 200, response.text
