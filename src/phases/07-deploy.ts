@@ -1,9 +1,14 @@
 import {
+  DeleteScalingPolicyCommand,
+  DeregisterScalableTargetCommand,
+} from "@aws-sdk/client-application-auto-scaling";
+import {
   CreateEndpointCommand,
   DeleteEndpointCommand,
   type SageMakerClient,
   UpdateEndpointCommand,
 } from "@aws-sdk/client-sagemaker";
+import { describeScalableTarget, describeScalingPolicies } from "../adapters/autoscaling.js";
 import { awsFailure } from "../adapters/aws-errors.js";
 import { tailEndpointLogs } from "../adapters/cloudwatch-logs.js";
 import {
@@ -19,12 +24,17 @@ import {
   endpointNameFor,
   inputsOrPending,
   projectTags,
+  scalableResourceId,
   startupHealthCheckSeconds,
+  VARIANT_NAME,
 } from "../adapters/sagemaker-spec.js";
+import { SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../checks/autoscaling.js";
 import { endpointGates } from "../checks/endpoint.js";
+import { describeEndpointConfigSchema } from "../checks/endpoint-config.js";
 import { classifyEndpointFailure } from "../checks/endpoint-failure.js";
 import { ExternalError, UserError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
+import { describeEndpointConfig } from "./06-endpoint-config.js";
 
 export type DeployOutcome =
   | { type: "created"; endpointName: string; endpointConfigName: string; replacedFailed: boolean }
@@ -56,6 +66,7 @@ export async function endpointFailure(
   endpoint: DescribedEndpoint,
   headline: string,
   startupTimeoutSeconds?: number,
+  extraDetails: string[] = [],
 ): Promise<ExternalError> {
   const tail = await tailEndpointLogs(await ctx.aws.logs(), endpoint.EndpointName, {
     limit: 30,
@@ -74,6 +85,7 @@ export async function endpointFailure(
       ? `last ${tail.lines.length} line(s) of ${tail.group}:`
       : `log: ${tail.note ?? "no lines"}`,
     ...tail.lines.map((l) => `  ${l}`),
+    ...extraDetails,
   ];
   return new ExternalError("ENDPOINT_FAILED", `${headline}: ${diagnosis.summary}`, {
     details,
@@ -88,6 +100,64 @@ function startupTimeoutOf(ctx: PhaseContext): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+function variantInstanceType(raw: unknown): string | undefined {
+  const parsed = describeEndpointConfigSchema.safeParse(raw);
+  return parsed.success
+    ? parsed.data.ProductionVariants.find((v) => v.VariantName === VARIANT_NAME)?.InstanceType
+    : undefined;
+}
+
+/**
+ * UpdateEndpoint fails when it changes the instance type of a variant that is an autoscaling
+ * target (AWS docs: "Update endpoints that use auto scaling"). Delete the variant's scaling
+ * policies and deregister it first; phase 8, which re-runs after phase 7, attaches them again.
+ * A change of model only is allowed with autoscaling in place, so then nothing is detached.
+ */
+async function detachAutoscalingForTypeChange(
+  ctx: PhaseContext,
+  sagemaker: SageMakerClient,
+  endpoint: DescribedEndpoint,
+  configName: string,
+): Promise<string[]> {
+  if (!endpoint.EndpointConfigName) return [];
+  const [before, after] = await Promise.all([
+    describeEndpointConfig(sagemaker, endpoint.EndpointConfigName, ctx.signal),
+    describeEndpointConfig(sagemaker, configName, ctx.signal),
+  ]);
+  const oldType = variantInstanceType(before);
+  const newType = variantInstanceType(after);
+  if (oldType === undefined || oldType === newType) return [];
+  const autoscaling = await ctx.aws.autoscaling();
+  const resourceId = scalableResourceId(endpoint.EndpointName);
+  if (!(await describeScalableTarget(autoscaling, resourceId, ctx.signal))) return [];
+  ctx.progress(
+    `instance type ${oldType} → ${newType}: detaching autoscaling for the update (phase 8 re-attaches it)`,
+  );
+  const detached: string[] = [];
+  const target = {
+    ServiceNamespace: SERVICE_NAMESPACE,
+    ResourceId: resourceId,
+    ScalableDimension: SCALABLE_DIMENSION,
+  };
+  try {
+    for (const policy of await describeScalingPolicies(autoscaling, resourceId, ctx.signal)) {
+      await autoscaling.send(new DeleteScalingPolicyCommand({ ...target, PolicyName: policy.PolicyName }), {
+        abortSignal: ctx.signal,
+      });
+      detached.push(`policy ${policy.PolicyName}`);
+    }
+    await autoscaling.send(new DeregisterScalableTargetCommand(target), { abortSignal: ctx.signal });
+    detached.push(`scalable target ${resourceId}`);
+  } catch (error) {
+    throw awsFailure(
+      error,
+      `detaching autoscaling from ${resourceId} before changing its instance type`,
+      "application-autoscaling:DeleteScalingPolicy and application-autoscaling:DeregisterScalableTarget",
+    );
+  }
+  return detached;
 }
 
 export function createDeployPhase(
@@ -161,6 +231,7 @@ export function createDeployPhase(
     endpoint: DescribedEndpoint,
     configName: string,
   ) {
+    const detached = await detachAutoscalingForTypeChange(ctx, sagemaker, endpoint, configName);
     ctx.progress(
       `updating endpoint ${endpoint.EndpointName}: ${endpoint.EndpointConfigName} → ${configName}`,
     );
@@ -182,6 +253,11 @@ export function createDeployPhase(
         after,
         `update of ${endpoint.EndpointName} to ${configName} failed and SageMaker rolled back to ${after.EndpointConfigName}`,
         startupTimeoutOf(ctx),
+        detached.length > 0
+          ? [
+              `autoscaling was detached for the instance-type change (${detached.join(", ")}): the endpoint will not scale to zero until phase 8 runs again — fix the cause and \`gen3d resume\`, or \`gen3d destroy\``,
+            ]
+          : [],
       );
     }
     return after;

@@ -313,7 +313,7 @@ describe("idempotency", () => {
     const ctx = await deployed(await createTestContext({ endpoint: moto.endpoint }));
     const oldConfig = ctx.state.state.artifacts.endpointConfigName;
     const changed = testConfig(moto.endpoint, (raw) => {
-      raw.instance = { type: "ml.g6e.2xlarge", initialCount: 1, minCount: 0, maxCount: 4 };
+      raw.instance = { type: "ml.g6e.xlarge", initialCount: 1, minCount: 0, maxCount: 4 };
       raw.async = { maxConcurrentInvocationsPerInstance: 2 };
     });
     const next = await createTestContext({
@@ -346,6 +346,42 @@ describe("idempotency", () => {
       type: "updated",
       previousConfigName: oldConfig,
     });
+  });
+});
+
+describe("instance type change under autoscaling", () => {
+  it("detaches autoscaling before UpdateEndpoint (AWS refuses otherwise) and phase 8 re-attaches it", async () => {
+    const ctx = await deployed(await createTestContext({ endpoint: moto.endpoint }));
+    const changed = testConfig(moto.endpoint, (raw) => {
+      raw.instance = { type: "ml.g6e.2xlarge" };
+    });
+    const next = await createTestContext({
+      endpoint: moto.endpoint,
+      dir: ctx.loaded.baseDir,
+      config: changed,
+      upstream: false,
+    });
+    await runThrough(next, PHASES_5_TO_8);
+    expect(next.log.mutatingSince(0)).toEqual([
+      "SageMaker:CreateEndpointConfig",
+      "ApplicationAutoScaling:DeleteScalingPolicy",
+      "ApplicationAutoScaling:DeleteScalingPolicy",
+      "ApplicationAutoScaling:DeregisterScalableTarget",
+      "SageMaker:UpdateEndpoint",
+      "ApplicationAutoScaling:RegisterScalableTarget",
+      "ApplicationAutoScaling:PutScalingPolicy",
+      "ApplicationAutoScaling:PutScalingPolicy",
+      "CloudWatch:PutMetricAlarm",
+    ]);
+    expect(next.progressLines).toContain(
+      "instance type ml.g6e.xlarge → ml.g6e.2xlarge: detaching autoscaling for the update (phase 8 re-attaches it)",
+    );
+    // Everything is back, and the alarm fires the new step policy.
+    const gates = await autoscalingPhase.verify(next);
+    expect(gates.map((g) => g.status)).toEqual(["pass", "pass", "pass", "pass"]);
+    const mark = next.log.mark();
+    await runThrough(next, PHASES_5_TO_8, { force: true });
+    expect(next.log.mutatingSince(mark)).toEqual([]);
   });
 });
 
@@ -470,6 +506,8 @@ describe("deploy failures and crashes", () => {
     expect(error?.message).toMatch(/rolled back to gen3d-test-cfg-/);
     expect(error?.hint).toMatch(/linux\/amd64/);
     expect(error?.details?.some((d) => /log group .* does not exist/.test(d))).toBe(true);
+    // The update changed the instance type, so autoscaling was detached first: the error says so.
+    expect(error?.details?.some((d) => /autoscaling was detached .* will not scale to zero/.test(d))).toBe(true);
   });
 
   it("phase 5 names the missing upstream phase", async () => {
