@@ -1,0 +1,123 @@
+/**
+ * destroy, status --live and logs through the real CLI entry point (`main(argv, runtime)`), with
+ * the config pointing every AWS client at moto: proves the commands are wired as the CLI calls them.
+ */
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
+import { ListEndpointsCommand, SageMakerClient } from "@aws-sdk/client-sagemaker";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { main } from "../../src/cli.js";
+import type { Runtime } from "../../src/engine/app.js";
+import { modelPhase } from "../../src/phases/05-model.js";
+import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
+import { createDeployPhase } from "../../src/phases/07-deploy.js";
+import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
+import { type MotoServer, startMoto } from "../support/moto/moto.js";
+import { createTestContext, runThrough, TEST_ENV } from "./support/context.js";
+
+let moto: MotoServer;
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(async () => {
+  await moto?.stop();
+});
+beforeEach(async () => {
+  await moto.reset();
+});
+
+async function deployedProject() {
+  const ctx = await createTestContext({ endpoint: moto.endpoint });
+  await runThrough(ctx, [
+    modelPhase,
+    endpointConfigPhase,
+    createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 }),
+    autoscalingPhase,
+  ]);
+  const file = path.join(ctx.loaded.baseDir, "gen3d.config.json");
+  await writeFile(file, JSON.stringify(ctx.config, null, 2));
+  return { ctx, file, dir: ctx.loaded.baseDir };
+}
+
+async function cli(dir: string, argv: string[], env: Record<string, string> = {}) {
+  const out = { stdout: "", stderr: "" };
+  const runtime: Runtime = {
+    stdout: (t) => {
+      out.stdout += t;
+    },
+    stderr: (t) => {
+      out.stderr += t;
+    },
+    env: { ...TEST_ENV, ...env },
+    cwd: dir,
+    isTTY: false,
+    signal: new AbortController().signal,
+  };
+  const code = await main(argv, runtime);
+  return { code, ...out };
+}
+
+describe("CLI: status --live, logs, destroy against moto", () => {
+  it("status --live --json reports no drift after a deploy", async () => {
+    const { dir } = await deployedProject();
+    const result = await cli(dir, ["status", "--live", "--json"]);
+    expect(result.code).toBe(0);
+    const doc = JSON.parse(result.stdout);
+    expect(doc.drift).toBe(0);
+    expect(doc.rows.map((r: { resource: string }) => r.resource)).toEqual([
+      "model",
+      "endpoint config",
+      "endpoint",
+      "scalable target",
+      "scaling policies",
+      "alarm",
+    ]);
+  });
+
+  it("logs prints the endpoint's lines", async () => {
+    const { dir } = await deployedProject();
+    const logs = new CloudWatchLogsClient({ region: "us-east-1", endpoint: moto.endpoint });
+    const group = "/aws/sagemaker/Endpoints/gen3d-test-async";
+    await logs.send(new CreateLogGroupCommand({ logGroupName: group }));
+    await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: "AllTraffic/i-9" }));
+    await logs.send(
+      new PutLogEventsCommand({
+        logGroupName: group,
+        logStreamName: "AllTraffic/i-9",
+        logEvents: [{ timestamp: Date.now(), message: "gunicorn listening on 0.0.0.0:8080" }],
+      }),
+    );
+    const result = await cli(dir, ["logs", "--since", "5"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/\[i-9\] gunicorn listening on 0\.0\.0\.0:8080/);
+  });
+
+  it("destroy without --yes and without a terminal refuses and deletes nothing", async () => {
+    const { dir } = await deployedProject();
+    const refused = await cli(dir, ["destroy"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/NEEDS_CONFIRMATION[\s\S]*--yes/);
+    const sagemaker = new SageMakerClient({ region: "us-east-1", endpoint: moto.endpoint });
+    expect((await sagemaker.send(new ListEndpointsCommand({}))).Endpoints).toHaveLength(1);
+  });
+
+  it("destroy --yes removes everything and exits 0", async () => {
+    const { dir } = await deployedProject();
+    const result = await cli(dir, ["destroy", "--yes"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/deleted\s+endpoint gen3d-test-async/);
+    expect(result.stdout).toMatch(/Nothing of this deployment is left/);
+    const sagemaker = new SageMakerClient({ region: "us-east-1", endpoint: moto.endpoint });
+    expect((await sagemaker.send(new ListEndpointsCommand({}))).Endpoints).toEqual([]);
+    const status = await cli(dir, ["status", "--live", "--json"]);
+    const doc = JSON.parse(status.stdout);
+    expect(doc.rows.find((r: { resource: string }) => r.resource === "endpoint").actual).toBe("missing");
+    expect(doc.drift).toBe(0);
+  });
+});
