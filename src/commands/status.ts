@@ -1,4 +1,4 @@
-import { type GlobalOptions, ioFor, type Runtime, statePath } from "../engine/app.js";
+import { type GlobalOptions, ioFor, type Runtime, statePath } from "../engine/runtime.js";
 import { UserError } from "../engine/errors.js";
 import { bold, dim, red, table } from "../engine/output.js";
 import { readState } from "../engine/state.js";

@@ -9,7 +9,7 @@ export function configJsonSchema(): Record<string, unknown> {
 }
 
 const target = process.argv[2];
-if (target && import.meta.url === `file://${path.resolve(process.argv[1] ?? "")}`) {
+if (target && /export-json-schema\.(js|ts)$/.test(process.argv[1] ?? "")) {
   await mkdir(path.dirname(path.resolve(target)), { recursive: true });
   await writeFile(target, `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
 }

@@ -4,7 +4,7 @@ import { UserError } from "../engine/errors.js";
 import { formatIssues } from "./format-issues.js";
 import { configSchema, type Gen3dConfig } from "./schema.js";
 
-export const DEFAULT_CONFIG_FILE = "gen3d.config.json";
+export { DEFAULT_CONFIG_FILE } from "../engine/runtime.js";
 
 export interface LoadedConfig {
   config: Gen3dConfig;

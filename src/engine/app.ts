@@ -1,76 +1,13 @@
-import path from "node:path";
-import type { AwsClients } from "../adapters/aws.js";
-import type { Docker } from "../adapters/docker.js";
-import { DEFAULT_CONFIG_FILE, type LoadedConfig, loadConfig } from "../config/load.js";
+import { loadConfig } from "../config/load.js";
 import { UserError } from "./errors.js";
 import { acquireStateLock, type StateLock } from "./lock.js";
-import { createIo, type Io } from "./output.js";
-import type { Clock, PhaseContext, Prompter } from "./phase.js";
+import type { Io } from "./output.js";
+import type { PhaseContext, Prompter } from "./phase.js";
+import { configPath, type GlobalOptions, ioFor, type Runtime, statePath, systemClock } from "./runtime.js";
 import { StateStore } from "./state.js";
 
-export interface GlobalOptions {
-  config?: string;
-  state?: string;
-  json?: boolean;
-  yes?: boolean;
-  verbose?: boolean;
-}
-
-/** What the process gives the program; tests pass their own. */
-export interface Runtime {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  env: Record<string, string | undefined>;
-  cwd: string;
-  isTTY: boolean;
-  signal: AbortSignal;
-  /** Injected in tests; created from config otherwise. */
-  docker?: Docker;
-  aws?: AwsClients;
-  clock?: Clock;
-  prompt?: Prompter;
-}
-
-export type AppContext = Omit<PhaseContext, "progress">;
-
-export const systemClock: Clock = {
-  now: () => new Date(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }),
-};
-
-export function ioFor(globals: GlobalOptions, runtime: Runtime): Io {
-  return createIo({
-    json: globals.json,
-    verbose: globals.verbose,
-    yes: globals.yes,
-    env: runtime.env,
-    stdout: runtime.stdout,
-    stderr: runtime.stderr,
-    isTTY: runtime.isTTY,
-  });
-}
-
-export function configPath(globals: GlobalOptions, runtime: Runtime): string {
-  return path.resolve(runtime.cwd, globals.config ?? DEFAULT_CONFIG_FILE);
-}
-
-export function statePath(globals: GlobalOptions, runtime: Runtime, loaded?: LoadedConfig): string {
-  if (globals.state) return path.resolve(runtime.cwd, globals.state);
-  if (loaded) return path.join(loaded.baseDir, "STATE.json");
-  return path.join(globals.config ? path.dirname(configPath(globals, runtime)) : runtime.cwd, "STATE.json");
-}
+export type { GlobalOptions, Runtime } from "./runtime.js";
+export { configPath, ioFor, statePath, systemClock } from "./runtime.js";
 
 function prompter(io: Io, signal: AbortSignal): Prompter {
   return {
@@ -86,6 +23,8 @@ function prompter(io: Io, signal: AbortSignal): Prompter {
     },
   };
 }
+
+export type AppContext = Omit<PhaseContext, "progress">;
 
 export interface OpenedContext {
   ctx: AppContext;

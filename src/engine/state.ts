@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
-import writeFileAtomic from "write-file-atomic";
-import { z } from "zod";
+// zod/mini: the same validation, tree-shaken, so `gen3d status` does not pay for all of zod at start.
+import { z } from "zod/mini";
 import { StateError } from "./errors.js";
 import { redact } from "./redact.js";
 
@@ -13,31 +13,32 @@ export type PhaseStatus = z.infer<typeof phaseStatus>;
 export const errorRecord = z.strictObject({
   code: z.string(),
   message: z.string(),
-  hint: z.string().optional(),
-  details: z.array(z.string()).optional(),
+  hint: z.optional(z.string()),
+  details: z.optional(z.array(z.string())),
 });
 export type ErrorRecord = z.infer<typeof errorRecord>;
 
-const json: z.ZodType<unknown> = z.unknown();
+const json = z.unknown();
 
 export const phaseRecord = z.strictObject({
   status: phaseStatus,
-  attempts: z.number().int().min(0),
-  startedAt: z.string().optional(),
-  finishedAt: z.string().optional(),
-  durationMs: z.number().optional(),
-  inputHash: z.string().optional(),
+  attempts: z.number().check(z.int(), z.minimum(0)),
+  startedAt: z.optional(z.string()),
+  finishedAt: z.optional(z.string()),
+  durationMs: z.optional(z.number()),
+  inputHash: z.optional(z.string()),
   /** Gate results and what they read. */
-  evidence: json.optional(),
-  error: errorRecord.optional(),
+  evidence: z.optional(json),
+  error: z.optional(errorRecord),
   /** Why a later run skipped it, or why it went stale. */
-  note: z.string().optional(),
+  note: z.optional(z.string()),
 });
 export type PhaseRecord = z.infer<typeof phaseRecord>;
 
 /** Names and identifiers of what the deployment made; phases fill these in. */
-export const artifacts = z
-  .object({
+export const artifacts = z.catchall(
+  z.partial(
+    z.object({
     imageTag: z.string(),
     imageId: z.string(),
     repositoryUri: z.string(),
@@ -51,16 +52,17 @@ export const artifacts = z
     alarmNames: z.array(z.string()),
     createdModels: z.array(z.string()),
     createdEndpointConfigs: z.array(z.string()),
-  })
-  .partial()
-  .catchall(z.unknown());
+    }),
+  ),
+  z.unknown(),
+);
 export type Artifacts = z.infer<typeof artifacts>;
 
 export const historyEntry = z.strictObject({
   at: z.string(),
   event: z.string(),
-  phase: z.number().int().optional(),
-  detail: z.string().optional(),
+  phase: z.optional(z.number().check(z.int())),
+  detail: z.optional(z.string()),
 });
 
 export const stateSchema = z.strictObject({
@@ -68,7 +70,7 @@ export const stateSchema = z.strictObject({
   project: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
-  phases: z.record(z.string().regex(/^\d+$/), phaseRecord),
+  phases: z.record(z.string().check(z.regex(/^\d+$/)), phaseRecord),
   artifacts,
   history: z.array(historyEntry),
 });
@@ -182,6 +184,7 @@ export class StateStore {
       if (draft.history.length > HISTORY_LIMIT) draft.history.splice(0, draft.history.length - HISTORY_LIMIT);
     }
     const clean = stateSchema.parse(redact(draft));
+    const { default: writeFileAtomic } = await import("write-file-atomic");
     await writeFileAtomic(this.file, `${JSON.stringify(clean, null, 2)}\n`, { fsync: true });
     this.current = clean;
   }
