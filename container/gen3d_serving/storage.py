@@ -60,6 +60,8 @@ def check_key_syntax(key: str, field: str) -> None:
         raise InvalidKey(f"{field} {key[:200]!r} must not start with '/'", field=field)
     if "\\" in key or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
         raise InvalidKey(f"{field} {key[:200]!r} contains a backslash or control character", field=field)
+    if key.endswith("/"):
+        raise InvalidKey(f"{field} {key[:200]!r} ends with '/': name an object, not a prefix", field=field)
     segments = key.split("/")
     if any(segment in ("..", ".") for segment in segments) or "//" in key:
         raise InvalidKey(f"{field} {key[:200]!r} contains '.', '..' or an empty path segment", field=field)

@@ -26,6 +26,12 @@ from PIL import Image
 from tests.support.tiny_sam3 import write_test_backend_models
 
 CONTAINER_DIR = Path(__file__).resolve().parents[1]
+
+# Hypothesis keeps its files in ./.hypothesis by default; keep them in container/
+# (git-ignored) whatever directory pytest is started from.
+from hypothesis.configuration import set_hypothesis_home_dir
+
+set_hypothesis_home_dir(CONTAINER_DIR / ".hypothesis")
 BUCKET = "gen3d-test-bucket"
 OTHER_BUCKET = "gen3d-other-bucket"
 IMAGE_SIZE = (61, 97)  # (height, width): odd and non-square, so a transposed mask cannot pass

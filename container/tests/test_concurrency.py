@@ -8,7 +8,7 @@ import time
 
 import requests
 
-DELAY_MS = 400  # simulated GPU time per encode in the test backend
+DELAY_MS = 800  # simulated GPU time per encode in the test backend
 
 
 def _percentile(values, q):

@@ -1,0 +1,137 @@
+"""Unit tests of the pure parts: settings, key policy, cache, image limits, asset writers."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+from gen3d_serving.cache import EmbeddingCache
+from gen3d_serving.config import ConfigError, Settings
+from gen3d_serving.errors import ApiError, BucketNotAllowed, InvalidKey, KeyNotAllowed
+from gen3d_serving.images import ImageLimits, decode_image, encode_mask_png
+from gen3d_serving.storage import KeyPolicy
+from tests.support.parsers import read_glb, read_ply
+
+
+def test_default_backend_is_the_real_model_never_the_test_backend():
+    settings = Settings.from_env({})
+    assert settings.backend == "sam3"
+    assert settings.port == 8080 and settings.bind_host == "0.0.0.0"
+    assert str(settings.model_dir) == "/opt/gen3d/models"
+    assert settings.enabled_tasks == ("get_embedding", "segment", "generate_3d")
+
+
+@pytest.mark.parametrize(
+    "env,variable",
+    [
+        ({"GEN3D_BACKEND": "fake"}, "GEN3D_BACKEND"),
+        ({"GEN3D_DISABLED_TASKS": "segmnet"}, "GEN3D_DISABLED_TASKS"),
+        ({"GEN3D_ENABLE_3D": "maybe"}, "GEN3D_ENABLE_3D"),
+        ({"GEN3D_INPUT_PREFIX": "../x"}, "GEN3D_INPUT_PREFIX"),
+        ({"GEN3D_OUTPUT_PREFIX": "/abs"}, "GEN3D_OUTPUT_PREFIX"),
+        ({"SAGEMAKER_BIND_TO_PORT": "http"}, "SAGEMAKER_BIND_TO_PORT"),
+        ({"SAGEMAKER_BIND_TO_PORT": "70000"}, "SAGEMAKER_BIND_TO_PORT"),
+        ({"GEN3D_DTYPE": "int8"}, "GEN3D_DTYPE"),
+        ({"GEN3D_DISABLED_TASKS": "get_embedding,segment", "GEN3D_ENABLE_3D": "0"}, "disabled"),
+    ],
+)
+def test_bad_settings_name_the_variable(env, variable):
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env(env)
+
+
+def test_prefixes_are_normalised():
+    settings = Settings.from_env({"GEN3D_INPUT_PREFIX": "in", "GEN3D_OUTPUT_PREFIX": "", "GEN3D_ALLOWED_BUCKETS": " a-b , c-d "})
+    assert settings.input_prefix == "in/" and settings.output_prefix == ""
+    assert settings.allowed_buckets == ("a-b", "c-d")
+
+
+POLICY = KeyPolicy(allowed_buckets=("bkt-a", "bkt-b"), input_prefix="inputs/", output_prefix="outputs/", embeddings_prefix="emb/")
+
+
+def test_bucket_allow_list():
+    assert POLICY.bucket(None) == "bkt-a"
+    assert POLICY.bucket("bkt-b") == "bkt-b"
+    with pytest.raises(BucketNotAllowed):
+        POLICY.bucket("bkt-c")
+    with pytest.raises(BucketNotAllowed, match="GEN3D_ALLOWED_BUCKETS"):
+        KeyPolicy((), "", "", "").bucket(None)
+
+
+@pytest.mark.parametrize("key", ["inputs/../x", "inputs/./x", "/inputs/x", "inputs//x", "inputs\\x", "inputs/\x01", "inputs/x/.."])
+def test_malformed_keys_are_rejected(key):
+    with pytest.raises(InvalidKey):
+        POLICY.readable_key(key, "image_s3_key")
+
+
+@given(st.text(min_size=1, max_size=60))
+def test_any_accepted_key_is_under_the_prefix_without_traversal(key):
+    try:
+        accepted = POLICY.readable_key(key, "image_s3_key")
+    except (InvalidKey, KeyNotAllowed):
+        return
+    assert accepted.startswith("inputs/")
+    assert ".." not in accepted.split("/") and not accepted.startswith("/")
+
+
+@given(st.lists(st.sampled_from(["inputs", "..", ".", "", "x", "outputs"]), min_size=1, max_size=6))
+def test_traversal_never_escapes_the_prefix(parts):
+    key = "/".join(parts)
+    try:
+        POLICY.readable_key(key, "image_s3_key")
+    except ApiError:
+        return
+    assert parts[0] == "inputs" and all(p not in ("..", ".", "") for p in parts)
+
+
+def test_cache_evicts_least_recently_used_by_count_and_bytes():
+    cache = EmbeddingCache(max_bytes=100, max_entries=2)
+    cache.put("a", 1, 10)
+    cache.put("b", 2, 10)
+    assert cache.get("a") == 1  # a is now most recent
+    cache.put("c", 3, 10)
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
+    cache.put("big", 4, 95)
+    assert len(cache) == 1 and cache.size_bytes == 95
+    cache.put("too-big", 5, 101)
+    assert cache.get("too-big") is None
+
+
+LIMITS = ImageLimits(max_bytes=1 << 20, max_pixels=10_000, max_side=200)
+
+
+def _png(size, mode="RGB"):
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_image_limits_apply_before_decoding():
+    assert decode_image(_png((100, 100)), LIMITS, key="k").size == (100, 100)
+    for size in [(101, 100), (201, 1), (1, 201)]:
+        with pytest.raises(ApiError) as info:
+            decode_image(_png(size), LIMITS, key="k")
+        assert info.value.status == 413
+
+
+def test_mask_png_round_trip():
+    mask = np.zeros((7, 11), dtype=bool)
+    mask[2:5, 3:9] = True
+    image = Image.open(io.BytesIO(encode_mask_png(mask)))
+    assert image.format == "PNG" and image.mode == "L" and image.size == (11, 7)
+    assert np.array_equal(np.asarray(image) > 0, mask)
+
+
+def test_asset_writers_produce_parseable_files():
+    from gen3d_serving.assets import gaussian_splat_ply, mesh_glb
+
+    xyz = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    ply = read_ply(gaussian_splat_ply(xyz, np.full((5, 3), 0.5, np.float32)))
+    assert np.allclose(ply["x"], xyz[:, 0]) and np.allclose(ply["f_dc_0"], 0.0)
+    glb = read_glb(mesh_glb(np.eye(3, dtype=np.float32), np.array([0, 1, 2], dtype=np.uint32)))
+    assert glb["indices"].tolist() == [0, 1, 2]
