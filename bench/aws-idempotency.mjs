@@ -2,7 +2,7 @@
 /**
  * Benchmark: the cost of a second, unchanged deploy of phases 5–8 against moto on 127.0.0.1.
  *
- *   npm run build && node bench/aws-idempotency.mjs [--runs N] [--json]
+ *   node bench/aws-idempotency.mjs [--runs N] [--json]
  *
  * Deploys once, then measures N second deploys two ways:
  *   forced     every phase re-runs and decides "already done" by Describe* (what --force does,
@@ -10,17 +10,54 @@
  *   engine     the normal path: the runner skips passed phases whose inputs hash is unchanged.
  * Reports mutating AWS calls (Create*, Update*, Put*, Register*, Delete*, …, counted by an SDK
  * middleware on every client) and wall time. Goal: 0 mutating calls, ≤ 3 s. Exit 1 if missed.
- * Uses the real exported phases with their production waiter settings.
+ * Uses the real exported phases with their production waiter settings, compiled from src/ on the
+ * fly with esbuild (no build step needed).
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const dist = (p) => import(path.join(root, "dist", p));
+
+/** The src/ modules the bench drives, bundled by esbuild into node_modules/.cache (packages stay external). */
+async function loadSources() {
+  const { build } = await import("esbuild");
+  const outdir = path.join(root, "node_modules", ".cache", "gen3d-bench");
+  await mkdir(outdir, { recursive: true });
+  const outfile = path.join(outdir, `aws-idempotency-${process.pid}.mjs`);
+  await build({
+    stdin: {
+      contents: [
+        'export { configSchema } from "./src/config/schema.ts";',
+        'export { StateStore } from "./src/engine/state.ts";',
+        'export { createAwsClients } from "./src/adapters/aws.ts";',
+        'export { createIo } from "./src/engine/output.ts";',
+        'export { PhaseRunner } from "./src/engine/runner.ts";',
+        'export { modelPhase } from "./src/phases/05-model.ts";',
+        'export { endpointConfigPhase } from "./src/phases/06-endpoint-config.ts";',
+        'export { deployPhase } from "./src/phases/07-deploy.ts";',
+        'export { autoscalingPhase } from "./src/phases/08-autoscaling.ts";',
+      ].join("\n"),
+      resolveDir: root,
+      loader: "ts",
+    },
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    packages: "external",
+    logLevel: "warning",
+  });
+  try {
+    return await import(outfile);
+  } finally {
+    await rm(outfile, { force: true });
+  }
+}
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf("--runs") + 1] || 5) || 5;
@@ -89,20 +126,9 @@ function recording(clients, calls) {
 }
 
 async function main() {
-  const [{ configSchema }, { StateStore }, { createAwsClients }, { createIo }, { PhaseRunner }] =
-    await Promise.all([
-      dist("config/schema.js"),
-      dist("engine/state.js"),
-      dist("adapters/aws.js"),
-      dist("engine/output.js"),
-      dist("engine/runner.js"),
-    ]);
-  const phases = [
-    (await dist("phases/05-model.js")).modelPhase,
-    (await dist("phases/06-endpoint-config.js")).endpointConfigPhase,
-    (await dist("phases/07-deploy.js")).deployPhase,
-    (await dist("phases/08-autoscaling.js")).autoscalingPhase,
-  ];
+  const src = await loadSources();
+  const { configSchema, StateStore, createAwsClients, createIo, PhaseRunner } = src;
+  const phases = [src.modelPhase, src.endpointConfigPhase, src.deployPhase, src.autoscalingPhase];
   const moto = await startMoto();
   const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-bench-"));
   try {

@@ -507,7 +507,9 @@ describe("deploy failures and crashes", () => {
     expect(error?.hint).toMatch(/linux\/amd64/);
     expect(error?.details?.some((d) => /log group .* does not exist/.test(d))).toBe(true);
     // The update changed the instance type, so autoscaling was detached first: the error says so.
-    expect(error?.details?.some((d) => /autoscaling was detached .* will not scale to zero/.test(d))).toBe(true);
+    expect(error?.details?.some((d) => /autoscaling was detached .* will not scale to zero/.test(d))).toBe(
+      true,
+    );
   });
 
   it("phase 5 names the missing upstream phase", async () => {
