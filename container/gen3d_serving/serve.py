@@ -24,7 +24,10 @@ EXIT_MODEL_FILES = 3
 
 log = logging.getLogger("gen3d.serve")
 
-USAGE = "usage: python3 -m gen3d_serving [serve]   (settings come from GEN3D_* environment variables)"
+USAGE = """usage: python3 -m gen3d_serving [serve | check]
+  serve   start the HTTP server (the default; SageMaker runs `docker run IMAGE serve`)
+  check   verify the model files the enabled tasks need are present, print them, and exit
+settings come from GEN3D_* environment variables (see container/README.md)"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,8 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0
-    if args and args[0] == "serve":
-        args = args[1:]
+    command = "serve"
+    if args and args[0] in ("serve", "check"):
+        command, args = args[0], args[1:]
     if args:
         print(f"unexpected arguments {args!r}\n{USAGE}", file=sys.stderr)
         return EXIT_USAGE
@@ -44,9 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     logs.configure(settings.log_level)
 
-    from .backends import missing_model_files
+    from .backends import missing_model_files, required_model_files
 
     missing = missing_model_files(settings)
+    if command == "check":
+        for path in required_model_files(settings):
+            state = "MISSING" if path in missing else f"{path.stat().st_size} bytes"
+            print(f"{path}\t{state}")
+        return EXIT_MODEL_FILES if missing else 0
     if missing:
         for path in missing:
             log.critical("model file missing", extra={"path": str(path), "backend": settings.backend})

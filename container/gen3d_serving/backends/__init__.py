@@ -54,6 +54,22 @@ def _nonempty_file(path: Path) -> bool:
         return False
 
 
+def required_model_files(settings: Settings) -> list[Path]:
+    """The files `missing_model_files` looks for (weights: whichever of the accepted names exists)."""
+    files: list[Path] = []
+    if settings.needs_segmentation_model:
+        directory = sam3_dir(settings)
+        files.append(directory / "config.json")
+        present = [directory / n for n in SAM3_WEIGHT_FILES if _nonempty_file(directory / n)]
+        files.extend(present or [directory / SAM3_WEIGHT_FILES[0]])
+    if settings.needs_3d_model:
+        pipeline = sam3d_dir(settings) / "pipeline.yaml"
+        files.append(pipeline)
+        if _nonempty_file(pipeline):
+            files.extend(_checkpoints(pipeline))
+    return files
+
+
 def missing_model_files(settings: Settings) -> list[Path]:
     """Every model file the enabled tasks need that is absent or empty (same rule for every backend)."""
     missing: list[Path] = []
@@ -74,21 +90,25 @@ def missing_model_files(settings: Settings) -> list[Path]:
     return missing
 
 
-def _missing_checkpoints(pipeline: Path) -> list[Path]:
-    """Relative checkpoint paths named in pipeline.yaml must exist next to it."""
-    missing = []
+def _checkpoints(pipeline: Path) -> list[Path]:
+    """Relative checkpoint paths named in pipeline.yaml (resolved next to it)."""
+    found: list[Path] = []
     try:
         text = pipeline.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return [pipeline]
+        return found
     for match in _CKPT_RE.finditer(text):
         name = match.group(1)
         if name.startswith("/") or "://" in name:
             continue
         candidate = pipeline.parent / name
-        if not _nonempty_file(candidate) and candidate not in missing:
-            missing.append(candidate)
-    return missing
+        if candidate not in found:
+            found.append(candidate)
+    return found
+
+
+def _missing_checkpoints(pipeline: Path) -> list[Path]:
+    return [path for path in _checkpoints(pipeline) if not _nonempty_file(path)]
 
 
 def load_backends(settings: Settings) -> tuple[SegmentationBackend | None, ReconstructionBackend | None]:
