@@ -20,7 +20,7 @@ import {
   UpdateEndpointWeightsAndCapacitiesCommand,
 } from "@aws-sdk/client-sagemaker";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { destroyDeployment } from "../../src/commands/destroy.js";
+import { destroyDeployment, listLeftovers } from "../../src/commands/destroy.js";
 import { readLogs } from "../../src/commands/logs.js";
 import { liveStatus, renderLiveStatus } from "../../src/commands/status-live.js";
 import { readState } from "../../src/engine/state.js";
@@ -136,6 +136,18 @@ describe("gen3d destroy", () => {
     await runThrough(next, PHASES);
     expect(next.state.state.artifacts.createdEndpointConfigs).toHaveLength(2);
 
+    // The same listing that proves the teardown sees everything beforehand.
+    const before = await listLeftovers(next);
+    expect(before.map((l) => l.split(" ")[0]).sort()).toEqual([
+      "alarm",
+      "endpoint",
+      "endpoint-config",
+      "endpoint-config",
+      "model",
+      "scalable-target",
+      "scaling-policy",
+      "scaling-policy",
+    ]);
     const report = await destroyDeployment(next, { waiter: WAITER });
     expect(report.cancelled).toBe(false);
     expect(report.leftovers).toEqual([]);
