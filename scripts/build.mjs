@@ -13,9 +13,19 @@ await build({
   splitting: true,
   format: "esm",
   platform: "node",
+  // Prefer ESM builds (the AWS SDK ships both; its CommonJS build loses named exports here).
+  mainFields: ["module", "main"],
   target: "node20",
   sourcemap: "linked",
   logLevel: "warning",
-  // Some CommonJS dependencies call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __gen3dRequire } from 'node:module'; const require = __gen3dRequire(import.meta.url);" },
+  // CommonJS dependencies expect require, __filename and __dirname; give the ESM bundle them.
+  banner: {
+    js: [
+      "import { createRequire as __gen3dRequire } from 'node:module';",
+      "import { fileURLToPath as __gen3dPath } from 'node:url';",
+      "const require = __gen3dRequire(import.meta.url);",
+      "const __filename = __gen3dPath(import.meta.url);",
+      "const __dirname = __gen3dPath(new URL('.', import.meta.url));",
+    ].join(" "),
+  },
 });

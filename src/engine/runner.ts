@@ -142,7 +142,15 @@ export class PhaseRunner {
     const { state, signal } = this.ctx;
     if (signal.aborted) throw new InterruptedError();
     const ctx: PhaseContext = { ...this.ctx, progress: (line) => task.setOutput(line) };
-    const inputHash = hashValue(await phase.inputs(ctx));
+    let inputHash: string;
+    try {
+      inputHash = hashValue(await phase.inputs(ctx));
+    } catch (thrown) {
+      // Could not even work out what the phase depends on: it fails before it starts.
+      const error = toGen3dError(thrown);
+      this.outcomes.set(phase.id, { id: phase.id, type: isAbort(thrown) ? "interrupted" : "failed", reason: "inputs", error: error.toRecord() } as PhaseOutcome);
+      throw error;
+    }
     const record = state.phase(phase.id);
     const reason = reasonToRun(record, inputHash, this.upstreamRan, this.options.force ?? false);
 
@@ -290,7 +298,11 @@ export async function runPhases(
   try {
     await list.run();
   } catch (thrown) {
-    return { ...runner.report(selected), error: toGen3dError(thrown) };
+    const error = toGen3dError(thrown);
+    const report = runner.report(selected);
+    // Whatever stopped the run, it did not pass.
+    const status = report.status === "passed" ? (error.exitCode === 130 ? "interrupted" : "failed") : report.status;
+    return { ...report, status, error };
   }
   return runner.report(selected);
 }

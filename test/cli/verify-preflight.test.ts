@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.js";
 import { seedAccount } from "../support/aws-account.js";
@@ -34,6 +36,18 @@ describe("gen3d verify --phase 1", () => {
     expect(runtime.out.stderr).toMatch(/real-time, always on: +\$\d/);
     expect(runtime.out.stderr).toMatch(/- service quota for the instance type: .*not checked/);
     expect(code, runtime.out.stderr).toBe(0);
+  });
+
+  it("the built binary (bundled SDK and all) passes on the good project too", async () => {
+    const dir = await makeProject({ config: withEndpoint(validConfig()) });
+    const result = spawnSync(process.execPath, [path.resolve("bin/gen3d.js"), "verify", "--phase", "1", "--json"], {
+      cwd: dir,
+      env: { ...process.env, CI: "true" },
+      encoding: "utf8",
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { ok: boolean; gates: { id: string; status: string }[] };
+    expect(report.gates.find((g) => g.id === "aws.identity")?.status).toBe("pass");
   });
 
   for (const mistake of SEED_MISTAKES) {
