@@ -11,6 +11,7 @@ import {
   CreateLogStreamCommand,
   PutLogEventsCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateRepositoryCommand, ListImagesCommand, PutImageCommand } from "@aws-sdk/client-ecr";
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import {
   DeleteModelCommand,
@@ -201,6 +202,36 @@ describe("gen3d destroy", () => {
     const again = await destroyDeployment(ctx, { waiter: WAITER });
     expect(again.removed.every((r) => r.result === "already-gone")).toBe(true);
     expect(again.leftovers).toEqual([]);
+  });
+
+  it("with --delete-images deletes the pushed image by digest from ECR", async () => {
+    const ctx = await deployed();
+    const ecr = await ctx.aws.ecr();
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: "gen3d" }));
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+      config: {
+        mediaType: "application/vnd.docker.container.image.v1+json",
+        size: 2,
+        digest: `sha256:${"1".repeat(64)}`,
+      },
+      layers: [],
+    });
+    const put = await ecr.send(
+      new PutImageCommand({ repositoryName: "gen3d", imageManifest: manifest, imageTag: "1.0.0" }),
+    );
+    const digest = put.image?.imageId?.imageDigest as string;
+    await ctx.state.setArtifacts({ imageDigest: digest });
+    const report = await destroyDeployment(ctx, { deleteImages: true, waiter: WAITER });
+    expect(report.removed.find((r) => r.kind === "image")).toMatchObject({
+      name: `gen3d@${digest}`,
+      result: "deleted",
+    });
+    expect((await ecr.send(new ListImagesCommand({ repositoryName: "gen3d" }))).imageIds).toEqual([]);
+    const saved = await readState(ctx.state.file);
+    expect(saved?.artifacts.imageDigest).toBeUndefined();
+    expect(saved?.phases["4"]?.status).toBe("stale");
   });
 
   it("deletes nothing when the user says no", async () => {

@@ -430,6 +430,49 @@ describe("deploy failures and crashes", () => {
     ]);
   });
 
+  it("adopts an endpoint left Updating by a crashed run and does not update it twice", async () => {
+    const ctx = await deployed(await createTestContext({ endpoint: moto.endpoint }));
+    const changed = testConfig(moto.endpoint, (raw) => {
+      raw.async = { maxConcurrentInvocationsPerInstance: 3 };
+    });
+    const next = await createTestContext({
+      endpoint: moto.endpoint,
+      dir: ctx.loaded.baseDir,
+      config: changed,
+      upstream: false,
+    });
+    await runThrough(next, [modelPhase, endpointConfigPhase]);
+    await moto.setEndpointBehaviour("*", { mode: "creating_then_in_service", creatingDescribes: 2 });
+    const sagemaker = await next.aws.sagemaker();
+    const original = sagemaker.send.bind(sagemaker);
+    (sagemaker as { send: unknown }).send = async (
+      command: { constructor: { name: string } },
+      options?: unknown,
+    ) => {
+      const out = await (original as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
+      if (command.constructor.name === "UpdateEndpointCommand") throw new Error("simulated crash");
+      return out;
+    };
+    await expect(runThrough(next, [deployPhase])).rejects.toThrow(/simulated crash/);
+    (sagemaker as { send: unknown }).send = original;
+    await next.state.setPhase(7, { status: "running", error: undefined, finishedAt: undefined });
+
+    const resumed = await createTestContext({
+      endpoint: moto.endpoint,
+      dir: ctx.loaded.baseDir,
+      config: changed,
+      upstream: false,
+    });
+    const outcomes = await runThrough(resumed, [deployPhase]);
+    expect(outcomes.get(7)).toMatchObject({ type: "passed", outcome: "adopted" });
+    expect(resumed.log.mutatingSince(0)).toEqual([]);
+    expect((resumed.state.phase(7).evidence as { run: { outcome: unknown } }).run.outcome).toMatchObject({
+      type: "adopted",
+      adoptedStatus: "Updating",
+      endpointConfigName: resumed.state.state.artifacts.endpointConfigName,
+    });
+  });
+
   it("a Failed endpoint ends phase 7 with the reason, the log tail and a hint", async () => {
     const ctx = await createTestContext({ endpoint: moto.endpoint });
     await runThrough(ctx, [modelPhase, endpointConfigPhase]);
