@@ -141,6 +141,10 @@ class Sam3TrackerBackend(SegmentationBackend):
     embedding_format = "safetensors"
 
     def __init__(self, model, processor, *, device, dtype, model_id: str, processor_kind: str = "transformers"):
+        import torch
+
+        if torch.device(device).type == "cpu":
+            torch.backends.nnpack.set_flags(False)  # else a C++ warning per conv on CPUs NNPACK rejects
         self._model = model
         self._processor = processor
         self._device = device
@@ -156,8 +160,6 @@ class Sam3TrackerBackend(SegmentationBackend):
 
         hf_logging.disable_progress_bar()  # tqdm bars would break the one-JSON-object-per-line log
         torch_device, torch_dtype = _resolve(device, dtype)
-        if torch_device.type == "cpu":
-            torch.backends.nnpack.set_flags(False)  # avoids a C++ warning per conv on CPUs NNPACK rejects
         model = Sam3TrackerModel.from_pretrained(str(model_dir), dtype=torch_dtype)
         model = model.to(torch_device).eval()
         proc, kind = load_processor(model_dir, processor)
