@@ -41,13 +41,17 @@ export async function readLogs(ctx: AppContext, options: LogsOptions = {}): Prom
   let startTime = ctx.clock.now().getTime() - sinceMinutes(options.since) * 60_000;
   const seen = new Set<string>();
   let printed = 0;
+  const collected: FilteredLogEvent[] = [];
   let found = true;
   const pollMs = (options.pollSeconds ?? 5) * 1000;
   const emit = (event: FilteredLogEvent) => {
     const id = event.eventId ?? `${event.logStreamName}:${event.timestamp}:${event.message}`;
     if (seen.has(id)) return;
     seen.add(id);
-    ctx.io.stdout(ctx.io.json ? `${JSON.stringify(event)}\n` : `${formatEvent(event)}\n`);
+    // --json: one document at the end; with --follow there is no end, so one JSON event a line.
+    if (!ctx.io.json) ctx.io.stdout(`${formatEvent(event)}\n`);
+    else if (options.follow) ctx.io.stdout(`${JSON.stringify(event)}\n`);
+    else collected.push(event);
     printed += 1;
     if (event.timestamp !== undefined) startTime = Math.max(startTime, event.timestamp);
   };
@@ -82,6 +86,9 @@ export async function readLogs(ctx: AppContext, options: LogsOptions = {}): Prom
     }
   } catch (error) {
     if (!(options.follow && (isAbort(error) || ctx.signal.aborted))) throw error;
+  }
+  if (ctx.io.json && !options.follow) {
+    ctx.io.stdout(`${JSON.stringify({ group, found, events: collected }, null, 2)}\n`);
   }
   return { group, lines: printed, found };
 }

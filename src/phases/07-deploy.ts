@@ -299,7 +299,9 @@ export function createDeployPhase(
     if (TRANSITIONAL_STATUSES.has(current.EndpointStatus)) {
       // A previous run crashed or stopped while SageMaker was working: adopt, never create twice.
       const adoptedStatus = current.EndpointStatus;
-      ctx.progress(`endpoint ${name} is ${adoptedStatus} (left by an earlier run): adopting it and waiting`);
+      ctx.progress(
+        `endpoint ${name} is ${adoptedStatus} (started by an earlier run or by autoscaling): adopting it and waiting`,
+      );
       const settled = await settle(ctx, sagemaker, name, `${adoptedStatus.toLowerCase()} ${name}`);
       if (settled.EndpointConfigName === configName) {
         return { type: "adopted", endpointName: name, endpointConfigName: configName, adoptedStatus };

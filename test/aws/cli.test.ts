@@ -96,6 +96,13 @@ describe("CLI: status --live, logs, destroy against moto", () => {
     const result = await cli(dir, ["logs", "--since", "5"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/\[i-9\] gunicorn listening on 0\.0\.0\.0:8080/);
+    const json = await cli(dir, ["logs", "--since", "5", "--json"]);
+    const doc = JSON.parse(json.stdout);
+    expect(doc).toMatchObject({
+      group,
+      found: true,
+      events: [{ message: "gunicorn listening on 0.0.0.0:8080" }],
+    });
   });
 
   it("destroy without --yes and without a terminal refuses and deletes nothing", async () => {

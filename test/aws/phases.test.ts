@@ -418,9 +418,11 @@ describe("deploy failures and crashes", () => {
     const outcomes = await runThrough(resumed, [deployPhase]);
     expect(outcomes.get(7)).toMatchObject({ type: "passed", outcome: "adopted" });
     expect(resumed.log.mutatingSince(0)).toEqual([]);
-    expect(resumed.progressLines.some((l) => /Creating \(left by an earlier run\): adopting/.test(l))).toBe(
-      true,
-    );
+    expect(
+      resumed.progressLines.some((l) =>
+        /Creating \(started by an earlier run or by autoscaling\): adopting/.test(l),
+      ),
+    ).toBe(true);
     expect(
       resumed.progressLines.some((l) => /creating gen3d-test-async: Creating · \d+s elapsed/.test(l)),
     ).toBe(true);
