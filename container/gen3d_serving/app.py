@@ -97,6 +97,7 @@ def create_app(runtime: Runtime) -> Flask:
             "backend": settings.backend,
             "tasks": list(settings.enabled_tasks),
             "version": __version__,
+            "revision": settings.git_revision,
         }
         return _json(body, 200 if runtime.state == "ready" else 503)
 

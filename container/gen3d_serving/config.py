@@ -87,6 +87,7 @@ class Settings:
     test_delay_ms: int = 0
     test_load_delay_ms: int = 0
     test_fault_injection: bool = False
+    git_revision: str | None = None
 
     @property
     def enabled_tasks(self) -> tuple[str, ...]:
@@ -148,6 +149,7 @@ class Settings:
             test_delay_ms=_int(env, "GEN3D_TEST_DELAY_MS", 0),
             test_load_delay_ms=_int(env, "GEN3D_TEST_LOAD_DELAY_MS", 0),
             test_fault_injection=_bool(env, "GEN3D_TEST_FAULT_INJECTION", False),
+            git_revision=env.get("GEN3D_GIT_REVISION") or None,
         )
         if settings.port > 65535:
             raise ConfigError(f"SAGEMAKER_BIND_TO_PORT={settings.port} is not a TCP port")
