@@ -1,6 +1,5 @@
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
-import path from "node:path";
 import lockfile from "proper-lockfile";
 import { z } from "zod";
 import { LockedError } from "./errors.js";
@@ -21,9 +20,17 @@ function lockDir(stateFile: string): string {
   return `${stateFile}.lock`;
 }
 
+/**
+ * Who holds the lock, beside the lock directory: a file written inside it would change the
+ * directory's mtime, which proper-lockfile reads as someone else touching its lock.
+ */
+function ownerFile(stateFile: string): string {
+  return `${stateFile}.lock-owner`;
+}
+
 async function readOwner(stateFile: string): Promise<LockOwner | undefined> {
   try {
-    return owner.parse(JSON.parse(await readFile(path.join(lockDir(stateFile), "owner.json"), "utf8")));
+    return owner.parse(JSON.parse(await readFile(ownerFile(stateFile), "utf8")));
   } catch {
     return undefined;
   }
@@ -55,12 +62,15 @@ export async function acquireStateLock(
   stateFile: string,
   command: string,
   onCompromised: (error: Error) => void,
+  // Generous: a loaded machine (a docker build on two cores) can delay the heartbeat for many
+  // seconds. A crashed holder on this host is recovered at once through its PID instead.
+  timing: { staleMs: number; updateMs: number } = { staleMs: 120_000, updateMs: 10_000 },
 ): Promise<StateLock> {
   const options = {
     realpath: false,
     lockfilePath: lockDir(stateFile),
-    stale: 10_000,
-    update: 2_000,
+    stale: timing.staleMs,
+    update: timing.updateMs,
     onCompromised,
   };
   let release: () => Promise<void>;
@@ -69,8 +79,8 @@ export async function acquireStateLock(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
     const holder = await readOwner(stateFile);
-    // A live holder writes owner.json within milliseconds of taking the lock; a lock without one
-    // that is older than a second was left by a run killed in between.
+    // A live holder writes its owner file within milliseconds of taking the lock; a lock without
+    // one that is older than a second was left by a run killed in between.
     const orphaned = !holder && (await lockAgeMs(stateFile)) > 1_000;
     if (orphaned || (holder && holder.host === os.hostname() && !processAlive(holder.pid))) {
       await rm(lockDir(stateFile), { recursive: true, force: true });
@@ -81,8 +91,8 @@ export async function acquireStateLock(
         : "another gen3d process";
       throw new LockedError("STATE_LOCKED", `${stateFile} is locked by ${who}`, {
         hint: holder
-          ? `Wait for it to finish or stop it (kill ${holder.pid}); a lock left by a crashed run clears itself within 10 s.`
-          : `A lock left by a crashed run clears itself within 10 s; if it does not, remove ${lockDir(stateFile)}.`,
+          ? `Wait for it to finish or stop it (kill ${holder.pid}); a lock left by a crashed run on this host is recovered at once, on another host after 2 minutes.`
+          : `A lock left by a crashed run clears itself within 2 minutes; if it does not, remove ${lockDir(stateFile)}.`,
       });
     }
   }
@@ -92,11 +102,12 @@ export async function acquireStateLock(
     command,
     startedAt: new Date().toISOString(),
   };
-  await writeFile(path.join(lockDir(stateFile), "owner.json"), JSON.stringify(me));
+  await writeFile(ownerFile(stateFile), JSON.stringify(me));
   return {
     async release() {
-      await rm(path.join(lockDir(stateFile), "owner.json"), { force: true });
-      await release();
+      await rm(ownerFile(stateFile), { force: true });
+      // After a compromise proper-lockfile has already let go; releasing again is not an error.
+      await release().catch(() => {});
     },
   };
 }

@@ -105,7 +105,7 @@ export const buildPhase: Phase = {
       "--label",
       `org.opencontainers.image.revision=${revision}`,
       "--build-arg",
-      `VERSION=${ctx.config.image.version}`,
+      `GEN3D_VERSION=${ctx.config.image.version}`,
       "--build-arg",
       `GIT_REVISION=${revision}`,
       ...Object.entries(ctx.config.image.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),

@@ -82,11 +82,20 @@ describe("state lock", () => {
     await again.release();
   });
 
+  it("keeps the lock through its heartbeats (the owner record must not disturb them)", async () => {
+    const file = path.join(await tmp(), "STATE.json");
+    const compromised: Error[] = [];
+    const lock = await acquireStateLock(file, "deploy", (e) => compromised.push(e), { staleMs: 2_000, updateMs: 1_000 });
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect(compromised).toEqual([]);
+    await lock.release();
+  });
+
   it("recovers at once from a lock whose owner process is gone", async () => {
     const file = path.join(await tmp(), "STATE.json");
     const lock = await acquireStateLock(file, "deploy", () => {});
     // Pretend the holder was a process that has since died (kill -9).
-    const owner = path.join(`${file}.lock`, "owner.json");
+    const owner = `${file}.lock-owner`;
     const record = JSON.parse(await readFile(owner, "utf8"));
     await writeFile(owner, JSON.stringify({ ...record, pid: 2 ** 22 + 7 }));
     const taken = await acquireStateLock(file, "resume", () => {});
