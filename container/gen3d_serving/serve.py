@@ -62,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = ", ".join(str(p) for p in missing)
         print(f"gen3d_serving: model file(s) missing: {names}", file=sys.stderr)
         return EXIT_MODEL_FILES
+    if not settings.allowed_buckets:
+        log.warning("GEN3D_ALLOWED_BUCKETS is empty: every invocation will be refused with 403 bucket_not_allowed")
     log.info(
         "starting",
         extra={

@@ -21,7 +21,7 @@ import numpy as np
 from .backends import Embedding, Prompt, ReconstructionBackend, SegmentationBackend
 from .cache import EmbeddingCache
 from .config import Settings
-from .errors import TaskNotAvailable
+from .errors import ApiError, TaskNotAvailable
 from .images import ImageLimits, decode_image, decode_mask, encode_mask_png
 from .schemas import Generate3dRequest, GetEmbeddingRequest, Request, SegmentRequest
 from .storage import KeyPolicy, Storage
@@ -224,7 +224,11 @@ class InferenceService:
         if cached is not None:
             return cached, embedding_key, "memory"
         with timer.phase("embedding_s3_read"):
-            stored = self._storage.get_optional(bucket, embedding_key, max_bytes=_MAX_EMBEDDING_BYTES)
+            try:
+                stored = self._storage.get_optional(bucket, embedding_key, max_bytes=_MAX_EMBEDDING_BYTES)
+            except ApiError as exc:  # a cache that cannot be read is a miss, not a failed request
+                log.warning("embedding cache read failed", extra={"s3_key": embedding_key, "code": exc.code})
+                stored = None
         if stored is not None:
             try:
                 embedding = segmenter.deserialize(stored)

@@ -193,12 +193,16 @@ def launch(tmp_dir: Path, env: dict, args=("serve",)) -> tuple[subprocess.Popen,
     return proc, log_path, err_path, f"http://127.0.0.1:{port}"
 
 
-def start_server(tmp_dir: Path, env: dict, args=("serve",), ready_timeout: float = 90.0) -> Server:
+def start_server(tmp_dir: Path, env: dict, args=("serve",), ready_timeout: float = 90.0, _attempt: int = 0) -> Server:
     proc, log_path, err_path, url = launch(tmp_dir, env, args)
     server = Server(url=url, proc=proc, log_path=log_path, env=env)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            output = log_path.read_text(errors="replace") + err_path.read_text(errors="replace")
+            if _attempt < 3 and ("Connection in use" in output or "Address already in use" in output):
+                # free_port() found a free port, but another process on this shared machine took it first.
+                return start_server(tmp_dir, env, args, ready_timeout, _attempt + 1)
             raise AssertionError(
                 f"server exited with {proc.returncode} before /ping answered 200:\n"
                 f"{log_path.read_text(errors='replace')[-4000:]}\n{err_path.read_text(errors='replace')[-4000:]}"

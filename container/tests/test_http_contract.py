@@ -141,3 +141,18 @@ def test_3d_disabled_needs_no_sam3d_weights(make_server, tmp_path):
     assert srv.ping().json()["tasks"] == ["get_embedding", "segment"]
     response = srv.invoke({"task": "generate_3d", "image_s3_key": "inputs/photo.png", "mask_s3_key": "inputs/mask.png"})
     assert response.status_code == 400 and response.json()["error"]["code"] == "task_not_available"
+
+
+def test_corrupt_cached_embedding_in_s3_is_recomputed(server, make_server, s3):
+    from tests.conftest import fixture_image, png_bytes
+
+    s3.put_object(Bucket=BUCKET, Key="inputs/corrupt-cache.png", Body=png_bytes(fixture_image((21, 34))))
+    payload = {"task": "get_embedding", "image_s3_key": "inputs/corrupt-cache.png"}
+    key = server.invoke(payload).json()["embedding_s3_key"]
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"definitely not an npz")
+    other = make_server()
+    body = other.invoke(payload).json()
+    assert body["status"] == "success" and body["cached"] is False
+    assert get_object(s3, key) != b"definitely not an npz", "the bad cache entry was replaced"
+    warnings = [r for r in other.log_records() if r.get("msg") == "ignoring unusable cached embedding"]
+    assert warnings and warnings[0]["s3_key"] == key
