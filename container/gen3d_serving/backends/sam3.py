@@ -197,7 +197,9 @@ class Sam3TrackerBackend(SegmentationBackend):
         model_inputs: dict[str, Any] = {}
         for name in ("input_points", "input_boxes"):
             if name in encoded:
-                model_inputs[name] = encoded[name].to(self._device, self._dtype)
+                # Kept float32: the prompt encoder normalises pixel coordinates first and casts to
+                # the model dtype after; in bf16 a coordinate near 1000 would snap to a multiple of 8.
+                model_inputs[name] = encoded[name].to(self._device, torch.float32)
         if "input_labels" in encoded:
             model_inputs["input_labels"] = encoded["input_labels"].to(self._device)
         levels = [level.to(self._device) for level in embedding.value]
