@@ -155,6 +155,9 @@ class Server:
     def log_lines(self) -> list[str]:
         return self.log_path.read_text(errors="replace").splitlines()
 
+    def stderr_text(self) -> str:
+        return Path(str(self.log_path).replace(".stdout.log", ".stderr.log")).read_text(errors="replace")
+
     def log_records(self) -> list[dict]:
         """Every stdout line must be one JSON object: a non-JSON line fails the test."""
         records = []
@@ -238,7 +241,8 @@ def server(tmp_path_factory, aws_env, test_models, fixtures):
     )
     yield srv
     assert srv.stop() == 0, "server did not exit cleanly on SIGTERM"
-    srv.log_records()  # every line is JSON
+    srv.log_records()  # every stdout line is JSON
+    assert "Traceback" not in srv.stderr_text()
 
 
 @pytest.fixture

@@ -126,5 +126,6 @@ def test_http_segment_with_the_real_sam3_backend(tmp_path, aws_env, fixtures, ti
         cold = srv.invoke({"task": "segment", "image_s3_key": "inputs/second.png", "prompt_type": "point", "point": [5, 5]}).json()
         assert cold["embedding_cached"] is False and cold["mask_size"] == [40, 50]
         srv.log_records()  # every stdout line is JSON, torch/transformers included
+        assert srv.stderr_text() == "", srv.stderr_text()[-2000:]
     finally:
         assert srv.stop() == 0
