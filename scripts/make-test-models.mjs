@@ -19,7 +19,9 @@ export function deterministicBytes(size, seed) {
 
 export function makeTestModels(root, weightMiB = 4) {
   const files = {
-    "sam3/config.json": Buffer.from(`${JSON.stringify({ model_type: "sam3_tracker", note: "stand-in for GEN3D_BACKEND=test" })}\n`),
+    "sam3/config.json": Buffer.from(
+      `${JSON.stringify({ model_type: "sam3_tracker", note: "stand-in for GEN3D_BACKEND=test" })}\n`,
+    ),
     "sam3/model.safetensors": deterministicBytes(weightMiB * 1024 * 1024, "sam3"),
     "sam3d/pipeline.yaml": Buffer.from("ss_generator_ckpt_path: ss_generator.ckpt\n"),
     "sam3d/ss_generator.ckpt": deterministicBytes(weightMiB * 1024 * 1024, "sam3d"),

@@ -1,6 +1,6 @@
-import { type GlobalOptions, ioFor, type Runtime, statePath } from "../engine/runtime.js";
 import { UserError } from "../engine/errors.js";
 import { bold, dim, red, table } from "../engine/output.js";
+import { type GlobalOptions, ioFor, type Runtime, statePath } from "../engine/runtime.js";
 import { readState } from "../engine/state.js";
 import { PHASE_TITLES } from "../phases/titles.js";
 import { paintStatus, renderArtifacts } from "./render.js";

@@ -71,8 +71,9 @@ export function errorJson(thrown: unknown): Record<string, unknown> {
 /** A fixed-width table for status and plan. */
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows)
-    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell))));
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell));
+  }
   return `${rows
     .map((row) =>
       row

@@ -148,7 +148,12 @@ export class PhaseRunner {
     } catch (thrown) {
       // Could not even work out what the phase depends on: it fails before it starts.
       const error = toGen3dError(thrown);
-      this.outcomes.set(phase.id, { id: phase.id, type: isAbort(thrown) ? "interrupted" : "failed", reason: "inputs", error: error.toRecord() } as PhaseOutcome);
+      this.outcomes.set(phase.id, {
+        id: phase.id,
+        type: isAbort(thrown) ? "interrupted" : "failed",
+        reason: "inputs",
+        error: error.toRecord(),
+      } as PhaseOutcome);
       throw error;
     }
     const record = state.phase(phase.id);
@@ -301,7 +306,8 @@ export async function runPhases(
     const error = toGen3dError(thrown);
     const report = runner.report(selected);
     // Whatever stopped the run, it did not pass.
-    const status = report.status === "passed" ? (error.exitCode === 130 ? "interrupted" : "failed") : report.status;
+    const status =
+      report.status === "passed" ? (error.exitCode === 130 ? "interrupted" : "failed") : report.status;
     return { ...report, status, error };
   }
   return runner.report(selected);

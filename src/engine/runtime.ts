@@ -69,4 +69,3 @@ export function statePath(globals: GlobalOptions, runtime: Runtime, loaded?: Loa
   if (loaded) return path.join(loaded.baseDir, "STATE.json");
   return path.join(globals.config ? path.dirname(configPath(globals, runtime)) : runtime.cwd, "STATE.json");
 }
-

@@ -4,6 +4,7 @@ import path from "node:path";
 import { inspectImage } from "../adapters/docker-image.js";
 import { dockerignore } from "../checks/dockerfile.js";
 import { imageGates, modelsInImageGates } from "../checks/image.js";
+import { ExternalError, GateFailedError } from "../engine/errors.js";
 import { hashTree } from "../engine/fingerprint.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
 import { dockerfileInput } from "./01-preflight.js";
@@ -62,6 +63,32 @@ async function gitRevision(dir: string): Promise<string> {
   return "unknown";
 }
 
+/** Turns the docker errors that have a known cause into one that names the fix. */
+export function classifyBuildFailure(error: unknown): unknown {
+  if (!(error instanceof ExternalError)) return error;
+  const text = [error.message, ...error.details].join("\n");
+  const platform = /does not match the specified platform: wanted (\S+), actual: (\S+)/.exec(text);
+  if (platform || /exec format error/.test(text)) {
+    return new GateFailedError(
+      "IMAGE_PLATFORM",
+      platform
+        ? `the base image is ${platform[2]}, but SageMaker runs ${platform[1]}: the build stopped at the first RUN`
+        : 'a RUN step hit "exec format error": the base image is not linux/amd64',
+      {
+        details: error.details,
+        hint: "Use a linux/amd64 base image (e.g. `docker pull --platform linux/amd64 …`, or an amd64 tag/digest in BASE_IMAGE); an arm64 image fails on SageMaker with exec format error.",
+      },
+    );
+  }
+  if (/tzdata|Configuring tzdata|Geographic area/.test(text)) {
+    return new GateFailedError("BUILD_INTERACTIVE", "the build waited for tzdata's interactive prompt", {
+      details: error.details,
+      hint: "Set ENV DEBIAN_FRONTEND=noninteractive and TZ before the first apt-get (seed issue #8).",
+    });
+  }
+  return error;
+}
+
 /** Phase 2: docker build --platform linux/amd64 with an immutable, content-derived tag. */
 export const buildPhase: Phase = {
   id: 2,
@@ -113,15 +140,19 @@ export const buildPhase: Phase = {
     ];
     const started = ctx.clock.now().getTime();
     const tail: string[] = [];
-    await ctx.docker.exec(args, {
-      signal: ctx.signal,
-      timeoutMs: ctx.config.timeouts.buildSeconds * 1000,
-      onLine: (line) => {
-        tail.push(line);
-        if (tail.length > 30) tail.shift();
-        ctx.progress(line.slice(0, 160));
-      },
-    });
+    try {
+      await ctx.docker.exec(args, {
+        signal: ctx.signal,
+        timeoutMs: ctx.config.timeouts.buildSeconds * 1000,
+        onLine: (line) => {
+          tail.push(line);
+          if (tail.length > 30) tail.shift();
+          ctx.progress(line.slice(0, 160));
+        },
+      });
+    } catch (error) {
+      throw classifyBuildFailure(error);
+    }
     const built = await inspectImage(ctx.docker, target.ref, ctx.signal);
     return {
       outcome: "built",

@@ -24,7 +24,10 @@ describe("gen3d verify --phase 1", () => {
     await seedAccount(moto);
   });
 
-  const withEndpoint = (config: Record<string, unknown>) => ({ ...config, aws: { region: "us-east-1", endpoint: moto.endpoint } });
+  const withEndpoint = (config: Record<string, unknown>) => ({
+    ...config,
+    aws: { region: "us-east-1", endpoint: moto.endpoint },
+  });
 
   it("passes on the good project, and prints the cost summary", async () => {
     const dir = await makeProject({ config: withEndpoint(validConfig()) });
@@ -40,11 +43,15 @@ describe("gen3d verify --phase 1", () => {
 
   it("the built binary (bundled SDK and all) passes on the good project too", async () => {
     const dir = await makeProject({ config: withEndpoint(validConfig()) });
-    const result = spawnSync(process.execPath, [path.resolve("bin/gen3d.js"), "verify", "--phase", "1", "--json"], {
-      cwd: dir,
-      env: { ...process.env, CI: "true" },
-      encoding: "utf8",
-    });
+    const result = spawnSync(
+      process.execPath,
+      [path.resolve("bin/gen3d.js"), "verify", "--phase", "1", "--json"],
+      {
+        cwd: dir,
+        env: { ...process.env, CI: "true" },
+        encoding: "utf8",
+      },
+    );
     expect(result.status, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { ok: boolean; gates: { id: string; status: string }[] };
     expect(report.gates.find((g) => g.id === "aws.identity")?.status).toBe("pass");
@@ -80,7 +87,17 @@ describe("gen3d --help", () => {
   it("lists init, deploy, resume, verify, status and plan", async () => {
     const runtime = testRuntime(process.cwd());
     expect(await main(["--help"], runtime)).toBe(0);
-    for (const command of ["init", "deploy", "resume", "verify", "status", "plan", "destroy", "logs", "cost"]) {
+    for (const command of [
+      "init",
+      "deploy",
+      "resume",
+      "verify",
+      "status",
+      "plan",
+      "destroy",
+      "logs",
+      "cost",
+    ]) {
       expect(runtime.out.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
     }
   });

@@ -127,7 +127,7 @@ describe("phase runner", () => {
     const ctx = await createTestContext();
     const { phases } = fakePhases(1);
     const broken: Phase = {
-      ...phases[0]!,
+      ...(phases[0] as Phase),
       run: async () => {
         throw new NotImplementedError("phase 1 (p1)");
       },

@@ -85,7 +85,10 @@ describe("state lock", () => {
   it("keeps the lock through its heartbeats (the owner record must not disturb them)", async () => {
     const file = path.join(await tmp(), "STATE.json");
     const compromised: Error[] = [];
-    const lock = await acquireStateLock(file, "deploy", (e) => compromised.push(e), { staleMs: 2_000, updateMs: 1_000 });
+    const lock = await acquireStateLock(file, "deploy", (e) => compromised.push(e), {
+      staleMs: 2_000,
+      updateMs: 1_000,
+    });
     await new Promise((r) => setTimeout(r, 3_500));
     expect(compromised).toEqual([]);
     await lock.release();

@@ -1,0 +1,145 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+// @ts-expect-error: a plain .mjs script without types
+import { makeTestModels } from "../../scripts/make-test-models.mjs";
+import { DockerCli, type DockerExecOptions } from "../../src/adapters/docker.js";
+
+export const LOCAL_REGISTRY = process.env.GEN3D_LOCAL_REGISTRY ?? "127.0.0.1:5000";
+export const BASE_IMAGE = process.env.GEN3D_BASE_IMAGE ?? "gen3d-base:local";
+
+/** The local stack must be up: these tests never skip themselves (`bash scripts/local-stack/up.sh`). */
+export function requireLocalStack(): void {
+  const docker = spawnSync("docker", ["image", "inspect", BASE_IMAGE], { encoding: "utf8" });
+  if (docker.status !== 0) {
+    throw new Error(
+      `the local stack is not up (docker image inspect ${BASE_IMAGE}: ${docker.stderr.trim()}). Run: bash scripts/local-stack/up.sh`,
+    );
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A docker that records every command it runs (to prove what a phase did, or did not, do). */
+export function recordingDocker(): DockerCli & { calls: string[][] } {
+  const docker = new DockerCli() as DockerCli & { calls: string[][] };
+  docker.calls = [];
+  const exec = docker.exec.bind(docker);
+  docker.exec = (args: readonly string[], options?: DockerExecOptions) => {
+    docker.calls.push([...args]);
+    return exec(args, options);
+  };
+  return docker;
+}
+
+/** A throwaway project holding a copy of the real container/ plus stand-in weights. */
+export async function containerProject(): Promise<{
+  dir: string;
+  modelBytes: { sam3: number; sam3d: number };
+}> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-it-"));
+  const source = path.resolve("container");
+  for (const entry of [
+    "Dockerfile",
+    ".dockerignore",
+    "requirements.txt",
+    "requirements-sam3.txt",
+    "docker",
+    "gen3d_serving",
+  ]) {
+    await cp(path.join(source, entry), path.join(dir, "container", entry), {
+      recursive: true,
+      filter: (p) => !p.includes("__pycache__"),
+    });
+  }
+  const modelBytes = makeTestModels(path.join(dir, "container", "models"), 1) as {
+    sam3: number;
+    sam3d: number;
+  };
+  return { dir, modelBytes };
+}
+
+/** A config for the local stack: moto for AWS, the loopback registry for ECR, the test backend. */
+export function localConfig(options: {
+  endpoint: string;
+  port: number;
+  repository: string;
+  modelBytes: { sam3: number; sam3d: number };
+  environment?: Record<string, string>;
+  baseImage?: string;
+}) {
+  return {
+    project: { name: "gen3d-it" },
+    aws: { region: "us-east-1", endpoint: options.endpoint, registry: LOCAL_REGISTRY },
+    s3: { bucket: "gen3d-test-bucket" },
+    executionRoleArn: "arn:aws:iam::123456789012:role/gen3d-sagemaker",
+    ecr: { repository: options.repository },
+    image: {
+      name: "gen3d-it",
+      version: "0.1.0",
+      contextDir: "container",
+      buildArgs: {
+        BASE_IMAGE: options.baseImage ?? BASE_IMAGE,
+        INSTALL_SAM3: "false",
+        PIP_EXTRA_ARGS: "--no-index",
+      },
+      maxSizeGb: 4,
+    },
+    models: [
+      {
+        name: "sam3",
+        localPath: "container/models/sam3",
+        expectedSizeBytes: options.modelBytes.sam3,
+        gpuMemoryGb: 6,
+        tasks: ["get_embedding", "segment"],
+      },
+      {
+        name: "sam3d",
+        localPath: "container/models/sam3d",
+        expectedSizeBytes: options.modelBytes.sam3d,
+        gpuMemoryGb: 32,
+        tasks: ["generate_3d"],
+      },
+    ],
+    instance: { type: "ml.g6e.xlarge" },
+    timeouts: { startupSeconds: 60, buildSeconds: 600 },
+    localTest: {
+      aliveAfterSeconds: 1,
+      port: options.port,
+      environment: { GEN3D_BACKEND: "test", ...options.environment },
+    },
+  };
+}
+
+/**
+ * An image whose config says linux/arm64 (the rootfs is the amd64 base: only the metadata
+ * matters to the gate). Built offline by rewriting the config of a saved image.
+ */
+export async function arm64BaseImage(target = "gen3d-it-arm64:base"): Promise<string> {
+  if (spawnSync("docker", ["image", "inspect", target]).status === 0) return target;
+  const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-arm64-"));
+  execFileSync("sh", ["-c", 'docker save "$1" | tar -x -C "$2"', "sh", BASE_IMAGE, dir]);
+  const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as {
+    Config: string;
+    RepoTags: string[];
+  }[];
+  const entry = manifest[0] as { Config: string; RepoTags: string[] };
+  const config = JSON.parse(await readFile(path.join(dir, entry.Config), "utf8")) as { architecture: string };
+  config.architecture = "arm64";
+  await rm(path.join(dir, entry.Config));
+  entry.Config = "config-arm64.json";
+  entry.RepoTags = [target];
+  await writeFile(path.join(dir, entry.Config), JSON.stringify(config));
+  await writeFile(path.join(dir, "manifest.json"), JSON.stringify(manifest));
+  execFileSync("sh", ["-c", 'tar -c -C "$1" . | docker load', "sh", dir]);
+  await rm(dir, { recursive: true, force: true });
+  return target;
+}
