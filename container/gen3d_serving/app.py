@@ -109,8 +109,9 @@ def create_app(runtime: Runtime) -> Flask:
         try:
             payload = _read_json()
             if isinstance(payload, dict):
-                task = payload.get("task") if isinstance(payload.get("task"), str) else None
-                session_id = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
+                # Client-supplied, logged before validation: bounded so a request cannot bloat the log.
+                task = payload["task"][:64] if isinstance(payload.get("task"), str) else None
+                session_id = payload["session_id"][:128] if isinstance(payload.get("session_id"), str) else None
             parsed = parse_request(payload)
             if runtime.state != "ready" or runtime.service is None:
                 raise NotReady(f"models are {runtime.state}; retry when GET /ping answers 200")

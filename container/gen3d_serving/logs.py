@@ -29,7 +29,9 @@ class JsonFormatter(logging.Formatter):
             entry["exc_message"] = str(exc)
             # Frames as a list: the stack stays searchable without multi-line log records.
             entry["stack"] = [f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb)]
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        # ASCII-only: a client-supplied U+2028 or U+0085 must not split one record into two lines
+        # for consumers that split on Unicode line boundaries.
+        return json.dumps(entry, default=str, ensure_ascii=True)
 
 
 def configure(level: str) -> None:

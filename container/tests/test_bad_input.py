@@ -116,3 +116,13 @@ def test_content_type_is_not_required(server):
     body = json.dumps({"task": "get_embedding", "image_s3_key": "inputs/photo.png", "bucket": BUCKET})
     response = server.invoke(body.encode(), headers={"Content-Type": "application/octet-stream"})
     assert response.status_code == 200, response.text
+
+
+def test_hostile_strings_cannot_break_the_one_json_object_per_line_log(server):
+    nasty = "a\u2028b\u0085c\r\nd\x1c" + "x" * 5000
+    response = server.invoke({"task": nasty, "image_s3_key": "inputs/photo.png", "session_id": nasty})
+    assert response.status_code == 400
+    records = server.log_records()  # json.loads per line: fails if a record was split
+    logged = [r for r in records if r.get("msg") == "invocation" and isinstance(r.get("task"), str) and r["task"].startswith("a\u2028b")]
+    assert logged and len(logged[-1]["task"]) == 64 and len(logged[-1]["session_id"]) == 128
+    assert server.ping().status_code == 200
