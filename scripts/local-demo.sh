@@ -44,6 +44,7 @@ except iam.exceptions.NoSuchEntityException:
 PY
 
 [ -f container/models/sam3/model.safetensors ] || node scripts/make-test-models.mjs container/models 4 >/dev/null
+[ -d node_modules ] || npm ci --no-audit --no-fund
 [ -f dist/cli.js ] || npm run build
 
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1

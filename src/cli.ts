@@ -2,20 +2,6 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import type { GlobalOptions, Runtime } from "./engine/app.js";
 import { Gen3dError, toGen3dError } from "./engine/errors.js";
 
-type LaterCommand = (globals: GlobalOptions, runtime: Runtime, options?: never) => Promise<number>;
-
-/** Commands whose modules land separately (destroy, logs, status --live). */
-async function importLater<T>(name: string): Promise<T> {
-  const specifier = `./commands/${name}.js`;
-  try {
-    return (await import(specifier)) as T;
-  } catch (error) {
-    if ((error as { code?: string }).code !== "ERR_MODULE_NOT_FOUND") throw error;
-    const { NotImplementedError } = await import("./engine/errors.js");
-    throw new NotImplementedError(`gen3d ${name}`);
-  }
-}
-
 function phaseNumber(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 10)
@@ -79,7 +65,7 @@ function program(runtime: Runtime, setCode: (code: number) => void): Command {
     .option("--live", "also ask AWS what exists now and mark drift")
     .action(async (options: { live?: boolean }, command: Command) => {
       if (options.live) {
-        const { statusLiveCommand } = await importLater<{ statusLiveCommand: LaterCommand }>("status-live");
+        const { statusLiveCommand } = await import("./commands/status-live.js");
         setCode(await statusLiveCommand(globals(command), runtime));
         return;
       }
@@ -131,7 +117,7 @@ function program(runtime: Runtime, setCode: (code: number) => void): Command {
     .option("--delete-images", "also delete the pushed ECR images")
     .option("--delete-s3", "also delete gen3d's S3 prefixes (outputs, failures, embeddings)")
     .action(async (options, command: Command) => {
-      const { destroyCommand } = await importLater<{ destroyCommand: LaterCommand }>("destroy");
+      const { destroyCommand } = await import("./commands/destroy.js");
       setCode(await destroyCommand(globals(command), runtime, options));
     });
 
@@ -141,7 +127,7 @@ function program(runtime: Runtime, setCode: (code: number) => void): Command {
     .option("-f, --follow", "keep following new lines")
     .option("--since <minutes>", "how far back to start", "30")
     .action(async (options, command: Command) => {
-      const { logsCommand } = await importLater<{ logsCommand: LaterCommand }>("logs");
+      const { logsCommand } = await import("./commands/logs.js");
       setCode(await logsCommand(globals(command), runtime, options));
     });
 
