@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from gen3d_serving.backends.base import Prompt
 from gen3d_serving.backends.sam3 import Sam3TrackerBackend

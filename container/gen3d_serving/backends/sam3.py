@@ -154,7 +154,6 @@ class Sam3TrackerBackend(SegmentationBackend):
 
     @classmethod
     def from_pretrained(cls, model_dir: Path, *, device: str = "auto", dtype: str = "auto", processor: str = "auto"):
-        import torch
         from transformers import Sam3TrackerModel
         from transformers.utils import logging as hf_logging
 
