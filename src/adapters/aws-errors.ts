@@ -56,9 +56,16 @@ export function awsFailure(error: unknown, action: string, permission?: string, 
       "An account quota is exhausted: raise it in the Service Quotas console (service SageMaker), or delete unused resources.";
   } else if (isThrottle(error)) {
     hint = "AWS throttled the call after the SDK's retries; wait a minute and run `gen3d resume`.";
-  } else if (/ExpiredToken|InvalidClientTokenId|UnrecognizedClient|CredentialsProviderError/i.test(name)) {
+  } else if (
+    /ExpiredToken|InvalidClientTokenId|UnrecognizedClient|CredentialsProviderError|SignatureDoesNotMatch/i.test(
+      name,
+    )
+  ) {
     hint =
-      "The AWS credentials are missing or expired: refresh them (e.g. `aws sso login`) and run `gen3d resume`.";
+      "The AWS credentials are missing or expired: refresh them (e.g. `aws sso login`), or set aws.profile in gen3d.config.json / AWS_PROFILE, then run `gen3d resume`.";
+  } else if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(`${name} ${message}`)) {
+    hint =
+      "The AWS endpoint is unreachable: check aws.endpoint (is the local emulator running?) or the network.";
   }
   if (extraHint) hint = hint ? `${hint} ${extraHint}` : extraHint;
   return new ExternalError("AWS_CALL_FAILED", `${action} failed: ${name}: ${message}`, {

@@ -1,39 +1,14 @@
 import { z } from "zod";
 import type { AwsClients } from "../adapters/aws.js";
+import { awsFailure } from "../adapters/aws-errors.js";
 import type { Gen3dConfig } from "../config/schema.js";
-import { isAbort } from "../engine/errors.js";
+import { type Gen3dError, isAbort } from "../engine/errors.js";
 import { type GateResult, gate } from "../engine/phase.js";
 
-/** A short, actionable reading of an SDK error. */
-export function describeAwsError(error: unknown, profile?: string): { message: string; hint?: string } {
-  const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const name = e.name ?? "Error";
-  const message = `${name}: ${e.message ?? String(error)}`;
-  if (
-    /CredentialsProviderError|ExpiredToken|InvalidClientTokenId|UnrecognizedClientException|SignatureDoesNotMatch/.test(
-      name + message,
-    )
-  ) {
-    return {
-      message,
-      hint: profile
-        ? `Refresh the credentials of profile ${profile} (\`aws sso login --profile ${profile}\` or update ~/.aws/credentials).`
-        : "Configure credentials: set aws.profile in gen3d.config.json, or AWS_PROFILE / AWS_ACCESS_KEY_ID in the environment.",
-    };
-  }
-  if (/AccessDenied|UnauthorizedOperation|Forbidden/.test(name) || e.$metadata?.httpStatusCode === 403) {
-    return {
-      message,
-      hint: "The caller lacks a permission; the message names the action to allow in its IAM policy.",
-    };
-  }
-  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(message)) {
-    return {
-      message,
-      hint: "The AWS endpoint is unreachable: check aws.endpoint (local emulator running?) or your network.",
-    };
-  }
-  return { message };
+/** A short, actionable reading of an SDK error, for a gate's message and hint. */
+export function describeAwsError(error: unknown, action = "AWS call"): { message: string; hint?: string } {
+  const failure = awsFailure(error, action) as Gen3dError;
+  return { message: failure.message, hint: failure.hint };
 }
 
 const identity = z.object({ Account: z.string().regex(/^\d{12}$/), Arn: z.string(), UserId: z.string() });
@@ -72,7 +47,6 @@ export function trustsSageMaker(document: string): boolean {
 async function guarded(
   id: string,
   title: string,
-  config: Gen3dConfig,
   body: () => Promise<GateResult>,
   onError?: (error: unknown) => GateResult | undefined,
 ): Promise<GateResult> {
@@ -82,7 +56,7 @@ async function guarded(
     if (isAbort(error)) throw error;
     const special = onError?.(error);
     if (special) return special;
-    const { message, hint } = describeAwsError(error, config.aws.profile);
+    const { message, hint } = describeAwsError(error, title);
     return gate(id, title, "fail", message, { hint });
   }
 }
@@ -94,7 +68,7 @@ export async function awsGates(
   signal: AbortSignal,
 ): Promise<GateResult[]> {
   const results: GateResult[] = [];
-  const identityGate = await guarded("aws.identity", "AWS credentials work", config, async () => {
+  const identityGate = await guarded("aws.identity", "AWS credentials work", async () => {
     const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
     const who = identity.parse(
       await (await aws.sts()).send(new GetCallerIdentityCommand({}), { abortSignal: signal }),
@@ -119,7 +93,6 @@ export async function awsGates(
     await guarded(
       "aws.execution-role",
       "execution role exists and trusts SageMaker",
-      config,
       async () => {
         const { GetRoleCommand } = await import("@aws-sdk/client-iam");
         const role = await (await aws.iam()).send(new GetRoleCommand({ RoleName: roleName }), {
@@ -162,7 +135,6 @@ export async function awsGates(
     await guarded(
       "aws.bucket",
       "S3 bucket reachable",
-      config,
       async () => {
         const { HeadBucketCommand } = await import("@aws-sdk/client-s3");
         await (await aws.s3()).send(new HeadBucketCommand({ Bucket: config.s3.bucket }), {

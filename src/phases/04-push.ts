@@ -1,8 +1,8 @@
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import { z } from "zod";
+import { awsFailure } from "../adapters/aws-errors.js";
 import { inspectImage } from "../adapters/docker-image.js";
 import { type RegistryTarget, readRemoteImage } from "../adapters/registry.js";
-import { describeAwsError } from "../checks/aws-account.js";
 import { ExternalError, GateFailedError, UserError } from "../engine/errors.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
 import { localTestEvidence } from "./03-local-test.js";
@@ -78,12 +78,7 @@ async function ecrSend<T>(
   try {
     return await send(await ctx.aws.ecr());
   } catch (error) {
-    if ((error as { name?: string }).name === "AbortError") throw error;
-    const { message, hint } = describeAwsError(error, ctx.config.aws.profile);
-    throw new ExternalError("ECR_FAILED", `ECR ${action} failed: ${message}`, {
-      cause: error,
-      hint: hint ?? `Allow ecr:${action} for the caller.`,
-    });
+    throw awsFailure(error, `ECR ${action}`, `ecr:${action}`);
   }
 }
 

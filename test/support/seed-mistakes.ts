@@ -12,7 +12,8 @@ export interface SeedMistake {
   expect: RegExp[];
 }
 
-const sam3d = {
+/** SAM 3D Objects: needs ≥ 32 GB of GPU memory. */
+export const SAM3D_MODEL = {
   name: "sam3d",
   localPath: "container/models/sam3d",
   expectedSizeBytes: 1000,
@@ -68,7 +69,7 @@ export const SEED_MISTAKES: SeedMistake[] = [
     project: {
       config: validConfig({
         instance: { type: "ml.g5.2xlarge" },
-        models: [...(validConfig().models as object[]), sam3d],
+        models: [...(validConfig().models as object[]), SAM3D_MODEL],
       }),
       files: { "container/models/sam3d/weights.bin": "y".repeat(1000) },
     },

@@ -13,14 +13,9 @@ import { modelGates } from "../../src/checks/models.js";
 import { parseConfig } from "../../src/config/load.js";
 import { dockerDown, dockerUp } from "../support/fakes.js";
 import { makeProject, validConfig } from "../support/project.js";
+import { SAM3D_MODEL } from "../support/seed-mistakes.js";
 
-const sam3d = {
-  name: "sam3d",
-  localPath: "container/models/sam3d",
-  expectedSizeBytes: 1000,
-  gpuMemoryGb: 32,
-  tasks: ["generate_3d"],
-};
+const sam3d = SAM3D_MODEL;
 
 describe("instance fit", () => {
   it("fails ml.g5.2xlarge with SAM 3D Objects enabled and names instances that fit", () => {
