@@ -15,18 +15,40 @@ const bin = path.join(root, "bin", "gen3d.js");
 const dir = mkdtempSync(path.join(os.tmpdir(), "gen3d-bench-"));
 const now = new Date().toISOString();
 const phases = Object.fromEntries(
-  Array.from({ length: 10 }, (_, i) => [String(i + 1), { status: "passed", attempts: 1, startedAt: now, finishedAt: now, inputHash: "0123456789abcdef", evidence: { gates: [{ id: "x", title: "x", status: "pass", message: "ok" }] } }]),
+  Array.from({ length: 10 }, (_, i) => [
+    String(i + 1),
+    {
+      status: "passed",
+      attempts: 1,
+      startedAt: now,
+      finishedAt: now,
+      inputHash: "0123456789abcdef",
+      evidence: { gates: [{ id: "x", title: "x", status: "pass", message: "ok" }] },
+    },
+  ]),
 );
 writeFileSync(
   path.join(dir, "STATE.json"),
-  JSON.stringify({ schemaVersion: 1, project: "bench", createdAt: now, updatedAt: now, phases, artifacts: { imageTag: "1.0.0-abc", endpointName: "bench-async" }, history: Array.from({ length: 200 }, () => ({ at: now, event: "phase-passed", phase: 1 })) }),
+  JSON.stringify({
+    schemaVersion: 1,
+    project: "bench",
+    createdAt: now,
+    updatedAt: now,
+    phases,
+    artifacts: { imageTag: "1.0.0-abc", endpointName: "bench-async" },
+    history: Array.from({ length: 200 }, () => ({ at: now, event: "phase-passed", phase: 1 })),
+  }),
 );
 
 function time(args) {
   const samples = [];
   for (let i = 0; i < runs + 2; i++) {
     const started = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, args, { cwd: dir, stdio: "ignore", env: { ...process.env, CI: "true" } });
+    const result = spawnSync(process.execPath, args, {
+      cwd: dir,
+      stdio: "ignore",
+      env: { ...process.env, CI: "true" },
+    });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     if (result.status !== 0) throw new Error(`${args.join(" ")} exited ${result.status}`);
     if (i >= 2) samples.push(ms); // two warm-up runs fill the page cache
@@ -44,5 +66,7 @@ const rows = [
 ];
 console.log(`runs: ${runs} each, median (p90) wall ms, ratio to node -e '' (goal ≤ 2.0)`);
 for (const [name, t] of rows) {
-  console.log(`${name.padEnd(22)} ${t.median.toFixed(1).padStart(7)} (${t.p90.toFixed(1)})  ${(t.median / baseline.median).toFixed(2)}×`);
+  console.log(
+    `${name.padEnd(22)} ${t.median.toFixed(1).padStart(7)} (${t.p90.toFixed(1)})  ${(t.median / baseline.median).toFixed(2)}×`,
+  );
 }
