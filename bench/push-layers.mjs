@@ -56,6 +56,10 @@ const runId = `${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}-${ran
 
 // Everything to undo at exit, in reverse order of creation.
 const cleanups = [];
+// Child processes still running: a signal stops them before cleaning up, else a build that is
+// still in flight would tag its image after the cleanup removed the tags.
+const running = new Set();
+let interrupted = false;
 const log = (line) => process.stderr.write(`[push-layers] ${line}\n`);
 
 /**
@@ -63,8 +67,11 @@ const log = (line) => process.stderr.write(`[push-layers] ${line}\n`);
  * with the tail of its output, which is where docker says what went wrong.
  */
 function run(cmd, args, { env } = {}) {
+  // After a signal only cleanup's own commands run: the interrupted flow must not go on.
+  if (interrupted && !args.includes("rmi")) return Promise.reject(new Error("interrupted"));
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    running.add(child);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => {
@@ -75,6 +82,7 @@ function run(cmd, args, { env } = {}) {
     });
     child.on("error", reject);
     child.on("close", (code) => {
+      running.delete(child);
       if (code === 0) return resolve(stdout);
       const tail = `${stdout}\n${stderr}`.trim().split("\n").slice(-15).join("\n");
       reject(new Error(`${cmd} ${args.join(" ")} exited ${code}:\n${tail}`));
@@ -167,11 +175,20 @@ function oneLineChange(codeDir) {
 
 // ---- docker ----
 
+/** `docker rmi` that accepts an image already gone (cleanup runs after failures and signals too). */
+async function removeImage(ref) {
+  try {
+    await docker("rmi", ref);
+  } catch (error) {
+    if (!/No such image/i.test(error.message)) throw error;
+  }
+}
+
 async function build(dir, ref, buildArgs) {
   const args = ["build", "--platform", "linux/amd64", "-t", ref];
   for (const [key, value] of Object.entries(buildArgs)) args.push("--build-arg", `${key}=${value}`);
+  cleanups.push(() => removeImage(ref)); // before the build: a failed or interrupted one may still tag
   await docker(...args, dir);
-  cleanups.push(() => docker("rmi", ref));
 }
 
 /** Pushes and returns how many layers docker itself reported as uploaded (a cross-check). */
@@ -274,21 +291,38 @@ function printTable(report) {
 
 // ---- main ----
 
-async function cleanup() {
-  while (cleanups.length) {
-    try {
-      await cleanups.pop()();
-    } catch (error) {
-      log(`cleanup: ${error.message.split("\n")[0]}`);
+let cleaning = null; // one cleanup, shared by the normal exit, an error and a signal
+
+function cleanup() {
+  cleaning ??= (async () => {
+    while (cleanups.length) {
+      try {
+        await cleanups.pop()();
+      } catch (error) {
+        log(`cleanup: ${error.message.split("\n")[0]}`);
+      }
     }
-  }
+  })();
+  return cleaning;
 }
 
-for (const signal of ["SIGINT", "SIGTERM"]) {
+/** Stops the children (docker build/push) and waits for them, at most 15 s. */
+async function stopChildren() {
+  const exits = [...running].map((child) => new Promise((resolve) => child.once("close", resolve)));
+  for (const child of running) child.kill("SIGTERM");
+  await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, 15_000))]);
+}
+
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+]) {
   process.once(signal, async () => {
-    log(`${signal}: cleaning up`);
+    interrupted = true;
+    log(`${signal}: stopping docker, cleaning up`);
+    if (!cleaning) await stopChildren(); // once cleanup runs, its own `docker rmi` must finish
     await cleanup();
-    process.exit(130);
+    process.exit(code);
   });
 }
 
@@ -302,7 +336,7 @@ async function main() {
   const baseId = (await docker("image", "inspect", "--format", "{{.Id}}", opts["base-image"])).trim();
   const base = `gen3d-bench-base:${runId}`;
   await docker("tag", baseId, base);
-  cleanups.push(() => docker("rmi", base)); // removes the tag only: the image keeps its other tags
+  cleanups.push(() => removeImage(base)); // removes the tag only: the image keeps its other tags
 
   const tmp = mkdtempSync(path.join(os.tmpdir(), "gen3d-push-layers-"));
   cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
@@ -347,7 +381,7 @@ try {
   }
   process.exitCode = report.goalMet ? 0 : 1;
 } catch (error) {
-  log(error.message);
+  if (!interrupted) log(error.message); // else it is only the killed child's exit
   await cleanup();
   process.exitCode = 2;
 }
