@@ -34,7 +34,17 @@ describe("phases 1–4 on the local stack", () => {
     moto = await startMoto();
     await seedAccount(moto);
   });
-  afterAll(async () => moto?.stop());
+  afterAll(async () => {
+    await moto?.stop();
+    // Leave the engine as we found it: every project built and pushed its own content-tagged image.
+    const listed = spawnSync("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
+      encoding: "utf8",
+    });
+    const refs = listed.stdout
+      .split("\n")
+      .filter((r) => r.startsWith("gen3d-it:") || r.startsWith(`${LOCAL_REGISTRY}/gen3d-it-`));
+    if (refs.length > 0) spawnSync("docker", ["image", "rm", "--force", ...refs]);
+  });
 
   async function project(options: { environment?: Record<string, string>; baseImage?: string } = {}) {
     const { dir, modelBytes } = await containerProject();

@@ -64,6 +64,12 @@ export async function containerProject(): Promise<{
     sam3: number;
     sam3d: number;
   };
+  // A fresh content hash per project, so every test really builds (cached layers keep it quick)
+  // instead of finding the image an earlier run left with the same tag.
+  await writeFile(
+    path.join(dir, "container", "gen3d_serving", "_build_nonce.py"),
+    `NONCE = "${path.basename(dir)}"\n`,
+  );
   return { dir, modelBytes };
 }
 
