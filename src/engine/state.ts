@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 // zod/mini: the same validation, tree-shaken, so `gen3d status` does not pay for all of zod at start.
-import { z } from "zod/mini";
+import * as z from "zod/mini";
 import { StateError } from "./errors.js";
 import { redact } from "./redact.js";
 
