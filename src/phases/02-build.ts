@@ -4,7 +4,7 @@ import path from "node:path";
 import { inspectImage } from "../adapters/docker-image.js";
 import { dockerignore } from "../checks/dockerfile.js";
 import { imageGates, modelsInImageGates } from "../checks/image.js";
-import { ExternalError, GateFailedError } from "../engine/errors.js";
+import { ExternalError, GateFailedError, UserError } from "../engine/errors.js";
 import { hashTree } from "../engine/fingerprint.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
 import { dockerfileInput } from "./01-preflight.js";
@@ -22,7 +22,17 @@ export interface BuildTarget {
 /** The tag follows the build context's content, so a changed file can never hide behind an old tag. */
 export async function buildTarget(ctx: Pick<PhaseContext, "config" | "loaded">): Promise<BuildTarget> {
   const { contextDir, file } = dockerfileInput(ctx);
-  const contextHash = await hashTree(contextDir, { exclude: await dockerignore(contextDir) });
+  const contextHash = await hashTree(contextDir, { exclude: await dockerignore(contextDir) }).catch(
+    (error: NodeJS.ErrnoException) => {
+      throw new UserError(
+        "CONTEXT_MISSING",
+        `build context ${contextDir} cannot be read (${error.code ?? error.message})`,
+        {
+          hint: "Set image.contextDir in gen3d.config.json to the directory holding the Dockerfile, relative to the config.",
+        },
+      );
+    },
+  );
   const dockerfile = await readFile(file).catch(() => Buffer.alloc(0));
   const settings = { args: ctx.config.image.buildArgs, platform: PLATFORM };
   const combined = createHash("sha256")
@@ -96,7 +106,8 @@ export const buildPhase: Phase = {
   title: "Build the image",
 
   async inputs(ctx) {
-    const target = await buildTarget(ctx);
+    // A missing context is run()'s error to report; `plan` still shows the phase would run.
+    const target = await buildTarget(ctx).catch(() => ({ tag: "context-missing" }));
     return {
       tag: target.tag,
       models: ctx.config.models.filter((m) => m.enabled),
