@@ -10,6 +10,7 @@ import {
 } from "../checks/dockerfile.js";
 import { instanceFitGate } from "../checks/instance-fit.js";
 import { modelGates, modelsInImageGate } from "../checks/models.js";
+import { requirementsGate } from "../checks/requirements.js";
 import { hashValue, listTree } from "../engine/fingerprint.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
 
@@ -66,8 +67,11 @@ export const preflightPhase: Phase = {
     results.push(...(await dockerfileGates(dockerfile, text)));
     ctx.progress("models");
     results.push(...(await modelGates(config, loaded.baseDir)));
-    if (text !== undefined)
-      results.push(await modelsInImageGate(config, loaded.baseDir, dockerfile, parseDockerfile(text)));
+    if (text !== undefined) {
+      const instructions = parseDockerfile(text);
+      results.push(await requirementsGate(dockerfile, instructions));
+      results.push(await modelsInImageGate(config, loaded.baseDir, dockerfile, instructions));
+    }
     results.push(instanceFitGate(config));
     ctx.progress("docker daemon");
     results.push(await dockerDaemonGate(ctx.docker, process.platform, ctx.signal));

@@ -121,3 +121,31 @@ describe("Dockerfile gates", () => {
     expect(gates[0]?.status).toBe("fail");
   });
 });
+
+describe("requirements gate", () => {
+  it("passes exact pins and fails loose ones (seed issues #12, #25), naming each", async () => {
+    const { requirementsGate, unpinned } = await import("../../src/checks/requirements.js");
+    const { parseDockerfile } = await import("../../src/checks/dockerfile.js");
+    expect(
+      unpinned(
+        "flask==3.1.3\n# comment\n-r other.txt\nnumpy>=1.24\ntransformers\ntorch==2.5.1 ; python_version>'3'\n",
+      ),
+    ).toEqual(["numpy>=1.24", "transformers"]);
+    const dir = await makeProject({ files: { "container/requirements.txt": "flask==3.1.3\ndiffusers\n" } });
+    const input = {
+      file: path.join(dir, "container/Dockerfile"),
+      contextDir: path.join(dir, "container"),
+      buildArgs: {},
+      displayFile: "container/Dockerfile",
+    };
+    const gate = await requirementsGate(input, parseDockerfile(GOOD_DOCKERFILE));
+    expect(gate.status).toBe("fail");
+    expect(gate.message).toContain("requirements.txt: diffusers");
+    const good = await makeProject();
+    const pass = await requirementsGate(
+      { ...input, contextDir: path.join(good, "container") },
+      parseDockerfile(GOOD_DOCKERFILE),
+    );
+    expect(pass.status).toBe("pass");
+  });
+});
