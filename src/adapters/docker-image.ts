@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { Docker } from "./docker.js";
+import { ExternalError } from "../engine/errors.js";
+import { type Docker, dockerAdvice } from "./docker.js";
 
 /** The part of `docker image inspect` the gates read. */
 export const imageInspect = z.object({
@@ -25,7 +26,18 @@ export async function inspectImage(
   });
   if (result.exitCode !== 0) {
     if (/No such image|not found/i.test(result.stderr)) return undefined;
-    throw new Error(result.stderr.trim() || `docker image inspect ${ref} failed`);
+    const daemonDown =
+      /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect/i.test(
+        result.stderr,
+      );
+    throw new ExternalError(
+      daemonDown ? "DOCKER_UNREACHABLE" : "DOCKER_FAILED",
+      daemonDown ? "the Docker daemon is not reachable" : `docker image inspect ${ref} failed`,
+      {
+        details: result.stderr.trim().split("\n").slice(-5),
+        hint: daemonDown ? dockerAdvice(process.platform) : undefined,
+      },
+    );
   }
   return imageInspect.parse(JSON.parse(result.stdout));
 }

@@ -1,4 +1,4 @@
-import { access, writeFile } from "node:fs/promises";
+import { access, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseConfig } from "../config/load.js";
 import { configPath, type GlobalOptions, ioFor, type Runtime } from "../engine/app.js";
@@ -113,6 +113,7 @@ export async function initCommand(
   }
   const config = initialConfig(answers as Parameters<typeof initialConfig>[0]);
   parseConfig(config, file);
+  await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
   if (io.json) io.stdout(`${JSON.stringify({ ok: true, file }, null, 2)}\n`);
   else

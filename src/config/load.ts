@@ -35,8 +35,13 @@ export function crossFieldProblems(config: Gen3dConfig): string[] {
     if (seen.has(model.name)) problems.push(`models[${index}].name: "${model.name}" is listed twice`);
     seen.add(model.name);
   });
-  if (!config.models.some((m) => m.enabled))
+  if (!config.models.some((m) => m.enabled)) {
     problems.push("models: every model is disabled; enable at least one");
+  } else if (!config.models.some((m) => m.enabled && m.tasks.length > 0)) {
+    problems.push(
+      "models[].tasks: no enabled model lists a task, so nothing would be smoke-tested; name them (get_embedding, segment, generate_3d)",
+    );
+  }
   if (config.aws.registry && !config.aws.endpoint) {
     problems.push("aws.registry: only meaningful with aws.endpoint (a local emulator); remove it to use ECR");
   }

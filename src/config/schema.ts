@@ -134,6 +134,12 @@ export const configSchema = z.strictObject({
       /** The container must still be alive this many seconds after it became healthy. */
       aliveAfterSeconds: z.number().int().min(0).default(10),
       port: z.number().int().min(1024).max(65535).default(8080),
+      /**
+       * `host`: --network host, the server on 127.0.0.1 (Linux; what the loopback local stack
+       * needs). `publish`: -p 127.0.0.1:PORT:PORT, for Docker Desktop, where host networking
+       * does not reach the host's loopback.
+       */
+      network: z.enum(["host", "publish"]).default("host"),
       /** Extra environment for the container, local test and SageMaker alike (never secrets). */
       environment: z.record(z.string(), z.string()).default({}),
     })

@@ -83,7 +83,11 @@ export class InternalError extends Gen3dError {}
 export function isAbort(error: unknown): boolean {
   if (error instanceof InterruptedError) return true;
   if (!(error instanceof Error)) return false;
-  return error.name === "AbortError" || (error as { code?: string }).code === "ABORT_ERR";
+  // @inquirer/prompts rejects with these when Ctrl-C or the abort signal ends a prompt.
+  return (
+    ["AbortError", "ExitPromptError", "AbortPromptError"].includes(error.name) ||
+    (error as { code?: string }).code === "ABORT_ERR"
+  );
 }
 
 /** Normalises anything thrown into a Gen3dError, keeping the original as the cause. */

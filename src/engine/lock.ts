@@ -105,9 +105,11 @@ export async function acquireStateLock(
   await writeFile(ownerFile(stateFile), JSON.stringify(me));
   return {
     async release() {
-      await rm(ownerFile(stateFile), { force: true });
+      // Lock first, owner record second: the other way round, a waiting run could see an
+      // ownerless lock, take it as orphaned, and then lose it to this release.
       // After a compromise proper-lockfile has already let go; releasing again is not an error.
       await release().catch(() => {});
+      await rm(ownerFile(stateFile), { force: true });
     },
   };
 }

@@ -146,8 +146,16 @@ export class PhaseRunner {
     try {
       inputHash = hashValue(await phase.inputs(ctx));
     } catch (thrown) {
-      // Could not even work out what the phase depends on: it fails before it starts.
+      // Could not even work out what the phase depends on: it fails before it starts, and
+      // STATE.json says so (a stale "passed" must not survive a broken input).
       const error = toGen3dError(thrown);
+      if (!isAbort(thrown)) {
+        await this.ctx.state.setPhase(
+          phase.id,
+          { status: "failed", error: { ...error.toRecord(), details: error.details } },
+          { event: "phase-failed", detail: error.code },
+        );
+      }
       this.outcomes.set(phase.id, {
         id: phase.id,
         type: isAbort(thrown) ? "interrupted" : "failed",
@@ -221,10 +229,22 @@ export class PhaseRunner {
         this.outcomes.set(phase.id, { id: phase.id, type: "failed", reason, error: error.toRecord() });
         throw error;
       }
+      // 13: an abort during the gates (a paginated AWS read that stopped early) is not a pass.
+      if (signal.aborted) throw new InterruptedError();
       const done = finish();
+      // The inputs as they stand now that the phase passed: a phase may depend on what it made
+      // (phase 2 on the image that exists), so the next run compares against this.
+      const passedHash = await Promise.resolve(phase.inputs(ctx)).then(hashValue, () => inputHash);
       await state.setPhase(
         phase.id,
-        { status: "passed", ...done, evidence, error: undefined, note: result.outcome },
+        {
+          status: "passed",
+          ...done,
+          inputHash: passedHash,
+          evidence,
+          error: undefined,
+          note: result.outcome,
+        },
         {
           event: "phase-passed",
           detail: result.outcome,

@@ -2,28 +2,13 @@ import path from "node:path";
 import { awsGates } from "../checks/aws-account.js";
 import { costGate } from "../checks/cost.js";
 import { dockerDaemonGate } from "../checks/docker-daemon.js";
-import {
-  type DockerfileInput,
-  dockerfileGates,
-  parseDockerfile,
-  readDockerfile,
-} from "../checks/dockerfile.js";
+import { dockerfileGates, parseDockerfile, readDockerfile } from "../checks/dockerfile.js";
 import { instanceFitGate } from "../checks/instance-fit.js";
 import { modelGates, modelsInImageGate } from "../checks/models.js";
 import { requirementsGate } from "../checks/requirements.js";
 import { hashValue, listTree } from "../engine/fingerprint.js";
-import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
-
-export function dockerfileInput(ctx: Pick<PhaseContext, "config" | "loaded">): DockerfileInput {
-  const contextDir = path.resolve(ctx.loaded.baseDir, ctx.config.image.contextDir);
-  const file = path.resolve(contextDir, ctx.config.image.dockerfile);
-  return {
-    file,
-    contextDir,
-    buildArgs: ctx.config.image.buildArgs,
-    displayFile: path.relative(ctx.loaded.baseDir, file) || file,
-  };
-}
+import { type GateResult, gate, type Phase } from "../engine/phase.js";
+import { buildTarget, dockerfileInput } from "./build-context.js";
 
 /** Phase 1: everything that can be checked before anything is built or paid for. */
 export const preflightPhase: Phase = {
@@ -40,7 +25,18 @@ export const preflightPhase: Phase = {
         return { name: m.name, files: files.length, bytes: files.reduce((s, f) => s + f.size, 0) };
       }),
     );
-    return { config: ctx.config, dockerfile: hashValue((await readDockerfile(dockerfile)) ?? null), models };
+    // The whole build context: a changed requirements file, .dockerignore or entry script must
+    // re-run the gates that read them.
+    const context = await buildTarget(ctx).then(
+      (t) => t.contextHash,
+      () => "missing",
+    );
+    return {
+      config: ctx.config,
+      dockerfile: hashValue((await readDockerfile(dockerfile)) ?? null),
+      models,
+      context,
+    };
   },
 
   async run() {

@@ -1,49 +1,10 @@
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { inspectImage } from "../adapters/docker-image.js";
-import { dockerignore } from "../checks/dockerfile.js";
 import { imageGates, modelsInImageGates } from "../checks/image.js";
-import { ExternalError, GateFailedError, UserError } from "../engine/errors.js";
-import { hashTree } from "../engine/fingerprint.js";
-import type { Phase, PhaseContext } from "../engine/phase.js";
-import { dockerfileInput } from "./01-preflight.js";
-
-export const PLATFORM = "linux/amd64";
-
-export interface BuildTarget {
-  /** version + content hash of the build context: immutable, never `latest`. */
-  tag: string;
-  /** Local reference, NAME:TAG. */
-  ref: string;
-  contextHash: string;
-}
-
-/** The tag follows the build context's content, so a changed file can never hide behind an old tag. */
-export async function buildTarget(ctx: Pick<PhaseContext, "config" | "loaded">): Promise<BuildTarget> {
-  const { contextDir, file } = dockerfileInput(ctx);
-  const contextHash = await hashTree(contextDir, { exclude: await dockerignore(contextDir) }).catch(
-    (error: NodeJS.ErrnoException) => {
-      throw new UserError(
-        "CONTEXT_MISSING",
-        `build context ${contextDir} cannot be read (${error.code ?? error.message})`,
-        {
-          hint: "Set image.contextDir in gen3d.config.json to the directory holding the Dockerfile, relative to the config.",
-        },
-      );
-    },
-  );
-  const dockerfile = await readFile(file).catch(() => Buffer.alloc(0));
-  const settings = { args: ctx.config.image.buildArgs, platform: PLATFORM };
-  const combined = createHash("sha256")
-    .update(contextHash)
-    .update(dockerfile)
-    .update(JSON.stringify(settings))
-    .digest("hex")
-    .slice(0, 12);
-  const tag = `${ctx.config.image.version}-${combined}`;
-  return { tag, ref: `${ctx.config.image.name}:${tag}`, contextHash: combined };
-}
+import { ExternalError, GateFailedError } from "../engine/errors.js";
+import type { Phase } from "../engine/phase.js";
+import { buildTarget, dockerfileInput, PLATFORM } from "./build-context.js";
 
 /** The revision label: the config directory's git HEAD, read without running git. */
 async function gitRevision(dir: string): Promise<string> {
@@ -107,9 +68,14 @@ export const buildPhase: Phase = {
 
   async inputs(ctx) {
     // A missing context is run()'s error to report; `plan` still shows the phase would run.
-    const target = await buildTarget(ctx).catch(() => ({ tag: "context-missing" }));
+    const target = await buildTarget(ctx).catch(() => undefined);
+    // What exists now, not only what STATE.json says: a pruned image must be rebuilt.
+    const image = target
+      ? await inspectImage(ctx.docker, target.ref, ctx.signal).catch(() => undefined)
+      : undefined;
     return {
-      tag: target.tag,
+      imageId: image?.Id ?? "missing",
+      tag: target?.tag ?? "context-missing",
       models: ctx.config.models.filter((m) => m.enabled),
       maxSizeGb: ctx.config.image.maxSizeGb,
     };
@@ -130,6 +96,7 @@ export const buildPhase: Phase = {
     const revision = await gitRevision(ctx.loaded.baseDir);
     const args = [
       "build",
+      "--force-rm",
       "--platform",
       PLATFORM,
       "--file",
@@ -162,6 +129,9 @@ export const buildPhase: Phase = {
         },
       });
     } catch (error) {
+      // The legacy builder prints a failing step's output on stdout: keep it with the error.
+      if (error instanceof ExternalError)
+        error.details.unshift("build output (last lines):", ...tail.map((l) => `  ${l}`));
       throw classifyBuildFailure(error);
     }
     const built = await inspectImage(ctx.docker, target.ref, ctx.signal);

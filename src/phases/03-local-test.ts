@@ -83,8 +83,9 @@ async function runEnvironment(
   const env: Record<string, string> = {
     ...containerEnvironment(ctx.config),
     SAGEMAKER_BIND_TO_PORT: String(ctx.config.localTest.port),
-    // Loopback only on the build machine; SageMaker itself binds 0.0.0.0.
-    GEN3D_BIND_HOST: "127.0.0.1",
+    // With host networking, loopback only on the build machine (SageMaker itself binds 0.0.0.0);
+    // with a published port the server must listen on the container's own interfaces.
+    GEN3D_BIND_HOST: ctx.config.localTest.network === "host" ? "127.0.0.1" : "0.0.0.0",
     AWS_REGION: ctx.config.aws.region,
     AWS_DEFAULT_REGION: ctx.config.aws.region,
   };
@@ -207,7 +208,9 @@ async function exercise(ctx: PhaseContext): Promise<LocalTestEvidence> {
     );
   }
   const { config } = ctx;
-  const name = `gen3d-local-test-${config.project.name}-${ctx.clock.now().getTime().toString(36)}`;
+  // One fixed name per project: a container left by a killed run is removed before the next
+  // starts, so it can neither hold the port nor answer the new run's pings.
+  const name = `gen3d-local-test-${config.project.name}`;
   const baseUrl = `http://127.0.0.1:${config.localTest.port}`;
   const { args, secretEnv } = await runEnvironment(ctx);
   const evidence: LocalTestEvidence = {
@@ -219,16 +222,37 @@ async function exercise(ctx: PhaseContext): Promise<LocalTestEvidence> {
     tasks: {},
     logs: { problems: [], tail: [] },
   };
+  // Only pings after the first 200 count against SageMaker's 2 s: before that the container is
+  // "not healthy yet", which the startup budget covers.
   const recordPing = (result: Awaited<ReturnType<typeof ping>>) => {
     evidence.pings.count++;
-    evidence.pings.maxMs = Math.max(evidence.pings.maxMs, result.ms);
-    if (result.ms >= PING_LIMIT_MS) evidence.pings.slow++;
+    if (evidence.startup.healthy) {
+      evidence.pings.maxMs = Math.max(evidence.pings.maxMs, result.ms);
+      if (result.ms >= PING_LIMIT_MS) evidence.pings.slow++;
+      if (result.status !== 200) evidence.pings.failed++;
+    }
     return result;
   };
 
+  await ctx.docker.exec(["rm", "--force", name], { allowFailure: true, signal: ctx.signal });
+  const network =
+    config.localTest.network === "host"
+      ? ["--network", "host"]
+      : ["--publish", `127.0.0.1:${config.localTest.port}:${config.localTest.port}`];
   ctx.progress(`docker run ${image.ref} serve`);
   await ctx.docker.exec(
-    ["run", "--detach", "--name", name, "--network", "host", ...args, image.ref, "serve"],
+    [
+      "run",
+      "--detach",
+      "--name",
+      name,
+      "--label",
+      `gen3d.local-test=${config.project.name}`,
+      ...network,
+      ...args,
+      image.ref,
+      "serve",
+    ],
     {
       signal: ctx.signal,
       env: secretEnv,
@@ -240,12 +264,13 @@ async function exercise(ctx: PhaseContext): Promise<LocalTestEvidence> {
     const deadline = started + config.timeouts.startupSeconds * 1000;
     while (ctx.clock.now().getTime() < deadline) {
       const result = recordPing(await ping(baseUrl, ctx.signal));
-      if (result.status === 200) {
+      const state = await containerStatus(ctx, name);
+      // A 200 counts only while our container runs: anything else on the port is not it.
+      if (result.status === 200 && state?.Running) {
         evidence.startup.healthy = true;
         evidence.startup.secondsToHealthy = Math.round((ctx.clock.now().getTime() - started) / 100) / 10;
         break;
       }
-      const state = await containerStatus(ctx, name);
       if (!state?.Running) {
         evidence.startup.exitedEarly = true;
         evidence.startup.exitCode = state?.ExitCode;

@@ -16,14 +16,10 @@ export const LIFECYCLE_POLICY = JSON.stringify({
       selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 },
       action: { type: "expire" },
     },
-    {
-      rulePriority: 2,
-      description: "keep the last 30 images",
-      selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 30 },
-      action: { type: "expire" },
-    },
   ],
 });
+// No count-based rule: a model pins its image by digest, and with min 0 instances every
+// scale-out pulls it again, so expiring old tagged images could break the live endpoint.
 
 const pushEvidence = z.object({
   repository: z.object({
@@ -141,7 +137,8 @@ async function ensureRepository(ctx: PhaseContext) {
       () => undefined,
     ),
   );
-  if (!current || JSON.stringify(JSON.parse(current)) !== LIFECYCLE_POLICY) {
+  // Only where there is none: a policy the team wrote for its repository is theirs to keep.
+  if (!current) {
     await ecrSend(ctx, "PutLifecyclePolicy", (c) =>
       c.send(
         new ecr.PutLifecyclePolicyCommand({ repositoryName: name, lifecyclePolicyText: LIFECYCLE_POLICY }),

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.js";
@@ -72,6 +73,19 @@ describe("gen3d verify --phase 1", () => {
       expect(report.gates.find((g) => g.id === mistake.gate)?.status).toBe("fail");
     });
   }
+
+  it("a deploy re-runs preflight when a file it checks changes, and its gate then fails", async () => {
+    const dir = await makeProject({ config: withEndpoint(validConfig()) });
+    await main(["deploy", "--to", "1"], testRuntime(dir));
+    const unchanged = testRuntime(dir);
+    await main(["plan", "--to", "1", "--json"], unchanged);
+    expect(JSON.parse(unchanged.out.stdout).phases[0].type).toBe("skipped");
+
+    await writeFile(path.join(dir, "container/requirements.txt"), "flask==3.0.3\ndiffusers\n");
+    const changed = testRuntime(dir);
+    expect(await main(["deploy", "--to", "1"], changed)).toBe(1);
+    expect(changed.out.stderr).toMatch(/requirements\.txt: diffusers/);
+  });
 
   it("reports a broken config as path: message, without a stack trace", async () => {
     const dir = await makeProject({ config: { ...withEndpoint(validConfig()), instanse: {} } });

@@ -124,8 +124,17 @@ describe("phases 1–4 on the local stack", () => {
       flag: "a",
     });
     const report = await runPhases(ctx, phases, { to: 2 });
-    expect(report.phases[1]).toMatchObject({ type: "passed", reason: "inputs changed since it passed" });
+    // Preflight looks at the changed context again, then the build follows.
+    expect(report.phases[0]).toMatchObject({ type: "passed", reason: "inputs changed since it passed" });
+    expect(report.phases[1]).toMatchObject({ type: "passed", reason: "an earlier phase re-ran (phase 1)" });
     expect((ctx.state.state.artifacts as { imageTag: string }).imageTag).not.toBe(first);
+
+    // "Already done" is decided by looking at reality: a pruned image is rebuilt, not assumed.
+    const ref = (ctx.state.state.artifacts as { localImage: string }).localImage;
+    expect(spawnSync("docker", ["image", "rm", "--force", ref]).status).toBe(0);
+    const rebuilt = await runPhases(ctx, phases, { to: 2 });
+    expect(rebuilt.phases.map((p) => p.type)).toEqual(["skipped", "passed"]);
+    expect(spawnSync("docker", ["image", "inspect", ref]).status).toBe(0);
   });
 
   it("a container that crashes at start fails phase 3 and shows its log tail", async () => {

@@ -69,6 +69,19 @@ describe("state store", () => {
   });
 });
 
+describe("aborts", () => {
+  it("Ctrl-C at a prompt counts as an interruption, not a bug", async () => {
+    const { isAbort } = await import("../../src/engine/errors.js");
+    expect(
+      isAbort(
+        Object.assign(new Error("User force closed the prompt with SIGINT"), { name: "ExitPromptError" }),
+      ),
+    ).toBe(true);
+    expect(isAbort(Object.assign(new Error("x"), { name: "AbortPromptError" }))).toBe(true);
+    expect(isAbort(new Error("boom"))).toBe(false);
+  });
+});
+
 describe("state lock", () => {
   it("refuses a second holder and names the first", async () => {
     const file = path.join(await tmp(), "STATE.json");
