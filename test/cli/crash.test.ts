@@ -41,7 +41,7 @@ async function waitFor(predicate: () => Promise<boolean>, timeoutMs = 20_000) {
   }
 }
 
-describe("crash safety (real process, kill -9)", () => {
+describe("crash safety (real process, kill -9)", { timeout: 90_000 }, () => {
   let hanging: Awaited<ReturnType<typeof startHangingServer>>;
   let dir: string;
 

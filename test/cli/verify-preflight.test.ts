@@ -14,7 +14,7 @@ import { SEED_MISTAKES } from "../support/seed-mistakes.js";
  * (the local stack; CI starts it): each seed mistake fails with file, line and fix; the good
  * project passes.
  */
-describe("gen3d verify --phase 1", () => {
+describe("gen3d verify --phase 1", { timeout: 60_000 }, () => {
   let moto: MotoServer;
   beforeAll(async () => {
     moto = await startMoto();

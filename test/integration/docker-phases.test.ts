@@ -25,7 +25,8 @@ import { type MotoServer, startMoto } from "../support/moto/moto.js";
  * Phases 2–4 on the real local stack: dockerd, the loopback registry, moto. The real
  * container/ is built (offline base image, test backend), run as SageMaker runs it, and pushed.
  */
-describe("phases 1–4 on the local stack", () => {
+// Builds and container runs: generous on a cold, two-core machine (no assertion is on time).
+describe("phases 1–4 on the local stack", { timeout: 240_000 }, () => {
   let moto: MotoServer;
   const phases = allPhases();
 
