@@ -47,7 +47,8 @@ stop dockerd "$DOCKERD_PIDFILE" 40
 if [ "$PURGE" = 1 ]; then
   # overlay2 may leave mounts under the data root if dockerd was killed.
   if [ -d "$GEN3D_DOCKER_DATA_ROOT" ]; then
-    grep -o " $GEN3D_DOCKER_DATA_ROOT[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    # (grep finds nothing after a clean stop: that must not end the script under pipefail.)
+    { grep -o " $GEN3D_DOCKER_DATA_ROOT[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   fi
   log "purging $GEN3D_STACK_DIR"
   rm -rf "$GEN3D_STACK_DIR"
