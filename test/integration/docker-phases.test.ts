@@ -138,6 +138,33 @@ describe("phases 1–4 on the local stack", { timeout: 240_000 }, () => {
     expect(spawnSync("docker", ["image", "inspect", ref]).status).toBe(0);
   });
 
+  it("a local-test container left behind by a killed run is replaced, not trusted", async () => {
+    const { ctx, docker } = await project();
+    // What a `kill -9` during phase 3 leaves: a running container under the project's fixed name.
+    const name = "gen3d-local-test-gen3d-it";
+    spawnSync("docker", ["rm", "--force", name]);
+    expect(
+      spawnSync("docker", [
+        "run",
+        "--detach",
+        "--name",
+        name,
+        "--network",
+        "none",
+        "gen3d-base:local",
+        "sleep",
+        "600",
+      ]).status,
+    ).toBe(0);
+    const report = await runPhases(ctx, phases, { to: 3 });
+    expect(report.error?.message, report.error?.details.join("\n")).toBeUndefined();
+    const runs = docker.calls.filter((c) => c[0] === "run" && c.includes("serve"));
+    const removedFirst = docker.calls.findIndex((c) => c[0] === "rm" && c.includes(name));
+    expect(removedFirst).toBeGreaterThanOrEqual(0);
+    expect(removedFirst).toBeLessThan(docker.calls.indexOf(runs[0] as string[]));
+    expect(spawnSync("docker", ["inspect", name]).status).not.toBe(0);
+  });
+
   it("a container that crashes at start fails phase 3 and shows its log tail", async () => {
     const { ctx } = await project({ environment: { GEN3D_BACKEND: "no-such-backend" } });
     const report = await runPhases(ctx, phases, { to: 4 });
