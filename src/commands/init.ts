@@ -63,22 +63,33 @@ export function initialConfig(
 
 async function ask(options: InitOptions): Promise<InitOptions> {
   const { input, select } = await import("@inquirer/prompts");
+  // Prompts are for a human: stderr, so stdout stays the command's result.
+  const prompts = { output: process.stderr };
   const answers = { ...options };
-  answers.project ??= await input({ message: "Project name (used in resource names)", default: "gen3d" });
-  answers.region ??= await input({ message: "AWS region", default: "us-east-1" });
-  answers.bucket ??= await input({ message: "S3 bucket for inputs, outputs and embeddings" });
-  answers.roleArn ??= await input({
-    message: "SageMaker execution role ARN",
-    validate: (v) => v.startsWith("arn:aws") || "an IAM role ARN",
-  });
-  answers.instanceType ??= await select({
-    message: "Instance type (SAM 3D Objects needs ≥ 32 GB of GPU memory)",
-    choices: [
-      { name: "ml.g6e.xlarge — L40S 48 GB, ~$2.34/h", value: "ml.g6e.xlarge" },
-      { name: "ml.g6e.2xlarge — L40S 48 GB, ~$2.81/h", value: "ml.g6e.2xlarge" },
-      { name: "ml.g5.2xlarge — A10G 24 GB, SAM 3 only", value: "ml.g5.2xlarge" },
-    ],
-  });
+  answers.project ??= await input(
+    { message: "Project name (used in resource names)", default: "gen3d" },
+    prompts,
+  );
+  answers.region ??= await input({ message: "AWS region", default: "us-east-1" }, prompts);
+  answers.bucket ??= await input({ message: "S3 bucket for inputs, outputs and embeddings" }, prompts);
+  answers.roleArn ??= await input(
+    {
+      message: "SageMaker execution role ARN",
+      validate: (v) => v.startsWith("arn:aws") || "an IAM role ARN",
+    },
+    prompts,
+  );
+  answers.instanceType ??= await select(
+    {
+      message: "Instance type (SAM 3D Objects needs ≥ 32 GB of GPU memory)",
+      choices: [
+        { name: "ml.g6e.xlarge — L40S 48 GB, ~$2.34/h", value: "ml.g6e.xlarge" },
+        { name: "ml.g6e.2xlarge — L40S 48 GB, ~$2.81/h", value: "ml.g6e.2xlarge" },
+        { name: "ml.g5.2xlarge — A10G 24 GB, SAM 3 only", value: "ml.g5.2xlarge" },
+      ],
+    },
+    prompts,
+  );
   return answers;
 }
 
