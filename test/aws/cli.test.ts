@@ -11,26 +11,17 @@ import {
   PutLogEventsCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { ListEndpointsCommand, SageMakerClient } from "@aws-sdk/client-sagemaker";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli.js";
 import type { Runtime } from "../../src/engine/app.js";
 import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
-import { type MotoServer, startMoto } from "../support/moto/moto.js";
+import { useMoto } from "../support/use-moto.js";
 import { createTestContext, runThrough, TEST_ENV } from "./support/context.js";
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-});
-afterAll(async () => {
-  await moto?.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-});
+const moto = useMoto();
 
 async function deployedProject() {
   const ctx = await createTestContext({ endpoint: moto.endpoint });

@@ -20,7 +20,7 @@ import {
   ListModelsCommand,
   UpdateEndpointWeightsAndCapacitiesCommand,
 } from "@aws-sdk/client-sagemaker";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { destroyDeployment, listLeftovers } from "../../src/commands/destroy.js";
 import { readLogs } from "../../src/commands/logs.js";
 import { liveStatus, renderLiveStatus } from "../../src/commands/status-live.js";
@@ -29,7 +29,7 @@ import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
-import { type MotoServer, startMoto } from "../support/moto/moto.js";
+import { useMoto } from "../support/use-moto.js";
 import { createTestContext, runThrough, TEST_ENV, type TestContext, testConfig } from "./support/context.js";
 
 const run = promisify(execFile);
@@ -41,16 +41,7 @@ const PHASES = [
 ];
 const WAITER = { minDelaySeconds: 0.05, maxDelaySeconds: 0.2 };
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-});
-afterAll(async () => {
-  await moto?.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-});
+const moto = useMoto();
 
 async function deployed(): Promise<TestContext> {
   const ctx = await createTestContext({ endpoint: moto.endpoint });

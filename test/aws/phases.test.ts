@@ -13,29 +13,20 @@ import {
   ListModelsCommand,
   UpdateEndpointWeightsAndCapacitiesCommand,
 } from "@aws-sdk/client-sagemaker";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
 import { createScaleToZeroPhase } from "../../src/phases/10-scale-to-zero.js";
-import { type MotoServer, startMoto } from "../support/moto/moto.js";
+import { useMoto } from "../support/use-moto.js";
 import { createTestContext, DIGEST, runThrough, type TestContext, testConfig } from "./support/context.js";
 
 const deployPhase = createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 });
 const scaleToZeroPhase = createScaleToZeroPhase({ pollSeconds: 30 });
 const PHASES_5_TO_8 = [modelPhase, endpointConfigPhase, deployPhase, autoscalingPhase];
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-});
-afterAll(async () => {
-  await moto?.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-});
+const moto = useMoto();
 
 async function deployed(ctx: TestContext) {
   await runThrough(ctx, PHASES_5_TO_8);

@@ -1,13 +1,13 @@
 import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.js";
 import { seedAccount } from "../support/aws-account.js";
 import { testRuntime } from "../support/fakes.js";
-import { type MotoServer, startMoto } from "../support/moto/moto.js";
 import { makeProject, validConfig } from "../support/project.js";
 import { SEED_MISTAKES } from "../support/seed-mistakes.js";
+import { useMoto } from "../support/use-moto.js";
 
 /**
  * `gen3d verify --phase 1`, in-process, against moto on 127.0.0.1 and the real Docker engine
@@ -15,13 +15,8 @@ import { SEED_MISTAKES } from "../support/seed-mistakes.js";
  * project passes.
  */
 describe("gen3d verify --phase 1", { timeout: 60_000 }, () => {
-  let moto: MotoServer;
-  beforeAll(async () => {
-    moto = await startMoto();
-  });
-  afterAll(async () => moto.stop());
+  const moto = useMoto();
   beforeEach(async () => {
-    await moto.reset();
     await seedAccount(moto);
   });
 
