@@ -79,7 +79,17 @@ class Storage(Protocol):
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None: ...
 
 
-class S3Storage:
+class _OptionalGet:
+    """`get_optional` in terms of `get`: a cache miss is None, every other failure still raises."""
+
+    def get_optional(self, bucket: str, key: str, *, max_bytes: int) -> bytes | None:
+        try:
+            return self.get(bucket, key, field="(cache)", max_bytes=max_bytes)  # type: ignore[attr-defined]
+        except ObjectNotFound:
+            return None
+
+
+class S3Storage(_OptionalGet):
     """boto3 S3 client; one per process, shared by the request threads (boto3 clients are thread-safe)."""
 
     def __init__(self, client=None):
@@ -115,12 +125,6 @@ class S3Storage:
             raise ObjectTooLarge(f"s3 object {key!r} exceeds the limit of {max_bytes} bytes", field=field)
         return data
 
-    def get_optional(self, bucket: str, key: str, *, max_bytes: int) -> bytes | None:
-        try:
-            return self.get(bucket, key, field="(cache)", max_bytes=max_bytes)
-        except ObjectNotFound:
-            return None
-
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -147,7 +151,7 @@ def _client_error(exc, bucket: str, key: str, field: str | None, *, writing: boo
     return UpstreamError(f"s3 {code or 'error'} on s3://{bucket}/{key}")
 
 
-class MemoryStorage:
+class MemoryStorage(_OptionalGet):
     """In-process storage for the GPU check script and unit tests of handler logic only.
 
     Integration tests use moto (a real S3 API); this exists so gpu_check.py can run the
@@ -166,12 +170,6 @@ class MemoryStorage:
         if len(data) > max_bytes:
             raise ObjectTooLarge(f"s3 object {key!r} exceeds the limit of {max_bytes} bytes", field=field)
         return data
-
-    def get_optional(self, bucket: str, key: str, *, max_bytes: int) -> bytes | None:
-        try:
-            return self.get(bucket, key, field="(cache)", max_bytes=max_bytes)
-        except ObjectNotFound:
-            return None
 
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         with self._lock:

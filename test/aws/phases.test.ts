@@ -376,6 +376,24 @@ describe("instance type change under autoscaling", () => {
   });
 });
 
+/**
+ * The "crash": `commandName` reaches AWS, then the process dies before it can record anything.
+ * Runs `body` with the client wired that way and restores it afterwards.
+ */
+async function crashAfter(client: { send: unknown }, commandName: string, body: () => Promise<unknown>) {
+  const original = (client.send as (c: unknown, o?: unknown) => Promise<unknown>).bind(client);
+  client.send = async (command: { constructor: { name: string } }, options?: unknown) => {
+    const out = await original(command, options);
+    if (command.constructor.name === commandName) throw new Error("simulated crash");
+    return out;
+  };
+  try {
+    await expect(body()).rejects.toThrow(/simulated crash/);
+  } finally {
+    client.send = original;
+  }
+}
+
 describe("deploy failures and crashes", () => {
   it("adopts an endpoint left Creating by a crashed run and never creates a second one", async () => {
     const ctx = await createTestContext({ endpoint: moto.endpoint });
@@ -383,17 +401,7 @@ describe("deploy failures and crashes", () => {
     await moto.setEndpointBehaviour("*", { mode: "creating_then_in_service", creatingDescribes: 3 });
     // The "crash": CreateEndpoint reaches AWS, then the process dies before anything else.
     const sagemaker = await ctx.aws.sagemaker();
-    const original = sagemaker.send.bind(sagemaker);
-    (sagemaker as { send: unknown }).send = async (
-      command: { constructor: { name: string } },
-      options?: unknown,
-    ) => {
-      const out = await (original as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
-      if (command.constructor.name === "CreateEndpointCommand") throw new Error("simulated crash");
-      return out;
-    };
-    await expect(runThrough(ctx, [deployPhase])).rejects.toThrow(/simulated crash/);
-    (sagemaker as { send: unknown }).send = original;
+    await crashAfter(sagemaker, "CreateEndpointCommand", () => runThrough(ctx, [deployPhase]));
     // A killed process leaves the phase "running" in STATE.json (the runner never got to record more).
     await ctx.state.setPhase(7, { status: "running", error: undefined, finishedAt: undefined });
     expect(ctx.state.state.artifacts.endpointName).toBe("gen3d-test-async");
@@ -437,17 +445,7 @@ describe("deploy failures and crashes", () => {
     await runThrough(next, [modelPhase, endpointConfigPhase]);
     await moto.setEndpointBehaviour("*", { mode: "creating_then_in_service", creatingDescribes: 2 });
     const sagemaker = await next.aws.sagemaker();
-    const original = sagemaker.send.bind(sagemaker);
-    (sagemaker as { send: unknown }).send = async (
-      command: { constructor: { name: string } },
-      options?: unknown,
-    ) => {
-      const out = await (original as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
-      if (command.constructor.name === "UpdateEndpointCommand") throw new Error("simulated crash");
-      return out;
-    };
-    await expect(runThrough(next, [deployPhase])).rejects.toThrow(/simulated crash/);
-    (sagemaker as { send: unknown }).send = original;
+    await crashAfter(sagemaker, "UpdateEndpointCommand", () => runThrough(next, [deployPhase]));
     await next.state.setPhase(7, { status: "running", error: undefined, finishedAt: undefined });
 
     const resumed = await createTestContext({
