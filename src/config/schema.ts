@@ -145,6 +145,15 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   smokeTests: z.partialRecord(taskName, fixtureSchema).default({}),
+  scaleToZero: z
+    .strictObject({
+      /**
+       * Once phase 10 has observed zero instances, submit one segment job (phase 9's request) and
+       * time the cold start: request → first instance → result. Costs one scale-out.
+       */
+      coldStart: z.boolean().default(false),
+    })
+    .prefault({}),
   cost: z
     .strictObject({
       jobsPerDay: z.number().min(0).default(30),

@@ -1,11 +1,16 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { inspectImage } from "../adapters/docker-image.js";
 import { containerEnvironment, SAGEMAKER_MODEL_DIR } from "../adapters/sagemaker-spec.js";
-import { glbHeader, plyHeader, pngSize, syntheticPng } from "../checks/artifacts.js";
+import { pngSize } from "../checks/artifacts.js";
 import { invoke, logProblems, ping, taskResponses } from "../checks/container-probe.js";
-import { TASK_NAMES, type TaskName } from "../config/schema.js";
+import {
+  checkTaskArtifacts,
+  smokeImage,
+  tasksUnderTest as smokeTasks,
+  taskPayload,
+} from "../checks/task-results.js";
+import type { TaskName } from "../config/schema.js";
 import { UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
@@ -49,21 +54,7 @@ const containerState = z.object({ Running: z.boolean(), ExitCode: z.number(), St
 
 /** The tasks the enabled models serve, in the order they chain (segment's mask feeds generate_3d). */
 export function tasksUnderTest(ctx: Pick<PhaseContext, "config">): TaskName[] {
-  const offered = new Set(ctx.config.models.filter((m) => m.enabled).flatMap((m) => m.tasks));
-  return TASK_NAMES.filter((t) => offered.has(t));
-}
-
-async function fixtureImage(ctx: PhaseContext, task: TaskName): Promise<{ bytes: Buffer; name: string }> {
-  const fixture = ctx.config.smokeTests[task];
-  if (!fixture) return { bytes: syntheticPng(), name: "synthetic.png" };
-  const file = path.resolve(ctx.loaded.baseDir, fixture.image);
-  try {
-    return { bytes: await readFile(file), name: path.basename(file) };
-  } catch {
-    throw new UserError("FIXTURE_MISSING", `smokeTests.${task}.image: ${file} cannot be read`, {
-      hint: "Point it at an image file (relative to the config), or remove the entry to use gen3d's synthetic picture.",
-    });
-  }
+  return smokeTasks(ctx.config);
 }
 
 function upstreamLocalImage(ctx: PhaseContext): { ref: string; id: string } {
@@ -121,77 +112,6 @@ async function containerStatus(ctx: PhaseContext, name: string) {
 async function containerLogs(ctx: PhaseContext, name: string): Promise<string> {
   const result = await ctx.docker.exec(["logs", name], { allowFailure: true, signal: ctx.signal });
   return `${result.stdout}\n${result.stderr}`.trim();
-}
-
-async function checkArtifacts(
-  ctx: PhaseContext,
-  bucket: string,
-  task: TaskName,
-  body: Record<string, unknown>,
-  image: { width: number; height: number } | undefined,
-) {
-  const { GetObjectCommand, HeadObjectCommand } = await import("@aws-sdk/client-s3");
-  const s3 = await ctx.aws.s3();
-  const fetchBytes = async (key: string) =>
-    (
-      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: ctx.signal })
-    ).Body?.transformToByteArray();
-  const out: { key: string; kind: string; ok: boolean; detail: string }[] = [];
-  const attempt = async (
-    key: string,
-    kind: string,
-    check: () => Promise<{ ok: boolean; detail: string }>,
-  ) => {
-    try {
-      out.push({ key, kind, ...(await check()) });
-    } catch (error) {
-      out.push({
-        key,
-        kind,
-        ok: false,
-        detail: `cannot read s3://${bucket}/${key}: ${(error as Error).name}`,
-      });
-    }
-  };
-  if (task === "get_embedding") {
-    const key = String(body.embedding_s3_key);
-    await attempt(key, "embedding", async () => {
-      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), {
-        abortSignal: ctx.signal,
-      });
-      return { ok: (head.ContentLength ?? 0) > 0, detail: `${head.ContentLength ?? 0} bytes` };
-    });
-  }
-  if (task === "segment") {
-    const key = String(body.mask_s3_key);
-    await attempt(key, "mask", async () => {
-      const size = pngSize((await fetchBytes(key)) ?? new Uint8Array());
-      if (!size) return { ok: false, detail: "not a PNG" };
-      const matches = !image || (size.width === image.width && size.height === image.height);
-      return {
-        ok: matches,
-        detail: `PNG ${size.width}×${size.height}${image ? ` for a ${image.width}×${image.height} image` : ""}`,
-      };
-    });
-  }
-  if (task === "generate_3d") {
-    for (const [kind, key] of Object.entries((body.asset_s3_keys ?? {}) as Record<string, string>)) {
-      await attempt(key, kind, async () => {
-        const bytes = (await fetchBytes(key)) ?? new Uint8Array();
-        if (kind === "ply") {
-          const header = plyHeader(bytes);
-          return header
-            ? { ok: header.vertices > 0, detail: `PLY ${header.format}, ${header.vertices} vertices` }
-            : { ok: false, detail: "not a PLY" };
-        }
-        const header = glbHeader(bytes);
-        return header
-          ? { ok: true, detail: `glTF ${header.version}, ${header.length} bytes` }
-          : { ok: false, detail: "not a GLB" };
-      });
-    }
-  }
-  return out;
 }
 
 /** Runs the image exactly as SageMaker would, probes it, invokes every task, and stops it. */
@@ -287,7 +207,7 @@ async function exercise(ctx: PhaseContext): Promise<LocalTestEvidence> {
       let maskKey: string | undefined;
       for (const task of tasksUnderTest(ctx)) {
         ctx.progress(`invoking ${task}`);
-        const fixture = await fixtureImage(ctx, task);
+        const fixture = await smokeImage(ctx, task);
         const size = pngSize(fixture.bytes);
         const key = `${config.s3.prefixes.input}/gen3d-local-test/${name}/${fixture.name}`.replace(/^\//, "");
         const { PutObjectCommand } = await import("@aws-sdk/client-s3");
@@ -295,16 +215,6 @@ async function exercise(ctx: PhaseContext): Promise<LocalTestEvidence> {
           new PutObjectCommand({ Bucket: config.s3.bucket, Key: key, Body: fixture.bytes }),
           { abortSignal: ctx.signal },
         );
-        const defaults: Record<string, unknown> =
-          task === "segment"
-            ? {
-                prompt_type: "point",
-                point: [Math.floor((size?.width ?? 2) / 2), Math.floor((size?.height ?? 2) / 2)],
-                point_label: 1,
-              }
-            : task === "generate_3d"
-              ? { mask_s3_key: maskKey }
-              : {};
         if (task === "generate_3d" && !maskKey) {
           evidence.tasks[task] = {
             ok: false,
@@ -314,14 +224,14 @@ async function exercise(ctx: PhaseContext): Promise<LocalTestEvidence> {
           };
           continue;
         }
-        const payload = {
-          task,
+        const payload = taskPayload(task, {
           bucket: config.s3.bucket,
-          image_s3_key: key,
-          session_id: name,
-          ...defaults,
-          ...(config.smokeTests[task]?.payload ?? {}),
-        };
+          imageKey: key,
+          sessionId: name,
+          image: size,
+          maskKey,
+          overrides: config.smokeTests[task]?.payload,
+        });
         const result = await invoke(
           baseUrl,
           payload,
@@ -347,8 +257,8 @@ async function exercise(ctx: PhaseContext): Promise<LocalTestEvidence> {
           };
           continue;
         }
-        const artifacts = await checkArtifacts(
-          ctx,
+        const artifacts = await checkTaskArtifacts(
+          { s3: await ctx.aws.s3(), signal: ctx.signal },
           config.s3.bucket,
           task,
           parsed.data as Record<string, unknown>,
@@ -587,7 +497,7 @@ export const localTestPhase: Phase = {
     const fixtures = Object.fromEntries(
       await Promise.all(
         tasksUnderTest(ctx).map(
-          async (t) => [t, hashValue((await fixtureImage(ctx, t)).bytes.toString("base64"))] as const,
+          async (t) => [t, hashValue((await smokeImage(ctx, t)).bytes.toString("base64"))] as const,
         ),
       ),
     );

@@ -1,6 +1,12 @@
-import { HeadObjectCommand } from "@aws-sdk/client-s3";
-import { InvokeEndpointAsyncCommand } from "@aws-sdk/client-sagemaker-runtime";
-import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
+import {
+  asyncJobRecord,
+  emulatorEndpoint,
+  isSubmitted,
+  type SubmittedJob,
+  sha256Hex,
+  submitRecorded,
+  waitForJob,
+} from "../adapters/async-invoke.js";
 import { describeEndpoint, formatDuration, variantCounts } from "../adapters/sagemaker-endpoint.js";
 import { endpointNameFor, VARIANT_NAME } from "../adapters/sagemaker-spec.js";
 import { ExternalError, UserError } from "../engine/errors.js";
@@ -21,7 +27,23 @@ export interface ScaleToZeroEvidence {
   observedZeroAt: string;
   waitedSeconds: number;
   polls: number;
-  coldStart?: { inputLocation: string; outputLocation: string; seconds: number };
+  coldStart?: ColdStartEvidence;
+}
+
+export interface ColdStartEvidence {
+  inferenceId: string;
+  inputLocation: string;
+  outputLocation: string;
+  /** Request → the output object (poll-granular). */
+  seconds: number;
+  /** Request → the first poll that saw an instance running. */
+  firstInstanceSeconds?: number;
+  instancesAtSubmit?: number;
+  submittedAt: string;
+  /** The job was found in STATE.json after a stop and polled, not submitted again. */
+  resumed: boolean;
+  /** The local emulator's own timeline of this cold start (alarm, provisioning, pull, load), when local. */
+  breakdown?: unknown;
 }
 
 /** Where the wait started, kept in STATE.json so a resumed run continues the same countdown. */
@@ -43,88 +65,138 @@ function upstreamEndpoint(ctx: PhaseContext): string {
   return name;
 }
 
-function s3Parts(uri: string): { Bucket: string; Key: string } {
-  const rest = uri.replace(/^s3:\/\//, "");
-  const slash = rest.indexOf("/");
-  return { Bucket: rest.slice(0, slash), Key: rest.slice(slash + 1) };
+/** The cold-start job, in STATE.json's artifacts from before it is submitted until its result. */
+export const COLD_START_JOB_KEY = "coldStartJob";
+
+/**
+ * What to submit at zero: an explicit s3:// request (option or GEN3D_COLD_START_INPUT), else, with
+ * scaleToZero.coldStart, the request phase 9 sent for segment (or its first task).
+ */
+function coldStartInput(ctx: PhaseContext, explicit: string | undefined): string | undefined {
+  const given = explicit ?? ctx.env.GEN3D_COLD_START_INPUT;
+  if (given) return given;
+  if (!ctx.config.scaleToZero.coldStart) return undefined;
+  const run = (
+    ctx.state.phase(9).evidence as { run?: { tasks?: Record<string, { inputLocation?: unknown }> } }
+  )?.run;
+  const tasks = run?.tasks ?? {};
+  const location = tasks.segment?.inputLocation ?? Object.values(tasks)[0]?.inputLocation;
+  if (typeof location !== "string") {
+    throw new UserError(
+      "COLD_START_INPUT_MISSING",
+      "scaleToZero.coldStart is on, but phase 9 recorded no request to submit",
+      {
+        hint: "Run phase 9 first (`gen3d deploy --from 9`), or set GEN3D_COLD_START_INPUT to an s3:// request.",
+      },
+    );
+  }
+  return location;
 }
 
-async function objectExists(ctx: PhaseContext, uri: string): Promise<boolean> {
-  const s3 = await ctx.aws.s3();
-  try {
-    await s3.send(new HeadObjectCommand(s3Parts(uri)), { abortSignal: ctx.signal });
-    return true;
-  } catch (error) {
-    if (
-      isNotFound(error) ||
-      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
-    ) {
-      return false;
-    }
-    throw awsFailure(error, `HeadObject ${uri}`, "s3:GetObject");
-  }
+/** The emulator's most recent cold start of this endpoint, when the local SageMaker answers. */
+async function emulatorBreakdown(ctx: PhaseContext, endpointName: string): Promise<unknown> {
+  const view = await emulatorEndpoint(ctx.aws.endpoint, endpointName, ctx.signal);
+  return view?.coldStarts?.at(-1);
 }
 
 async function measureColdStart(
   ctx: PhaseContext,
   endpointName: string,
   inputLocation: string,
-  pollMs: number,
-) {
-  const runtime = await ctx.aws.sagemakerRuntime();
-  const started = ctx.clock.now().getTime();
-  ctx.progress(`cold start: submitting ${inputLocation} to ${endpointName} at zero instances`);
-  let out: { OutputLocation?: string; FailureLocation?: string };
-  try {
-    out = await runtime.send(
-      new InvokeEndpointAsyncCommand({
-        EndpointName: endpointName,
-        InputLocation: inputLocation,
-        ContentType: "application/json",
-      }),
-      { abortSignal: ctx.signal },
+): Promise<ColdStartEvidence> {
+  const sagemaker = await ctx.aws.sagemaker();
+  const recorded = asyncJobRecord.safeParse(ctx.state.state.artifacts[COLD_START_JOB_KEY]);
+  const previous =
+    recorded.success &&
+    recorded.data.inputLocation === inputLocation &&
+    recorded.data.endpointName === endpointName
+      ? recorded.data
+      : undefined;
+  let job: SubmittedJob;
+  const resumed = previous !== undefined && isSubmitted(previous);
+  if (previous && isSubmitted(previous)) {
+    job = previous;
+    ctx.progress(`cold start: polling ${job.inferenceId}, submitted by an earlier run`);
+  } else {
+    const now = ctx.clock.now();
+    const inferenceId =
+      previous?.inferenceId ??
+      `gen3d-cold-${now.getTime().toString(36)}-${sha256Hex(inputLocation).slice(0, 6)}`;
+    ctx.progress(`cold start: submitting ${inputLocation} to ${endpointName} at zero instances`);
+    job = await submitRecorded(
+      { runtime: await ctx.aws.sagemakerRuntime(), sagemaker, clock: ctx.clock, signal: ctx.signal },
+      { task: "cold-start", inferenceId, inputLocation, endpointName },
+      ctx.config.timeouts.invocationSeconds,
+      (record) => ctx.state.setArtifacts({ [COLD_START_JOB_KEY]: record }),
     );
-  } catch (error) {
-    throw awsFailure(error, `InvokeEndpointAsync ${endpointName}`, "sagemaker:InvokeEndpointAsync");
   }
-  const output = out.OutputLocation;
-  if (!output) throw new ExternalError("AWS_UNEXPECTED", "InvokeEndpointAsync returned no OutputLocation");
-  const deadline = started + ctx.config.timeouts.invocationSeconds * 1000;
-  for (;;) {
-    if (await objectExists(ctx, output)) {
-      return { inputLocation, outputLocation: output, seconds: (ctx.clock.now().getTime() - started) / 1000 };
-    }
-    if (out.FailureLocation && (await objectExists(ctx, out.FailureLocation))) {
-      throw new ExternalError("COLD_START_FAILED", `the cold-start job failed: see ${out.FailureLocation}`, {
-        hint: "Read the failure object; `gen3d logs` shows what the container logged.",
-      });
-    }
-    if (ctx.clock.now().getTime() >= deadline) {
-      throw new ExternalError(
-        "COLD_START_TIMEOUT",
-        `no output at ${output} after ${ctx.config.timeouts.invocationSeconds} s`,
-        {
-          hint: "Scaling out from zero needs the HasBacklogWithoutCapacity alarm (2 minutes) plus instance startup: check `gen3d verify --phase 8`, or raise timeouts.invocationSeconds.",
-        },
-      );
-    }
-    ctx.progress(
-      `cold start: waiting for output · ${formatDuration(ctx.clock.now().getTime() - started)} elapsed`,
+  const waited = await waitForJob(
+    {
+      s3: await ctx.aws.s3(),
+      sagemaker,
+      clock: ctx.clock,
+      signal: ctx.signal,
+      onPoll: (p) =>
+        ctx.progress(
+          `cold start: ${p.instances?.current ?? "?"} instance(s) (desired ${p.instances?.desired ?? "?"}) · ` +
+            `${formatDuration(p.elapsedMs)} since the request · ${formatDuration(p.leftMs)} left`,
+        ),
+    },
+    job,
+    { timeoutSeconds: ctx.config.timeouts.invocationSeconds },
+  );
+  await ctx.state.setArtifacts({ [COLD_START_JOB_KEY]: undefined });
+  const { outcome } = waited;
+  if (outcome.type === "failure") {
+    throw new ExternalError(
+      "COLD_START_FAILED",
+      `the cold-start job ${job.inferenceId} failed: see ${job.failureLocation}`,
+      {
+        details: outcome.body.split("\n").slice(0, 20),
+        hint: "Read the failure object above; `gen3d logs` shows what the container logged.",
+      },
     );
-    await ctx.clock.sleep(pollMs, ctx.signal);
   }
+  if (outcome.type === "timeout") {
+    const neverScaled = (waited.maxInstances ?? 0) === 0;
+    throw new ExternalError(
+      "COLD_START_TIMEOUT",
+      `no output at ${job.outputLocation} after ${ctx.config.timeouts.invocationSeconds} s${neverScaled ? ": the endpoint stayed at 0 instances" : ""}`,
+      {
+        hint: neverScaled
+          ? "Scaling out from zero needs the step-scaling policy fired by the HasBacklogWithoutCapacity alarm (phase 8; target tracking alone never leaves 0): check `gen3d verify --phase 8`."
+          : "Scaling out from zero takes the alarm's 2 minutes plus instance startup, image pull and model load: raise timeouts.invocationSeconds.",
+      },
+    );
+  }
+  const breakdown = await emulatorBreakdown(ctx, endpointName);
+  return {
+    inferenceId: job.inferenceId,
+    inputLocation,
+    outputLocation: job.outputLocation,
+    seconds: Math.round(outcome.seconds * 1000) / 1000,
+    ...(waited.firstInstanceSeconds === undefined
+      ? {}
+      : { firstInstanceSeconds: waited.firstInstanceSeconds }),
+    ...(job.instancesAtSubmit === undefined ? {} : { instancesAtSubmit: job.instancesAtSubmit }),
+    submittedAt: job.submittedAt,
+    resumed,
+    ...(breakdown === undefined ? {} : { breakdown }),
+  };
 }
 
 export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSeconds: 30 }): Phase {
-  const coldStartInput = (ctx: PhaseContext) => options.coldStartInput ?? ctx.env.GEN3D_COLD_START_INPUT;
-
   return {
     id: 10,
     name: "scale-to-zero",
     title: "Wait for scale to zero",
 
     async inputs(ctx) {
-      return { endpointName: endpointNameFor(ctx.config), coldStart: coldStartInput(ctx) ?? null };
+      return {
+        endpointName: endpointNameFor(ctx.config),
+        coldStart:
+          options.coldStartInput ?? ctx.env.GEN3D_COLD_START_INPUT ?? ctx.config.scaleToZero.coldStart,
+      };
     },
 
     async run(ctx) {
@@ -158,8 +230,8 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
           };
           ctx.progress(`${VARIANT_NAME}: 0 instances after ${formatDuration(now - since.getTime())}`);
           await ctx.state.setArtifacts({ [OBSERVED_KEY]: evidence.observedZeroAt });
-          const input = coldStartInput(ctx);
-          if (input) evidence.coldStart = await measureColdStart(ctx, endpointName, input, pollMs);
+          const input = coldStartInput(ctx, options.coldStartInput);
+          if (input) evidence.coldStart = await measureColdStart(ctx, endpointName, input);
           await ctx.state.setArtifacts({ [WAIT_KEY]: undefined });
           return { outcome: "scaled-to-zero", evidence };
         }
@@ -234,7 +306,11 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
               "scale-to-zero.cold-start",
               "cold start from zero",
               "pass",
-              `${evidence.coldStart.seconds.toFixed(1)} s to output`,
+              `${evidence.coldStart.seconds.toFixed(1)} s from request to output${
+                evidence.coldStart.firstInstanceSeconds === undefined
+                  ? ""
+                  : `, first instance after ${evidence.coldStart.firstInstanceSeconds.toFixed(1)} s`
+              }`,
               {
                 evidence: evidence.coldStart,
               },
@@ -243,7 +319,7 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
               "scale-to-zero.cold-start",
               "cold start from zero",
               "not-checked",
-              "not measured (set GEN3D_COLD_START_INPUT)",
+              "not measured (set scaleToZero.coldStart: true in the config)",
             ),
       );
       return gates;

@@ -7,11 +7,8 @@ import { modelPhase } from "./05-model.js";
 import { endpointConfigPhase } from "./06-endpoint-config.js";
 import { deployPhase } from "./07-deploy.js";
 import { autoscalingPhase } from "./08-autoscaling.js";
+import { integrationPhase } from "./09-integration.js";
 import { scaleToZeroPhase } from "./10-scale-to-zero.js";
-import { notImplementedPhase } from "./not-implemented.js";
-import { phaseTitle } from "./titles.js";
-
-const { name: integrationName, title: integrationTitle } = phaseTitle(9);
 
 /** Phases 1–10 in order. Each is a plain object; the engine compiles them to listr2 tasks. */
 export function allPhases(): Phase[] {
@@ -24,8 +21,7 @@ export function allPhases(): Phase[] {
     endpointConfigPhase,
     deployPhase,
     autoscalingPhase,
-    // Phase 9 has no issue yet: it stays in the plan and fails loudly until it is built.
-    notImplementedPhase(9, integrationName, integrationTitle),
+    integrationPhase,
     scaleToZeroPhase,
   ];
 }

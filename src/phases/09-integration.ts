@@ -1,0 +1,570 @@
+import { z } from "zod";
+import {
+  type AsyncJobRecord,
+  asyncJobRecord,
+  isSubmitted,
+  type SubmittedJob,
+  s3Uri,
+  sha256Hex,
+  submitRecorded,
+  uploadOnce,
+  type WaitResult,
+  waitForJob,
+} from "../adapters/async-invoke.js";
+import { tailEndpointLogs } from "../adapters/cloudwatch-logs.js";
+import { formatDuration } from "../adapters/sagemaker-endpoint.js";
+import { errorResponse, taskResponses } from "../checks/container-probe.js";
+import { classifyEndpointFailure } from "../checks/endpoint-failure.js";
+import { imageSize } from "../checks/image-size.js";
+import { checkTaskArtifacts, smokeImage, taskPayload, tasksUnderTest } from "../checks/task-results.js";
+import type { TaskName } from "../config/schema.js";
+import { UserError } from "../engine/errors.js";
+import { hashValue } from "../engine/fingerprint.js";
+import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
+
+/**
+ * Where phase 9 keeps the jobs it submitted, in STATE.json's artifacts, from before it waits
+ * until it has every result: a killed run's `resume` polls these instead of submitting again.
+ */
+export const INTEGRATION_JOBS_KEY = "integrationJobs";
+
+const ledgerSchema = z.object({
+  runId: z.string(),
+  endpointName: z.string(),
+  endpointConfigName: z.string().optional(),
+  imageDigest: z.string().optional(),
+  jobs: z.array(asyncJobRecord),
+});
+type Ledger = z.infer<typeof ledgerSchema>;
+
+const artifactCheck = z.object({ key: z.string(), kind: z.string(), ok: z.boolean(), detail: z.string() });
+
+export const integrationTaskEvidence = z.object({
+  inferenceId: z.string(),
+  inputLocation: z.string(),
+  outputLocation: z.string().optional(),
+  failureLocation: z.string().optional(),
+  /** output: the output object came; failure: the failure object did; timeout: neither in time. */
+  outcome: z.enum(["output", "failure", "timeout", "not-run"]),
+  /** Submission → the poll that saw the result object. */
+  latencySeconds: z.number().optional(),
+  submittedAt: z.string().optional(),
+  instancesAtSubmit: z.number().optional(),
+  /** Whether the endpoint ran zero instances when the job was submitted (undefined: unknown). */
+  atZero: z.boolean().optional(),
+  maxInstances: z.number().optional(),
+  endpointConfigName: z.string().optional(),
+  /** The job was found in STATE.json and polled, not submitted again. */
+  resumed: z.boolean(),
+  /** The request body was uploaded by this run (false: the same bytes were already there). */
+  inputUploaded: z.boolean().optional(),
+  response: z.unknown().optional(),
+  problem: z.string().optional(),
+  /** The failure object's content (truncated). */
+  failure: z.string().optional(),
+  logTail: z.array(z.string()).optional(),
+  artifacts: z.array(artifactCheck).default([]),
+});
+export type IntegrationTaskEvidence = z.infer<typeof integrationTaskEvidence>;
+
+export const integrationEvidence = z.object({
+  runId: z.string(),
+  endpointName: z.string(),
+  endpointConfigName: z.string().optional(),
+  imageDigest: z.string().optional(),
+  tasks: z.record(z.string(), integrationTaskEvidence),
+  /** get_embedding and segment were sent the same picture, so segment must reuse the embedding. */
+  sharedImage: z.boolean(),
+  /** The embedding shape phase 3 saw from the same image, when it recorded one. */
+  localEmbeddingShape: z.array(z.number()).optional(),
+});
+export type IntegrationEvidence = z.infer<typeof integrationEvidence>;
+
+const FAILURE_CONTENT_LIMIT = 2_000;
+
+function upstream(ctx: PhaseContext) {
+  const { endpointName, endpointConfigName, imageDigest } = ctx.state.state.artifacts;
+  if (typeof endpointName !== "string" || endpointName === "") {
+    throw new UserError(
+      "UPSTREAM_MISSING",
+      "STATE.json has no artifacts.endpointName: phase 7 (deploy) has not run",
+      {
+        hint: "Run phases 7 and 8 first: `gen3d deploy --from 7`.",
+      },
+    );
+  }
+  return { endpointName, endpointConfigName, imageDigest };
+}
+
+function newRunId(now: Date): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "z")
+    .toLowerCase();
+  return `${stamp}-${sha256Hex(`${now.getTime()}${Math.random()}`).slice(0, 4)}`;
+}
+
+function readLedger(ctx: PhaseContext): Ledger | undefined {
+  const parsed = ledgerSchema.safeParse(ctx.state.state.artifacts[INTEGRATION_JOBS_KEY]);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The embedding shape phase 3 recorded for get_embedding, if any. */
+function localEmbeddingShape(ctx: PhaseContext): number[] | undefined {
+  const run = (ctx.state.phase(3).evidence as { run?: { tasks?: Record<string, { response?: unknown }> } })
+    ?.run;
+  const shape = (run?.tasks?.get_embedding?.response as { embedding_shape?: unknown } | undefined)
+    ?.embedding_shape;
+  return Array.isArray(shape) && shape.every((n) => typeof n === "number") ? shape : undefined;
+}
+
+async function failureDetails(ctx: PhaseContext, endpointName: string, submittedAt: string | undefined) {
+  const tail = await tailEndpointLogs(await ctx.aws.logs(), endpointName, {
+    limit: 25,
+    ...(submittedAt ? { sinceMs: Date.parse(submittedAt) - 60_000 } : {}),
+    signal: ctx.signal,
+  });
+  return tail.lines.length > 0 ? tail.lines : tail.note ? [tail.note] : [];
+}
+
+/** Reads one job's result into evidence: the parsed response and the S3 artifacts it names. */
+async function judgeResult(
+  ctx: PhaseContext,
+  task: TaskName,
+  job: SubmittedJob,
+  waited: WaitResult,
+  image: { width: number; height: number } | undefined,
+  base: IntegrationTaskEvidence,
+): Promise<IntegrationTaskEvidence> {
+  const { outcome } = waited;
+  const evidence: IntegrationTaskEvidence = {
+    ...base,
+    outcome: outcome.type,
+    latencySeconds: Math.round(outcome.seconds * 1000) / 1000,
+    ...(waited.maxInstances === undefined ? {} : { maxInstances: waited.maxInstances }),
+  };
+  if (outcome.type === "timeout") {
+    const stayedAtZero = job.instancesAtSubmit === 0 && (waited.maxInstances ?? 0) === 0;
+    evidence.problem = stayedAtZero
+      ? `no result after ${formatDuration(outcome.seconds * 1000)}: the endpoint was at 0 instances and never scaled out`
+      : `no result after ${formatDuration(outcome.seconds * 1000)} (up to ${waited.maxInstances ?? "?"} instance(s) running)`;
+    return evidence;
+  }
+  let body: unknown = outcome.body;
+  try {
+    body = JSON.parse(outcome.body);
+  } catch {}
+  if (outcome.type === "failure") {
+    evidence.failure = outcome.body.slice(0, FAILURE_CONTENT_LIMIT);
+    evidence.logTail = await failureDetails(ctx, job.endpointName, job.submittedAt);
+    const error = errorResponse.safeParse(body);
+    evidence.problem = error.success
+      ? `the container answered ${error.data.error.code}: ${error.data.error.message}`
+      : `the endpoint wrote a failure object: ${outcome.body.slice(0, 300)}`;
+    return evidence;
+  }
+  const parsed = taskResponses[task].safeParse(body);
+  evidence.response = body;
+  if (!parsed.success) {
+    evidence.problem = `the output does not match the ${task} contract: ${parsed.error.issues
+      .map((i) => `${i.path.join(".")}: ${i.message}`)
+      .join("; ")}`;
+    return evidence;
+  }
+  const data = parsed.data as Record<string, unknown>;
+  const bucket = typeof data.bucket === "string" ? data.bucket : ctx.config.s3.bucket;
+  evidence.artifacts = (
+    await checkTaskArtifacts({ s3: await ctx.aws.s3(), signal: ctx.signal }, bucket, task, data, image)
+  ).map(({ key, kind, ok, detail }) => ({ key, kind, ok, detail }));
+  const bad = evidence.artifacts.find((a) => !a.ok);
+  if (bad) evidence.problem = `${bad.kind} ${bad.key}: ${bad.detail}`;
+  return evidence;
+}
+
+/** Uploads, submits (or finds in STATE.json) and waits for each task's job, in chain order. */
+async function exercise(ctx: PhaseContext): Promise<IntegrationEvidence> {
+  const { endpointName, endpointConfigName, imageDigest } = upstream(ctx);
+  const { config } = ctx;
+  const recorded = readLedger(ctx);
+  const ledger: Ledger =
+    recorded &&
+    recorded.endpointName === endpointName &&
+    recorded.endpointConfigName === endpointConfigName &&
+    recorded.imageDigest === imageDigest
+      ? recorded
+      : { runId: newRunId(ctx.clock.now()), endpointName, endpointConfigName, imageDigest, jobs: [] };
+  const save = async () => ctx.state.setArtifacts({ [INTEGRATION_JOBS_KEY]: structuredClone(ledger) });
+  if (ledger !== recorded) await save();
+
+  const tasks = tasksUnderTest(config);
+  const images = new Map<TaskName, Awaited<ReturnType<typeof smokeImage>>>();
+  for (const task of tasks) images.set(task, await smokeImage(ctx, task));
+  const embeddingImage = images.get("get_embedding");
+  const segmentImage = images.get("segment");
+  const evidence: IntegrationEvidence = {
+    runId: ledger.runId,
+    endpointName,
+    ...(endpointConfigName ? { endpointConfigName } : {}),
+    ...(imageDigest ? { imageDigest } : {}),
+    tasks: {},
+    sharedImage:
+      embeddingImage !== undefined &&
+      segmentImage !== undefined &&
+      sha256Hex(embeddingImage.bytes) === sha256Hex(segmentImage.bytes),
+  };
+  const localShape = localEmbeddingShape(ctx);
+  if (localShape) evidence.localEmbeddingShape = localShape;
+
+  const s3 = await ctx.aws.s3();
+  const sagemaker = await ctx.aws.sagemaker();
+  const runtime = await ctx.aws.sagemakerRuntime();
+  const prefix = `${config.s3.prefixes.input}/${ledger.runId}`.replace(/^\//, "");
+  const sessionId = `gen3d-it-${ledger.runId}`;
+  let maskKey: string | undefined;
+  let stop: string | undefined;
+
+  for (const task of tasks) {
+    const inferenceId = `gen3d-${ledger.runId}-${task}`;
+    const requestKey = `${prefix}/${task}.json`;
+    const notRun = (problem: string): IntegrationTaskEvidence => ({
+      inferenceId,
+      inputLocation: s3Uri(config.s3.bucket, requestKey),
+      outcome: "not-run",
+      resumed: false,
+      problem,
+      artifacts: [],
+    });
+    if (stop) {
+      evidence.tasks[task] = notRun(stop);
+      continue;
+    }
+    if (task === "generate_3d" && !maskKey) {
+      evidence.tasks[task] = notRun("no mask to reconstruct from: segment did not succeed");
+      continue;
+    }
+    const image = images.get(task) as Awaited<ReturnType<typeof smokeImage>>;
+    const size = imageSize(image.bytes);
+    let job: AsyncJobRecord | undefined = ledger.jobs.find((j) => j.task === task);
+    const resumed = job !== undefined && isSubmitted(job);
+    let inputUploaded: boolean | undefined;
+    if (!job || !isSubmitted(job)) {
+      // Content-addressed: get_embedding and segment share one upload of the same picture.
+      const imageKey = `${prefix}/images/${sha256Hex(image.bytes).slice(0, 16)}-${image.name}`;
+      await uploadOnce(
+        { s3, signal: ctx.signal },
+        { bucket: config.s3.bucket, key: imageKey },
+        image.bytes,
+        "application/octet-stream",
+      );
+      const payload = taskPayload(task, {
+        bucket: config.s3.bucket,
+        imageKey,
+        sessionId,
+        image: size,
+        maskKey,
+        overrides: config.smokeTests[task]?.payload,
+      });
+      const body = Buffer.from(JSON.stringify(payload));
+      inputUploaded = (
+        await uploadOnce(
+          { s3, signal: ctx.signal },
+          { bucket: config.s3.bucket, key: requestKey },
+          body,
+          "application/json",
+        )
+      ).uploaded;
+      ctx.progress(`${task}: submitting ${inferenceId}`);
+      job = await submitRecorded(
+        { runtime, sagemaker, clock: ctx.clock, signal: ctx.signal },
+        { task, inferenceId, inputLocation: s3Uri(config.s3.bucket, requestKey), endpointName },
+        config.timeouts.invocationSeconds,
+        async (record) => {
+          ledger.jobs = [...ledger.jobs.filter((j) => j.task !== task), record];
+          await save();
+        },
+      );
+    } else {
+      ctx.progress(`${task}: polling ${job.inferenceId}, submitted by an earlier run`);
+    }
+    const submitted = job as SubmittedJob;
+    const waited = await waitForJob(
+      {
+        s3,
+        sagemaker,
+        clock: ctx.clock,
+        signal: ctx.signal,
+        onPoll: (p) =>
+          ctx.progress(
+            `${task}: waiting for ${submitted.inferenceId} · ${formatDuration(p.elapsedMs)} · ` +
+              `${p.instances?.current ?? "?"} instance(s) (desired ${p.instances?.desired ?? "?"}) · ${formatDuration(p.leftMs)} left`,
+          ),
+      },
+      submitted,
+      { timeoutSeconds: config.timeouts.invocationSeconds },
+    );
+    const result = await judgeResult(ctx, task, submitted, waited, size, {
+      inferenceId: submitted.inferenceId,
+      inputLocation: submitted.inputLocation,
+      outputLocation: submitted.outputLocation,
+      ...(submitted.failureLocation ? { failureLocation: submitted.failureLocation } : {}),
+      outcome: "output",
+      submittedAt: submitted.submittedAt,
+      ...(submitted.instancesAtSubmit === undefined
+        ? {}
+        : { instancesAtSubmit: submitted.instancesAtSubmit, atZero: submitted.instancesAtSubmit === 0 }),
+      ...(submitted.endpointConfigName ? { endpointConfigName: submitted.endpointConfigName } : {}),
+      resumed,
+      ...(inputUploaded === undefined ? {} : { inputUploaded }),
+      artifacts: [],
+    });
+    evidence.tasks[task] = result;
+    if (result.outcome === "timeout") stop = `not submitted: ${task} timed out first`;
+    if (task === "segment" && result.outcome === "output" && !result.problem) {
+      maskKey = String((result.response as { mask_s3_key: string }).mask_s3_key);
+    }
+  }
+  // Every job has its result (or timed out): the next run starts afresh.
+  await ctx.state.setArtifacts({ [INTEGRATION_JOBS_KEY]: undefined });
+  return evidence;
+}
+
+function taskSummary(t: IntegrationTaskEvidence): string {
+  const zero = t.atZero === undefined ? "" : t.atZero ? ", submitted at 0 instances" : "";
+  const files = t.artifacts.map((a) => `${a.kind} ${a.detail}`).join(", ");
+  return `${t.latencySeconds?.toFixed(1) ?? "?"} s submit→result${zero}${t.resumed ? " (resumed)" : ""}${files ? `; ${files}` : ""}`;
+}
+
+/** Gates over phase 9's evidence: every task's parsed result, the embedding's shape and reuse. */
+export function integrationGates(
+  evidence: IntegrationEvidence,
+  expectedTasks: readonly TaskName[],
+  current: { endpointConfigName?: string; imageDigest?: string },
+): GateResult[] {
+  const gates: GateResult[] = [];
+  const bound =
+    evidence.endpointConfigName === current.endpointConfigName &&
+    evidence.imageDigest === current.imageDigest;
+  gates.push(
+    bound
+      ? gate(
+          "integration.bound-to-deployment",
+          "evidence is for the deployed config and image",
+          "pass",
+          `${current.endpointConfigName ?? "?"}, ${current.imageDigest?.slice(0, 19) ?? "?"}`,
+        )
+      : gate(
+          "integration.bound-to-deployment",
+          "evidence is for the deployed config and image",
+          "fail",
+          `the jobs ran against ${evidence.endpointConfigName ?? "?"} / ${evidence.imageDigest?.slice(0, 19) ?? "?"}, but the deployment is now ${current.endpointConfigName ?? "?"} / ${current.imageDigest?.slice(0, 19) ?? "?"}`,
+          { hint: "Re-run phase 9 on the current deployment: `gen3d deploy --from 9`." },
+        ),
+  );
+  const drifted = Object.entries(evidence.tasks).filter(
+    ([, t]) => t.endpointConfigName !== undefined && t.endpointConfigName !== evidence.endpointConfigName,
+  );
+  if (drifted.length > 0) {
+    gates.push(
+      gate(
+        "integration.endpoint-config",
+        "the endpoint ran the recorded config",
+        "fail",
+        `${drifted.map(([task, t]) => `${task} ran on ${t.endpointConfigName}`).join(", ")}, not ${evidence.endpointConfigName ?? "?"}`,
+        {
+          hint: "An update was in flight or someone changed the endpoint: `gen3d deploy --from 7`, then phase 9 again.",
+        },
+      ),
+    );
+  }
+  for (const task of expectedTasks) {
+    const t = evidence.tasks[task];
+    const id = `integration.task.${task}`;
+    const title = `${task} through the async endpoint`;
+    if (!t) {
+      gates.push(
+        gate(id, title, "fail", `${task} was not exercised`, {
+          hint: "Run phase 9: `gen3d deploy --from 9`.",
+        }),
+      );
+      continue;
+    }
+    if (t.outcome === "output" && !t.problem) {
+      gates.push(
+        gate(id, title, "pass", `${task}: ${taskSummary(t)}`, { evidence: { inferenceId: t.inferenceId } }),
+      );
+      continue;
+    }
+    if (t.outcome === "failure") {
+      const diagnosis = classifyEndpointFailure(t.failure, t.logTail ?? []);
+      gates.push(
+        gate(
+          id,
+          title,
+          "fail",
+          `${task} failed (${t.inferenceId}): ${t.problem ?? "failure object written"}`,
+          {
+            details: [
+              `failure object ${t.failureLocation ?? ""}:`,
+              ...(t.failure ?? "")
+                .split("\n")
+                .slice(0, 20)
+                .map((l) => `  ${l}`),
+              ...(t.logTail && t.logTail.length > 0
+                ? ["endpoint log (last lines):", ...t.logTail.map((l) => `  ${l}`)]
+                : []),
+            ],
+            hint:
+              diagnosis.cause !== "unknown"
+                ? diagnosis.hint
+                : "The container failed on this request: its error id is in the failure object and the log above. Reproduce it locally with `gen3d deploy --from 3`, fix the handler, then `gen3d deploy --from 2`.",
+          },
+        ),
+      );
+      continue;
+    }
+    if (t.outcome === "timeout") {
+      const atZero = /at 0 instances and never scaled out/.test(t.problem ?? "");
+      gates.push(
+        gate(id, title, "fail", `${task} (${t.inferenceId}): ${t.problem ?? "timed out"}`, {
+          hint: atZero
+            ? "Target tracking alone never scales out from 0: the step-scaling policy fired by the HasBacklogWithoutCapacity alarm does (phase 8). Check it with `gen3d verify --phase 8`, then `gen3d resume`; the job stays queued until its TTL."
+            : "Raise timeouts.invocationSeconds if the job is legitimately slow, read `gen3d logs`, then `gen3d resume`.",
+        }),
+      );
+      continue;
+    }
+    gates.push(
+      gate(id, title, "fail", `${task}: ${t.problem ?? "no valid result"}`, {
+        hint:
+          t.outcome === "not-run"
+            ? "Fix the earlier task's failure first."
+            : "The endpoint answered, but not with what the container's contract promises: compare with phase 3's local result for the same image and fix the handler.",
+      }),
+    );
+  }
+  const embedding = evidence.tasks.get_embedding;
+  const embeddingShape = (embedding?.response as { embedding_shape?: number[] } | undefined)?.embedding_shape;
+  if (embedding?.outcome === "output" && embeddingShape) {
+    if (!evidence.localEmbeddingShape) {
+      gates.push(
+        gate(
+          "integration.embedding-shape",
+          "embedding has the model's shape",
+          "not-checked",
+          `shape [${embeddingShape.join(", ")}]; phase 3 recorded none to compare with`,
+        ),
+      );
+    } else {
+      const same = JSON.stringify(evidence.localEmbeddingShape) === JSON.stringify(embeddingShape);
+      gates.push(
+        gate(
+          "integration.embedding-shape",
+          "embedding has the model's shape",
+          same ? "pass" : "fail",
+          same
+            ? `shape [${embeddingShape.join(", ")}], as in the local test`
+            : `shape [${embeddingShape.join(", ")}] on the endpoint, [${evidence.localEmbeddingShape.join(", ")}] in the local test`,
+          same
+            ? {}
+            : {
+                hint: "The endpoint runs another model or config than the image phase 3 tested: check GEN3D_* environment and the model data, then redeploy.",
+              },
+        ),
+      );
+    }
+  }
+  const segment = evidence.tasks.segment;
+  if (embedding?.outcome === "output" && segment?.outcome === "output") {
+    const cached = (segment.response as { embedding_cached?: unknown } | undefined)?.embedding_cached;
+    if (!evidence.sharedImage) {
+      gates.push(
+        gate(
+          "integration.embedding-reuse",
+          "segment reuses get_embedding's embedding",
+          "not-checked",
+          "get_embedding and segment were given different pictures",
+        ),
+      );
+    } else {
+      gates.push(
+        cached === true
+          ? gate(
+              "integration.embedding-reuse",
+              "segment reuses get_embedding's embedding",
+              "pass",
+              "segment reported embedding_cached: true",
+            )
+          : gate(
+              "integration.embedding-reuse",
+              "segment reuses get_embedding's embedding",
+              "fail",
+              `segment reported embedding_cached: ${JSON.stringify(cached)} for the picture get_embedding had just encoded`,
+              {
+                hint: "The container could not read back the embedding it wrote: check the execution role's s3:GetObject on the embeddings prefix and GEN3D_EMBEDDINGS_PREFIX.",
+              },
+            ),
+      );
+    }
+  }
+  return gates;
+}
+
+function recordedEvidence(ctx: PhaseContext): IntegrationEvidence | undefined {
+  const parsed = integrationEvidence.safeParse(
+    (ctx.state.phase(9).evidence as { run?: unknown } | undefined)?.run,
+  );
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Phase 9: every enabled task through the deployed async endpoint, results parsed. */
+export const integrationPhase: Phase = {
+  id: 9,
+  name: "integration",
+  title: "Integration test through the endpoint",
+
+  async inputs(ctx) {
+    const { endpointName, endpointConfigName, imageDigest } = ctx.state.state.artifacts;
+    const fixtures = Object.fromEntries(
+      await Promise.all(
+        tasksUnderTest(ctx.config).map(
+          async (t) => [t, hashValue((await smokeImage(ctx, t)).bytes.toString("base64"))] as const,
+        ),
+      ),
+    );
+    return {
+      endpointName: endpointName ?? null,
+      endpointConfigName: endpointConfigName ?? null,
+      imageDigest: imageDigest ?? null,
+      fixtures,
+      smokeTests: ctx.config.smokeTests,
+      invocationSeconds: ctx.config.timeouts.invocationSeconds,
+    };
+  },
+
+  async run(ctx) {
+    const evidence = await exercise(ctx);
+    const all = Object.values(evidence.tasks);
+    const good = all.filter((t) => t.outcome === "output" && !t.problem).length;
+    return { evidence, outcome: `${good} of ${all.length} task(s) answered` };
+  },
+
+  async verify(ctx, fresh) {
+    const evidence = fresh ? integrationEvidence.parse(fresh.evidence) : recordedEvidence(ctx);
+    if (!evidence) {
+      return [
+        gate(
+          "integration.evidence",
+          "integration evidence recorded",
+          "fail",
+          "phase 9 has no recorded evidence",
+          {
+            hint: "Run it: `gen3d deploy --from 9`.",
+          },
+        ),
+      ];
+    }
+    const { endpointConfigName, imageDigest } = ctx.state.state.artifacts;
+    return integrationGates(evidence, tasksUnderTest(ctx.config), { endpointConfigName, imageDigest });
+  },
+};
