@@ -70,7 +70,7 @@ Object.assign(process.env, env);
 function startMoto() {
   const child = spawn(
     process.env.GEN3D_PYTHON ?? "python3",
-    [path.join(root, "test/support/moto/server.py"), "0"],
+    [path.join(root, "local-sagemaker/server.py"), "0"],
     {
       env: { ...process.env, GEN3D_MOTO_HOST: "127.0.0.1" },
       stdio: ["ignore", "pipe", "inherit"],
@@ -206,7 +206,7 @@ async function main() {
     const report = {
       bench: "aws-idempotency",
       phases: "5-8",
-      emulator: "moto (test/support/moto/server.py) on 127.0.0.1",
+      emulator: "moto (local-sagemaker/server.py) on 127.0.0.1",
       goal: GOAL,
       firstDeploy: {
         seconds: Number(first.seconds.toFixed(3)),

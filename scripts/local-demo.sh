@@ -18,7 +18,7 @@ if ! curl -fsS "http://127.0.0.1:${moto_port}/gen3d-test/health" >/dev/null 2>&1
   echo "starting moto on 127.0.0.1:${moto_port}"
   mkdir -p "$state_dir"
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
-    setsid nohup python3 test/support/moto/server.py "$moto_port" >"$state_dir/moto.out" 2>"$state_dir/moto.log" </dev/null &
+    setsid nohup python3 local-sagemaker/server.py "$moto_port" >"$state_dir/moto.out" 2>"$state_dir/moto.log" </dev/null &
   echo $! >"$state_dir/moto.pid"
   for _ in $(seq 1 60); do
     curl -fsS "http://127.0.0.1:${moto_port}/gen3d-test/health" >/dev/null 2>&1 && break

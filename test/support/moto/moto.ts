@@ -84,7 +84,7 @@ export interface StartMotoOptions {
   verbose?: boolean;
 }
 
-const SERVER_PY = fileURLToPath(new URL("./server.py", import.meta.url));
+const SERVER_PY = fileURLToPath(new URL("../../../local-sagemaker/server.py", import.meta.url));
 const READY = /^MOTO_READY port=(\d+)$/m;
 export const MOTO_REGION = "us-east-1";
 export const MOTO_ACCOUNT_ID = "123456789012";

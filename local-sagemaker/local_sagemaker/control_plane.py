@@ -50,6 +50,11 @@ DEFAULT_REGION = "us-east-1"
 
 _lock = threading.RLock()
 
+# The data plane (data_plane.DataPlane) when the server runs with one: it then owns every
+# endpoint's lifecycle and InvokeEndpointAsync. None: the scripted lifecycle below (tests of
+# the CLI's own waiting and failure paths).
+DATA_PLANE: Any = None
+
 
 def _log(msg: str) -> None:
     print(f"[gen3d-moto] {msg}", file=sys.stderr, flush=True)
@@ -282,7 +287,10 @@ def _patch_sagemaker() -> None:
             endpoint = orig_create_endpoint(self, endpoint_name, endpoint_config_name, tags)
             # SageMaker's DescribeEndpoint echoes the config's AsyncInferenceConfig.
             endpoint.__dict__["async_inference_config"] = _config_async(self, endpoint_config_name)
-            _start_transition(self, endpoint, "Creating")
+            if DATA_PLANE is not None:
+                DATA_PLANE.on_create(self, endpoint)
+            else:
+                _start_transition(self, endpoint, "Creating")
             return endpoint
 
     B.create_endpoint = create_endpoint
@@ -314,6 +322,9 @@ def _patch_sagemaker() -> None:
             endpoint = self.endpoints.get(endpoint_name)
             if endpoint is None:
                 return orig_delete_endpoint(self, endpoint_name)  # moto's not-found error
+            if DATA_PLANE is not None:
+                DATA_PLANE.on_delete(self, endpoint_name)
+                return orig_delete_endpoint(self, endpoint_name)
             st = _state(self)
             if st["transitions"].get(endpoint_name, {}).get("kind") == "Deleting":
                 return None
@@ -372,7 +383,10 @@ def _patch_sagemaker() -> None:
             endpoint.__dict__["async_inference_config"] = _config_async(self, endpoint_config_name)
             endpoint.failure_reason = None
             endpoint.last_modified_time = sm_models.utcnow()
-            _start_transition(self, endpoint, "Updating", previous=previous)
+            if DATA_PLANE is not None:
+                DATA_PLANE.on_update(self, endpoint, previous)
+            else:
+                _start_transition(self, endpoint, "Updating", previous=previous)
             return endpoint.arn
 
     B.update_endpoint = update_endpoint
@@ -563,33 +577,3 @@ def apply_patches() -> None:
     _patch_sagemaker()
     _patch_ecr_digest()
     _patch_invoke_async()
-
-
-def main(argv: list[str]) -> int:
-    port = int(argv[1]) if len(argv) > 1 else 0
-    host = os.environ.get("GEN3D_MOTO_HOST", "127.0.0.1")
-    # Credentials for anything moto does internally; tests pass their own.
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
-    apply_patches()
-    app = _App(DomainDispatcherApplication(create_backend_app))
-    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-    actual_port = server.server_address[1]
-
-    def stop(_sig: int, _frame: Any) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    # The socket is bound and listening once make_server returns: connections queue until
-    # serve_forever picks them up, so announcing readiness here is safe.
-    print(f"MOTO_READY port={actual_port}", flush=True)
-    _log(f"moto {moto.__version__} serving on http://{host}:{actual_port}")
-    server.serve_forever()
-    server.server_close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

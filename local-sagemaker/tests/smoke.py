@@ -62,7 +62,7 @@ def main() -> int:
     if "--endpoint" in sys.argv:
         endpoint = sys.argv[sys.argv.index("--endpoint") + 1]
     else:
-        proc = subprocess.Popen([sys.executable, str(HERE / "server.py"), "0"], stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([sys.executable, str(HERE.parent / "server.py"), "0"], stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
         assert line.startswith("MOTO_READY port="), f"unexpected first line {line!r}"
