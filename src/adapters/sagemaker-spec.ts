@@ -4,6 +4,7 @@ import type {
   ProductionVariant,
 } from "@aws-sdk/client-sagemaker";
 import { z } from "zod";
+import { driverPlan, type ImageCuda, noFitHint, parseCuda } from "../checks/gpu-driver.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
@@ -203,6 +204,27 @@ export function desiredModel(ctx: Pick<PhaseContext, "state" | "config">): Desir
   };
 }
 
+/**
+ * The InferenceAmiVersion the variant needs, from the CUDA version phase 2 read from the built
+ * image: none when the family's default driver runs it (or the CUDA version is unknown), the
+ * lowest-driver AMI that runs it and allows the family otherwise. No such AMI is a config error.
+ */
+export function inferenceAmiVersion(ctx: Pick<PhaseContext, "state" | "config">): string | undefined {
+  const recorded = ctx.state.state.artifacts.imageCuda as ImageCuda | null | undefined;
+  const cuda = recorded ? parseCuda(recorded.version) : undefined;
+  if (!recorded || !cuda) return undefined;
+  const plan = driverPlan(ctx.config.instance.type, cuda);
+  if (plan.type === "ami") return plan.ami.version;
+  if (plan.type === "no-fit") {
+    throw new UserError(
+      "GPU_DRIVER_MISMATCH",
+      `instance.type ${ctx.config.instance.type}: no driver SageMaker offers for ${plan.family} runs the image's CUDA ${recorded.version} (${recorded.source})`,
+      { hint: noFitHint(plan, recorded.version) },
+    );
+  }
+  return undefined;
+}
+
 export interface DesiredEndpointConfig {
   name: string;
   input: CreateEndpointConfigInput & { EndpointConfigName: string };
@@ -216,6 +238,7 @@ export function desiredEndpointConfig(
 ): DesiredEndpointConfig {
   const { config } = ctx;
   const startup = startupHealthCheckSeconds(ctx);
+  const ami = inferenceAmiVersion(ctx);
   const volume = config.instance.volumeSizeGb;
   if (volume !== undefined && INSTANCE_STORE_FAMILIES.test(config.instance.type)) {
     throw new UserError(
@@ -232,6 +255,7 @@ export function desiredEndpointConfig(
     ContainerStartupHealthCheckTimeoutInSeconds: startup.seconds,
     ModelDataDownloadTimeoutInSeconds: config.timeouts.modelDataDownloadSeconds,
     ...(volume === undefined ? {} : { VolumeSizeInGB: volume }),
+    ...(ami === undefined ? {} : { InferenceAmiVersion: ami as ProductionVariant["InferenceAmiVersion"] }),
   };
   const paths = asyncOutputPaths(config);
   const notification =

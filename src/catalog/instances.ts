@@ -156,3 +156,81 @@ export function instancesThatFit(gpuMemoryGb: number, limit = 3): InstanceType[]
     .sort((a, b) => a.pricePerHour - b.pricePerHour)
     .slice(0, limit);
 }
+
+/** A CUDA version as major.minor, comparable. */
+export interface CudaVersion {
+  major: number;
+  minor: number;
+}
+
+export function formatCuda(v: CudaVersion): string {
+  return `${v.major}.${v.minor}`;
+}
+
+/** Does a driver that supports CUDA `driver` run an image built for CUDA `image`? */
+export function cudaSupports(driver: CudaVersion, image: CudaVersion): boolean {
+  return driver.major > image.major || (driver.major === image.major && driver.minor >= image.minor);
+}
+
+export interface GpuDriver {
+  driver: string;
+  cuda: CudaVersion;
+}
+
+export const GPU_DRIVER_SOURCE =
+  'SageMaker developer guide, "Best practices to minimize interruptions during GPU driver upgrades" ' +
+  "(inference-gpu-drivers), and the SageMaker API reference, ProductionVariant.InferenceAmiVersion " +
+  "(botocore sagemaker 2017-07-24 service model, 2025). Re-check both before relying on them: AWS " +
+  "upgrades drivers and adds AMI versions over time.";
+
+/**
+ * The NVIDIA driver a SageMaker inference host of each family gets when the endpoint config names
+ * no InferenceAmiVersion (real-time, batch and asynchronous inference alike).
+ */
+export const DEFAULT_GPU_DRIVER: Readonly<Record<string, GpuDriver>> = {
+  g4dn: { driver: "470", cuda: { major: 11, minor: 4 } },
+  g5: { driver: "470", cuda: { major: 11, minor: 4 } },
+  p3: { driver: "470", cuda: { major: 11, minor: 4 } },
+  p4d: { driver: "470", cuda: { major: 11, minor: 4 } },
+  p4de: { driver: "470", cuda: { major: 11, minor: 4 } },
+  g6: { driver: "535", cuda: { major: 12, minor: 2 } },
+  g6e: { driver: "535", cuda: { major: 12, minor: 2 } },
+  p5: { driver: "535", cuda: { major: 12, minor: 2 } },
+};
+
+export interface InferenceAmi extends GpuDriver {
+  /** The ProductionVariant.InferenceAmiVersion value. */
+  version: string;
+  /** Instance families the AMI is documented for. */
+  families: readonly string[];
+}
+
+/**
+ * GPU AMI versions for ProductionVariant.InferenceAmiVersion, lowest driver first. The family lists
+ * are those documented for each version; a family missing from a list is not offered that AMI.
+ */
+export const INFERENCE_AMIS: readonly InferenceAmi[] = [
+  {
+    version: "al2-ami-sagemaker-inference-gpu-2",
+    driver: "535",
+    cuda: { major: 12, minor: 2 },
+    families: ["g4dn", "g5", "g6", "p3", "p4d", "p4de", "p5"],
+  },
+  {
+    version: "al2-ami-sagemaker-inference-gpu-3-1",
+    driver: "550",
+    cuda: { major: 12, minor: 4 },
+    families: ["g4dn", "g5", "g6", "g6e", "p4d", "p4de", "p5"],
+  },
+  {
+    version: "al2023-ami-sagemaker-inference-gpu-4-1",
+    driver: "580",
+    cuda: { major: 13, minor: 0 },
+    families: ["g5", "g6", "g6e", "p4d", "p4de", "p5"],
+  },
+];
+
+/** `ml.g5.2xlarge` → `g5`. */
+export function instanceFamily(type: string): string {
+  return type.split(".")[1] ?? "";
+}

@@ -497,6 +497,25 @@ export async function dockerfileGates(
   ];
 }
 
+/** The image the final stage builds FROM, with ARGs expanded and stage aliases followed. */
+export function finalBaseImage(
+  instructions: Instruction[],
+  buildArgs: Record<string, string>,
+): string | undefined {
+  const args = globalArgs(instructions, buildArgs);
+  const stages = new Map<string, string>();
+  let last: string | undefined;
+  for (const instruction of instructions) {
+    if (instruction.getKeyword() !== "FROM") continue;
+    const parts = (instruction.getArgumentsContent() ?? "").split(/\s+/).filter((p) => !p.startsWith("--"));
+    const named = expand(parts[0] ?? "", args);
+    const image = stages.get(named) ?? named;
+    if (parts[1]?.toLowerCase() === "as" && parts[2]) stages.set(parts[2], image);
+    last = image;
+  }
+  return last || undefined;
+}
+
 export function parseDockerfile(text: string): Instruction[] {
   return DockerfileParser.parse(text).getInstructions();
 }

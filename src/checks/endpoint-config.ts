@@ -15,6 +15,7 @@ export const describeEndpointConfigSchema = z.looseObject({
         InitialInstanceCount: z.number().optional(),
         ContainerStartupHealthCheckTimeoutInSeconds: z.number().optional(),
         ModelDataDownloadTimeoutInSeconds: z.number().optional(),
+        InferenceAmiVersion: z.string().optional(),
       }),
     )
     .min(1),

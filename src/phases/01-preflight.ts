@@ -2,7 +2,8 @@ import path from "node:path";
 import { awsGates } from "../checks/aws-account.js";
 import { costGate } from "../checks/cost.js";
 import { dockerDaemonGate } from "../checks/docker-daemon.js";
-import { dockerfileGates, parseDockerfile, readDockerfile } from "../checks/dockerfile.js";
+import { dockerfileGates, finalBaseImage, parseDockerfile, readDockerfile } from "../checks/dockerfile.js";
+import { cudaFromDockerfile, gpuDriverGate } from "../checks/gpu-driver.js";
 import { instanceFitGate } from "../checks/instance-fit.js";
 import { modelGates, modelsInImageGate } from "../checks/models.js";
 import { requirementsGate } from "../checks/requirements.js";
@@ -69,6 +70,18 @@ export const preflightPhase: Phase = {
       results.push(await modelsInImageGate(config, loaded.baseDir, dockerfile, instructions));
     }
     results.push(instanceFitGate(config));
+    if (text !== undefined) {
+      // Before anything is built, the CUDA the Dockerfile declares or its base image's tag names.
+      const instructions = parseDockerfile(text);
+      const lastFrom = instructions.map((i) => i.getKeyword()).lastIndexOf("FROM");
+      const finalStage = instructions.slice(lastFrom + 1).map((i) => ({
+        keyword: i.getKeyword(),
+        content: i.getArgumentsContent() ?? "",
+        line: i.getRange().start.line + 1,
+      }));
+      const cuda = cudaFromDockerfile(finalStage, finalBaseImage(instructions, dockerfile.buildArgs));
+      results.push(gpuDriverGate(config.instance.type, cuda));
+    }
     ctx.progress("docker daemon");
     results.push(await dockerDaemonGate(ctx.docker, process.platform, ctx.signal));
     ctx.progress("AWS");

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { inspectImage } from "../adapters/docker-image.js";
+import { type ImageInspect, inspectImage } from "../adapters/docker-image.js";
+import { cudaFromImageConfig, gpuDriverGate, type ImageCuda } from "../checks/gpu-driver.js";
 import { imageGates, modelsInImageGates } from "../checks/image.js";
 import { ExternalError, GateFailedError } from "../engine/errors.js";
 import type { Phase } from "../engine/phase.js";
@@ -34,6 +35,26 @@ async function gitRevision(dir: string): Promise<string> {
   return "unknown";
 }
 
+/**
+ * Which builder `docker build` will use, decided as the docker CLI does: DOCKER_BUILDKIT, when
+ * set, is parsed like Go's strconv.ParseBool; unset means BuildKit (the default since Docker 23).
+ */
+export function builderFor(env: Readonly<Record<string, string | undefined>>): "legacy" | "buildkit" {
+  const value = env.DOCKER_BUILDKIT;
+  return value !== undefined && ["0", "f", "F", "false", "FALSE", "False"].includes(value)
+    ? "legacy"
+    : "buildkit";
+}
+
+/**
+ * Flags that make the build a single-platform image with Docker media types. SageMaker refuses an
+ * image index, and BuildKit wraps every image in one when it attaches its default provenance (and
+ * SBOM) attestations. The legacy builder writes Docker v2 images and rejects these flags.
+ */
+export function singleManifestFlags(builder: "legacy" | "buildkit"): string[] {
+  return builder === "buildkit" ? ["--provenance=false", "--sbom=false"] : [];
+}
+
 /** Turns the docker errors that have a known cause into one that names the fix. */
 export function classifyBuildFailure(error: unknown): unknown {
   if (!(error instanceof ExternalError)) return error;
@@ -58,6 +79,16 @@ export function classifyBuildFailure(error: unknown): unknown {
     });
   }
   return error;
+}
+
+/** The CUDA version the built image declares (env CUDA_VERSION or a label), for phases 2 and 6. */
+export function imageCuda(image: ImageInspect | undefined): ImageCuda | undefined {
+  if (!image) return undefined;
+  const env = (image.Config as { Env?: unknown }).Env;
+  return cudaFromImageConfig(
+    Array.isArray(env) ? env.filter((e): e is string => typeof e === "string") : [],
+    image.Config.Labels ?? {},
+  );
 }
 
 /** Phase 2: docker build --platform linux/amd64 with an immutable, content-derived tag. */
@@ -88,17 +119,24 @@ export const buildPhase: Phase = {
       ctx.progress(`${target.ref} already built from this context`);
       return {
         outcome: "unchanged",
-        artifacts: { imageTag: target.tag, imageId: existing.Id, localImage: target.ref },
-        evidence: { ref: target.ref, imageId: existing.Id, built: false },
+        artifacts: {
+          imageTag: target.tag,
+          imageId: existing.Id,
+          localImage: target.ref,
+          imageCuda: imageCuda(existing) ?? null,
+        },
+        evidence: { ref: target.ref, imageId: existing.Id, built: false, cuda: imageCuda(existing) ?? null },
       };
     }
     const { file, contextDir } = dockerfileInput(ctx);
     const revision = await gitRevision(ctx.loaded.baseDir);
+    const builder = builderFor(ctx.env);
     const args = [
       "build",
       "--force-rm",
       "--platform",
       PLATFORM,
+      ...singleManifestFlags(builder),
       "--file",
       file,
       "--tag",
@@ -122,6 +160,8 @@ export const buildPhase: Phase = {
       await ctx.docker.exec(args, {
         signal: ctx.signal,
         timeoutMs: ctx.config.timeouts.buildSeconds * 1000,
+        // The builder the flags were chosen for is the one docker uses, whatever its own env says.
+        env: { DOCKER_BUILDKIT: builder === "legacy" ? "0" : "1" },
         onLine: (line) => {
           tail.push(line);
           if (tail.length > 30) tail.shift();
@@ -137,11 +177,18 @@ export const buildPhase: Phase = {
     const built = await inspectImage(ctx.docker, target.ref, ctx.signal);
     return {
       outcome: "built",
-      artifacts: { imageTag: target.tag, imageId: built?.Id, localImage: target.ref },
+      artifacts: {
+        imageTag: target.tag,
+        imageId: built?.Id,
+        localImage: target.ref,
+        imageCuda: imageCuda(built) ?? null,
+      },
       evidence: {
         ref: target.ref,
         imageId: built?.Id,
+        cuda: imageCuda(built) ?? null,
         built: true,
+        builder,
         seconds: (ctx.clock.now().getTime() - started) / 1000,
         outputTail: tail.slice(-10),
       },
@@ -152,6 +199,7 @@ export const buildPhase: Phase = {
     const target = await buildTarget(ctx);
     const image = await inspectImage(ctx.docker, target.ref, ctx.signal);
     const results = imageGates(target.ref, image, ctx.config);
+    if (image) results.push(gpuDriverGate(ctx.config.instance.type, imageCuda(image)));
     if (image)
       results.push(
         ...(await modelsInImageGates(ctx.docker, target.ref, ctx.config, ctx.loaded.baseDir, ctx.signal)),

@@ -2,7 +2,8 @@ import type { ECRClient } from "@aws-sdk/client-ecr";
 import { z } from "zod";
 import { awsFailure } from "../adapters/aws-errors.js";
 import { inspectImage } from "../adapters/docker-image.js";
-import { type RegistryTarget, readRemoteImage } from "../adapters/registry.js";
+import { type RegistryTarget, type RemoteImage, readRemoteImage } from "../adapters/registry.js";
+import { manifestMediaTypeGate } from "../checks/manifest.js";
 import { ExternalError, GateFailedError, UserError } from "../engine/errors.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
 import { localTestEvidence } from "./03-local-test.js";
@@ -33,6 +34,7 @@ const pushEvidence = z.object({
   tag: z.string(),
   pushed: z.boolean(),
   manifestDigest: z.string(),
+  mediaType: z.string().optional(),
   localRepoDigest: z.string().optional(),
   configDigest: z.string(),
   testedImageId: z.string(),
@@ -193,6 +195,21 @@ async function registryTarget(
   return { host, repository, authorization: `Basic ${auth.authorizationToken}` };
 }
 
+/** Throws unless the tag holds a Docker v2 single-platform manifest (what CreateModel accepts). */
+function requireDockerV2(remote: RemoteImage, ref: string, repository: string, tag: string): void {
+  const result = manifestMediaTypeGate(
+    { ref, mediaType: remote.mediaType, isIndex: remote.isIndex, manifestDigest: remote.manifestDigest },
+    repository,
+    tag,
+  );
+  if (result.status !== "pass") {
+    throw new GateFailedError("IMAGE_MANIFEST_TYPE", result.message, {
+      hint: result.hint,
+      details: [`media type: ${remote.mediaType || "(none given)"}`, `digest: ${remote.manifestDigest}`],
+    });
+  }
+}
+
 function repoDigestFor(repoDigests: string[] | null, remoteName: string): string | undefined {
   const entry = (repoDigests ?? []).find((d) => d.startsWith(`${remoteName}@`));
   return entry?.slice(entry.indexOf("@") + 1);
@@ -231,6 +248,8 @@ export const pushPhase: Phase = {
     const remoteRef = `${remoteName}:${image.tag}`;
     const before = await readRemoteImage(target, image.tag, ctx.signal);
     let pushed = false;
+    // First: an OCI manifest or an index under this (immutable) tag is refused whatever it holds.
+    if (before) requireDockerV2(before, remoteRef, repository.name, image.tag);
     if (before && before.configDigest !== image.imageId) {
       throw new GateFailedError(
         "TAG_EXISTS",
@@ -253,6 +272,8 @@ export const pushPhase: Phase = {
     }
     const after = await readRemoteImage(target, image.tag, ctx.signal);
     if (!after) throw new ExternalError("PUSH_MISSING", `${remoteRef} is not in the registry after the push`);
+    // Before anything is recorded: an index digest must never become artifacts.imageUri.
+    requireDockerV2(after, remoteRef, repository.name, image.tag);
     const local = await inspectImage(ctx.docker, image.ref, ctx.signal);
     const evidence: PushEvidence = {
       repository: { name: repository.name, uri: repository.uri, created: repository.created },
@@ -260,6 +281,7 @@ export const pushPhase: Phase = {
       tag: image.tag,
       pushed,
       manifestDigest: after.manifestDigest,
+      mediaType: after.mediaType,
       localRepoDigest: repoDigestFor(local?.RepoDigests ?? null, remoteName),
       configDigest: after.configDigest,
       testedImageId: image.testedImageId,
@@ -324,6 +346,18 @@ export const pushPhase: Phase = {
       );
       return results;
     }
+    results.push(
+      manifestMediaTypeGate(
+        {
+          ref: `${remoteName}:${evidence.tag}`,
+          mediaType: remote.mediaType,
+          isIndex: remote.isIndex,
+          manifestDigest: remote.manifestDigest,
+        },
+        evidence.repository.name,
+        evidence.tag,
+      ),
+    );
     results.push(
       remote.manifestDigest === localDigest
         ? gate(

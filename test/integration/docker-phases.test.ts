@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAwsClients } from "../../src/adapters/aws.js";
-import { readRemoteImage } from "../../src/adapters/registry.js";
+import { DOCKER_V2_MANIFEST, OCI_MANIFEST, readRemoteImage } from "../../src/adapters/registry.js";
 import { runPhases } from "../../src/engine/runner.js";
 import { systemClock } from "../../src/engine/runtime.js";
 import { localTestEvidence } from "../../src/phases/03-local-test.js";
@@ -64,6 +64,8 @@ describe("phases 1–4 on the local stack", { timeout: 240_000 }, () => {
       docker,
       aws: createAwsClients(config.aws),
       clock: systemClock,
+      // Phase 2 picks its build flags from DOCKER_BUILDKIT (env.sh sets the legacy builder).
+      env: { DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT },
     });
     return { ctx, docker, dir, repository };
   }
@@ -100,6 +102,8 @@ describe("phases 1–4 on the local stack", { timeout: 240_000 }, () => {
     const remote = await readRemoteImage({ host: LOCAL_REGISTRY, repository }, artifacts.imageTag as string);
     expect(remote?.configDigest).toBe(local.imageId);
     expect(artifacts.imageUri).toBe(`${LOCAL_REGISTRY}/${repository}@${remote?.manifestDigest}`);
+    expect(remote?.mediaType).toBe(DOCKER_V2_MANIFEST);
+    expect(remote?.isIndex).toBe(false);
 
     // Read-only verification of each phase passes against reality.
     for (const id of [2, 3, 4]) {
@@ -214,5 +218,37 @@ describe("phases 1–4 on the local stack", { timeout: 240_000 }, () => {
     expect(report.error?.code).toBe("TAG_EXISTS");
     expect(report.error?.message).toContain("already exists with other content");
     expect(report.error?.hint).toMatch(/bump image.version/);
+  });
+
+  it("an OCI-format manifest under the tag is refused by phase 4, naming the fix; no imageUri is recorded", async () => {
+    const { ctx, repository } = await project();
+    await runPhases(ctx, phases, { to: 3 });
+    const artifacts = ctx.state.state.artifacts as { imageTag: string; localImage: string };
+    // What BuildKit's OCI exporter or Docker Desktop's containerd store pushes: the same image
+    // with OCI media types (skopeo writes one from the local engine).
+    const copy = spawnSync(
+      "skopeo",
+      [
+        "copy",
+        "--format",
+        "oci",
+        "--dest-tls-verify=false",
+        `docker-daemon:${artifacts.localImage}`,
+        `docker://${LOCAL_REGISTRY}/${repository}:${artifacts.imageTag}`,
+      ],
+      { encoding: "utf8" },
+    );
+    expect(copy.status, copy.stderr).toBe(0);
+    const remote = await readRemoteImage({ host: LOCAL_REGISTRY, repository }, artifacts.imageTag);
+    expect(remote?.mediaType).toBe(OCI_MANIFEST);
+
+    const report = await runPhases(ctx, phases, { to: 4 });
+    expect(report.phases[3]?.type).toBe("failed");
+    expect(report.error?.code, report.error?.message).toBe("IMAGE_MANIFEST_TYPE");
+    expect(report.error?.message).toContain(OCI_MANIFEST);
+    expect(report.error?.hint).toContain(DOCKER_V2_MANIFEST);
+    expect(report.error?.hint).toMatch(/--provenance=false --sbom=false/);
+    expect(report.error?.hint).toContain(`--image-ids imageTag=${artifacts.imageTag}`);
+    expect(ctx.state.state.artifacts.imageUri).toBeUndefined();
   });
 });
