@@ -28,6 +28,7 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import moto  # noqa: E402
+from moto.core.exceptions import JsonRESTError  # noqa: E402
 from moto.applicationautoscaling import responses as aas_responses  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from moto.sagemaker import models as sm_models  # noqa: E402
@@ -49,7 +50,7 @@ def _patch_invoke_async_data_plane() -> None:
         try:
             job = control_plane.DATA_PLANE.invoke_async(backend, name, lambda h: self.headers.get(h))
         except InvokeError as exc:
-            return exc.status, {"x-amzn-errortype": exc.code, "Content-Type": "application/json"}, json.dumps({"message": exc.message})
+            raise JsonRESTError(exc.code, exc.message) from exc
         headers = {"X-Amzn-SageMaker-OutputLocation": job.output_location, "X-Amzn-SageMaker-FailureLocation": job.failure_location}
         return 202, headers, json.dumps({"InferenceId": job.inference_id})
 

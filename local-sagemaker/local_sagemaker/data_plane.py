@@ -444,9 +444,7 @@ class DataPlane:
             if states is not None:
                 for inst in fleet.instances:
                     if inst.status == "healthy" and inst.container and states.get(inst.container) != "running":
-                        inst.status, inst.reason = "gone", f"container {states.get(inst.container, 'removed')}"
-                        ep.counters["instanceDeaths"] += 1
-                        _log(f"endpoint {ep.name}: instance {inst.id} stopped unexpectedly ({inst.reason})")
+                        self._mark_dead(ep, inst, f"container {states.get(inst.container, 'removed')}")
             if not fleet.ready:
                 continue
             alive = fleet.alive()
@@ -469,6 +467,18 @@ class DataPlane:
         self._sync_counts(ep)
         if self.autoscaler is not None:
             self.autoscaler.after_reconcile(ep)
+
+    def _mark_dead(self, ep: Endpoint, inst: Instance, reason: str) -> None:
+        """An instance that stopped on its own (lock held): out of rotation, its container removed;
+        the reconciler starts a replacement."""
+        if inst.status == "gone":
+            return
+        inst.status, inst.reason = "gone", reason
+        ep.counters["instanceDeaths"] += 1
+        _log(f"endpoint {ep.name}: instance {inst.id} stopped unexpectedly ({reason})")
+        if inst.container:
+            threading.Thread(target=docker_cli.kill_remove, args=(inst.container,), daemon=True).start()
+        self._kick.set()
 
     def _launch(self, ep: Endpoint, fleet: Fleet) -> None:
         ident = "i-" + uuid.uuid4().hex[:17]
@@ -689,11 +699,14 @@ class DataPlane:
             body = b""
         if outcome is None:
             outcome = self._post(inst, job, body)
+        dead = outcome[0] == "lost" and inst.container is not None and docker_cli.state(inst.container) != "running"
         requeue = False
         with self.lock:
             inst.in_flight -= 1
             inst.served += 1
             ep.in_flight.pop(job.inference_id + f"#{job.attempts}", None)
+            if dead:
+                self._mark_dead(ep, inst, f"lost during request {job.inference_id}")
             if outcome[0] == "lost":
                 # The instance went away under the request: another instance takes it.
                 if job.attempts < MAX_ATTEMPTS and not ep.deleted:

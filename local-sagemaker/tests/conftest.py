@@ -189,15 +189,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # ------------------------------------------------------------------ helpers for the tests
 def png_bytes(width: int = 48, height: int = 32) -> bytes:
-    from PIL import Image
+    """An RGB gradient PNG, written with zlib (no imaging library needed)."""
+    import struct
+    import zlib
 
-    image = Image.new("RGB", (width, height))
-    for x in range(width):
-        for y in range(height):
-            image.putpixel((x, y), ((x * 5) % 256, (y * 7) % 256, 90))
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
+    rows = b"".join(b"\x00" + bytes(c for x in range(width) for c in ((x * 5) % 256, (y * 7) % 256, 90)) for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def deploy(emu: Emulator, image: str, name: str, *, max_concurrency: int = 1, initial: int = 1, environment: dict[str, str] | None = None,
