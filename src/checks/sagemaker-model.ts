@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { DesiredModel } from "../adapters/sagemaker-spec.js";
 import { type GateResult, gate } from "../engine/phase.js";
 import { subsetDiff } from "./aws-compare.js";
+import type { ModelDataReport } from "./model-data.js";
 
 /** The parts of DescribeModel that gen3d reads. */
 export const describeModelSchema = z.looseObject({
@@ -33,7 +34,7 @@ export function modelDifferences(desired: DesiredModel, actual: DescribedModel):
 export function modelGates(
   desired: DesiredModel,
   raw: unknown,
-  modelDataObjects?: { prefix: string; count: number },
+  modelDataObjects?: ModelDataReport,
 ): GateResult[] {
   if (raw === undefined) {
     return [
@@ -93,17 +94,29 @@ export function modelGates(
         }),
   );
   if (modelDataObjects) {
+    const { count, bytes, prefix, problems } = modelDataObjects;
     gates.push(
-      modelDataObjects.count > 0
-        ? gate(
-            "model.data",
-            "S3 model data present",
-            "pass",
-            `${modelDataObjects.count}+ object(s) under ${modelDataObjects.prefix}`,
-          )
-        : gate("model.data", "S3 model data present", "fail", `no object under ${modelDataObjects.prefix}`, {
+      count === 0
+        ? gate("model.data", "S3 model data present", "fail", `no object under ${prefix}`, {
             hint: 'Upload the model weights there (uncompressed), or set packaging "image" to bake them into the image.',
-          }),
+          })
+        : problems.length > 0
+          ? gate(
+              "model.data",
+              "S3 model data present",
+              "fail",
+              `${problems.length} key(s) under ${prefix} are refused by SageMaker for uncompressed model data`,
+              {
+                details: problems.slice(0, 20),
+                hint: "Delete folder objects, re-upload keys with empty, '.' or '..' segments, and resolve file/directory clashes.",
+              },
+            )
+          : gate(
+              "model.data",
+              "S3 model data present",
+              "pass",
+              `${count} object(s), ${bytes} bytes under ${prefix}, every key a clean file path`,
+            ),
     );
   }
   return gates;

@@ -53,6 +53,21 @@ export function crossFieldProblems(config: Gen3dConfig): string[] {
         problems.push(`s3.prefixes.${b}: same as s3.prefixes.${a} ("${pa}")`);
     }
   }
+  if (config.models.some((m) => m.enabled && m.packaging === "s3")) {
+    // SageMaker copies everything under the models prefix to /opt/ml/model.
+    if (prefixes.models === "") {
+      problems.push(
+        's3.prefixes.models: empty with packaging "s3": SageMaker would copy the whole bucket (async outputs included) to /opt/ml/model; set a prefix that holds only the weights, e.g. "gen3d/models"',
+      );
+    } else {
+      for (const [name, other] of names) {
+        if (name !== "models" && other.startsWith(`${prefixes.models}/`))
+          problems.push(
+            `s3.prefixes.${name}: "${other}" is inside s3.prefixes.models ("${prefixes.models}"), so SageMaker would copy it to /opt/ml/model with the weights; move one of them`,
+          );
+      }
+    }
+  }
   return problems;
 }
 

@@ -1,14 +1,15 @@
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { CreateModelCommand, DescribeModelCommand, type SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
+import { listAllObjects } from "../adapters/s3-listing.js";
 import {
   desiredModel,
   inputsOrPending,
   modelDataPrefix,
   SAGEMAKER_MODEL_DIR,
 } from "../adapters/sagemaker-spec.js";
+import { type ModelDataReport, modelDataReport } from "../checks/model-data.js";
 import { describeModelSchema, modelDifferences, modelGates } from "../checks/sagemaker-model.js";
-import { ExternalError } from "../engine/errors.js";
+import { ExternalError, GateFailedError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
 
 export type ModelOutcome = { type: "created" | "adopted" | "unchanged"; modelName: string; modelArn: string };
@@ -26,23 +27,14 @@ async function describeModel(
   }
 }
 
-async function countModelData(ctx: PhaseContext): Promise<{ prefix: string; count: number } | undefined> {
+/** Every object under the S3 model data prefix (all pages), and what SageMaker would refuse in it. */
+async function inspectModelData(ctx: PhaseContext): Promise<ModelDataReport | undefined> {
   const desired = desiredModel(ctx);
   if (desired.input.PrimaryContainer?.Environment?.GEN3D_MODEL_DIR !== SAGEMAKER_MODEL_DIR) return undefined;
   const prefix = modelDataPrefix(ctx.config);
   const key = prefix.slice(`s3://${ctx.config.s3.bucket}/`.length);
-  const s3 = await ctx.aws.s3();
-  try {
-    const listed = await s3.send(
-      new ListObjectsV2Command({ Bucket: ctx.config.s3.bucket, Prefix: key, MaxKeys: 1 }),
-      {
-        abortSignal: ctx.signal,
-      },
-    );
-    return { prefix, count: listed.KeyCount ?? listed.Contents?.length ?? 0 };
-  } catch (error) {
-    throw awsFailure(error, `ListObjectsV2 ${prefix}`, "s3:ListBucket");
-  }
+  const objects = await listAllObjects(await ctx.aws.s3(), ctx.config.s3.bucket, key, ctx.signal);
+  return modelDataReport(prefix, key, objects);
 }
 
 /** Phase 5: the SageMaker model, image pinned by digest, named by content. */
@@ -70,7 +62,7 @@ export const modelPhase: Phase = {
     const desired = desiredModel(ctx);
     const sagemaker = await ctx.aws.sagemaker();
     const raw = await describeModel(sagemaker, desired.name, ctx.signal);
-    return modelGates(desired, raw, raw === undefined ? undefined : await countModelData(ctx));
+    return modelGates(desired, raw, raw === undefined ? undefined : await inspectModelData(ctx));
   },
 };
 
@@ -95,11 +87,25 @@ async function ensureModel(ctx: PhaseContext, sagemaker: SageMakerClient): Promi
     ctx.progress(`model ${desired.name} already exists and matches`);
     return { type: recorded ? "unchanged" : "adopted", modelName: desired.name, modelArn: actual.ModelArn };
   }
-  const data = await countModelData(ctx);
+  const data = await inspectModelData(ctx);
   if (data && data.count === 0) {
     throw new ExternalError("MODEL_DATA_MISSING", `no model data under ${data.prefix}`, {
       hint: 'Upload the weights there uncompressed (SageMaker copies the prefix to /opt/ml/model), or use packaging "image".',
     });
+  }
+  if (data && data.problems.length > 0) {
+    // SageMaker accepts CreateModel and fails only when an instance copies the data: stop here.
+    throw new GateFailedError(
+      "MODEL_DATA_INVALID",
+      `${data.problems.length} key(s) under ${data.prefix} are refused by SageMaker for uncompressed (S3Prefix) model data`,
+      {
+        details: [
+          ...data.problems.slice(0, 20).map((p) => `• ${p}`),
+          ...(data.problems.length > 20 ? [`… and ${data.problems.length - 20} more`] : []),
+        ],
+        hint: `Fix the keys above (\`aws s3 ls --recursive ${data.prefix}\`), then \`gen3d deploy --from 5\`.`,
+      },
+    );
   }
   ctx.progress(`creating model ${desired.name}`);
   try {
