@@ -122,6 +122,22 @@ function program(runtime: Runtime, setCode: (code: number) => void): Command {
     });
 
   cli
+    .command("invoke")
+    .description("one async invocation end to end: upload, submit, wait, download the results")
+    .option("--task <task>", "get_embedding, segment or generate_3d")
+    .option("--image <file>", "the picture to send (PNG or JPEG)")
+    .option("--point <x,y>", "segment: a point on the object, in pixels (default: the centre)")
+    .option("--box <x1,y1,x2,y2>", "segment: a box around the object, in pixels")
+    .option("--mask <file>", "generate_3d: the object's mask, a PNG of the picture's size")
+    .option("--out <dir>", "where the results go (default: ./gen3d-results/ID)")
+    .option("--no-wait", "submit, print the InferenceId and output location, and return")
+    .option("--result <id>", "fetch the results of a job submitted earlier with --no-wait")
+    .action(async (options, command: Command) => {
+      const { invokeCommand } = await import("./commands/invoke.js");
+      setCode(await invokeCommand(globals(command), runtime, options));
+    });
+
+  cli
     .command("logs")
     .description("tail the endpoint's CloudWatch logs")
     .option("-f, --follow", "keep following new lines")

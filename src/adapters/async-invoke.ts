@@ -222,6 +222,8 @@ export interface WaitDeps extends S3Deps {
 
 export interface WaitOptions {
   timeoutSeconds: number;
+  /** Stop waiting at this instant (epoch ms) instead of `timeoutSeconds` after submission. */
+  notAfterMs?: number;
   minDelayMs?: number;
   maxDelayMs?: number;
 }
@@ -236,7 +238,7 @@ export async function waitForJob(
   options: WaitOptions,
 ): Promise<WaitResult> {
   const submitted = Date.parse(job.submittedAt);
-  const deadline = submitted + options.timeoutSeconds * 1000;
+  const deadline = options.notAfterMs ?? submitted + options.timeoutSeconds * 1000;
   let delay = options.minDelayMs ?? 250;
   const maxDelay = options.maxDelayMs ?? 10_000;
   let maxInstances: number | undefined = job.instancesAtSubmit;
