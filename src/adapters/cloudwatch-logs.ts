@@ -26,8 +26,10 @@ export function formatEvent(event: FilteredLogEvent): string {
 }
 
 /**
- * The last `limit` lines of the endpoint's log group, across every stream, oldest first. Reading
- * the log is best effort: it explains a failure, so its own failure becomes a note, never an error.
+ * The last `limit` lines of the endpoint's log group, across every stream, oldest first; with
+ * `sinceMs`, only lines from then on (a failure's diagnosis reads its own attempt, not the group's
+ * oldest page, which may be an earlier attempt's). Reading the log is best effort: it explains a
+ * failure, so its own failure becomes a note, never an error.
  */
 export async function tailEndpointLogs(
   logs: CloudWatchLogsClient,
@@ -48,11 +50,24 @@ export async function tailEndpointLogs(
       }),
       { abortSignal },
     );
+    // A stream whose last event is older than `sinceMs` belongs to an earlier attempt.
+    const since = options.sinceMs;
     const names = (streams.logStreams ?? [])
+      .filter(
+        (s) => since === undefined || s.lastEventTimestamp === undefined || s.lastEventTimestamp >= since,
+      )
       .map((s) => s.logStreamName)
       .filter((n): n is string => Boolean(n));
     if (names.length === 0)
-      return { group, exists: true, lines: [], note: `${group} has no log streams yet` };
+      return {
+        group,
+        exists: true,
+        lines: [],
+        note:
+          since === undefined
+            ? `${group} has no log streams yet`
+            : `${group} has no log lines since ${new Date(since).toISOString()}`,
+      };
     const events: FilteredLogEvent[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < 20; page += 1) {

@@ -15,6 +15,8 @@ export const describeEndpointSchema = z.looseObject({
   EndpointConfigName: z.string().optional(),
   EndpointStatus: z.string(),
   FailureReason: z.string().optional(),
+  CreationTime: z.date().optional(),
+  LastModifiedTime: z.date().optional(),
   ProductionVariants: z
     .array(
       z.looseObject({

@@ -60,6 +60,19 @@ function upstreamConfigName(ctx: PhaseContext): string {
   return name;
 }
 
+/**
+ * Allowance for this machine's clock running ahead of AWS's when the attempt's start comes from
+ * the local clock; an earlier attempt's lines are older than that (a Failed endpoint is deleted
+ * and waited for before the next create).
+ */
+const CLOCK_SKEW_MS = 60_000;
+
+/** When an endpoint's current create/update began, by SageMaker's clock, if it says. */
+function attemptStart(endpoint: DescribedEndpoint): number | undefined {
+  const at = endpoint.LastModifiedTime ?? endpoint.CreationTime;
+  return at instanceof Date ? at.getTime() : undefined;
+}
+
 /** Builds the failed-phase error: SageMaker's reason, the log tail, and what to do about it. */
 export async function endpointFailure(
   ctx: PhaseContext,
@@ -67,10 +80,13 @@ export async function endpointFailure(
   headline: string,
   startupTimeoutSeconds?: number,
   extraDetails: string[] = [],
+  /** When this create/update started (ms since the epoch): the log tail starts there. */
+  attemptStartedMs?: number,
 ): Promise<ExternalError> {
   const tail = await tailEndpointLogs(await ctx.aws.logs(), endpoint.EndpointName, {
     limit: 30,
     signal: ctx.signal,
+    ...(attemptStartedMs === undefined ? {} : { sinceMs: attemptStartedMs - CLOCK_SKEW_MS }),
   });
   const diagnosis = classifyEndpointFailure(endpoint.FailureReason, tail.lines, {
     instanceType: ctx.config.instance.type,
@@ -184,6 +200,7 @@ export function createDeployPhase(
     sagemaker: SageMakerClient,
     name: string,
     what: string,
+    attemptStartedMs: number | undefined,
   ): Promise<DescribedEndpoint> {
     const result = await waitForInService(sagemaker, name, waitOptions(ctx, what));
     const now = await describeEndpoint(sagemaker, name, ctx.signal);
@@ -202,7 +219,14 @@ export function createDeployPhase(
       });
     }
     if (now.EndpointStatus === "Failed") {
-      throw await endpointFailure(ctx, now, `endpoint ${name} failed`, startupTimeoutOf(ctx));
+      throw await endpointFailure(
+        ctx,
+        now,
+        `endpoint ${name} failed`,
+        startupTimeoutOf(ctx),
+        [],
+        attemptStartedMs,
+      );
     }
     return now;
   }
@@ -232,6 +256,7 @@ export function createDeployPhase(
     configName: string,
   ) {
     const detached = await detachAutoscalingForTypeChange(ctx, sagemaker, endpoint, configName);
+    const startedMs = ctx.clock.now().getTime();
     ctx.progress(
       `updating endpoint ${endpoint.EndpointName}: ${endpoint.EndpointConfigName} → ${configName}`,
     );
@@ -245,7 +270,13 @@ export function createDeployPhase(
     } catch (error) {
       throw awsFailure(error, `UpdateEndpoint ${endpoint.EndpointName}`, "sagemaker:UpdateEndpoint");
     }
-    const after = await settle(ctx, sagemaker, endpoint.EndpointName, `updating ${endpoint.EndpointName}`);
+    const after = await settle(
+      ctx,
+      sagemaker,
+      endpoint.EndpointName,
+      `updating ${endpoint.EndpointName}`,
+      startedMs,
+    );
     if (after.EndpointConfigName !== configName) {
       // SageMaker rolls a failed update back: InService again, on the old config, with a reason.
       throw await endpointFailure(
@@ -258,6 +289,7 @@ export function createDeployPhase(
               `autoscaling was detached for the instance-type change (${detached.join(", ")}): the endpoint will not scale to zero until phase 8 runs again — fix the cause and \`gen3d resume\`, or \`gen3d destroy\``,
             ]
           : [],
+        startedMs,
       );
     }
     return after;
@@ -290,8 +322,9 @@ export function createDeployPhase(
       replacedFailed = true;
     }
     if (current === undefined) {
+      const startedMs = ctx.clock.now().getTime();
       await create(ctx, sagemaker, name, configName);
-      await settle(ctx, sagemaker, name, `creating ${name}`);
+      await settle(ctx, sagemaker, name, `creating ${name}`, startedMs);
       return { type: "created", endpointName: name, endpointConfigName: configName, replacedFailed };
     }
     await ctx.state.setArtifacts({ endpointName: name });
@@ -302,7 +335,15 @@ export function createDeployPhase(
       ctx.progress(
         `endpoint ${name} is ${adoptedStatus} (started by an earlier run or by autoscaling): adopting it and waiting`,
       );
-      const settled = await settle(ctx, sagemaker, name, `${adoptedStatus.toLowerCase()} ${name}`);
+      // The earlier run's create/update began when SageMaker last modified the endpoint.
+      const adoptedStartMs = attemptStart(current);
+      const settled = await settle(
+        ctx,
+        sagemaker,
+        name,
+        `${adoptedStatus.toLowerCase()} ${name}`,
+        adoptedStartMs,
+      );
       if (settled.EndpointConfigName === configName) {
         return { type: "adopted", endpointName: name, endpointConfigName: configName, adoptedStatus };
       }
@@ -312,6 +353,8 @@ export function createDeployPhase(
           settled,
           `the update of ${name} that an earlier run started failed; SageMaker rolled back to ${settled.EndpointConfigName}`,
           startupTimeoutOf(ctx),
+          [],
+          adoptedStartMs,
         );
       }
       current = settled;
