@@ -118,7 +118,7 @@ class Autoscaler:
     def _publish(self, ep: Any, values: dict[str, float | None]) -> None:
         from moto.cloudwatch.models import cloudwatch_backends
 
-        now = _utc(time.time())
+        now = None  # moto stamps it with its own (naive UTC) clock, as its HTTP path does
         data = [
             {"MetricName": name, "Dimensions": [{"Name": "EndpointName", "Value": ep.name}], "Value": value, "Timestamp": now, "Unit": "Seconds" if "Age" in name else "Count"}
             for name, value in values.items()
