@@ -210,6 +210,28 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
       if (recorded === undefined) await ctx.state.setArtifacts({ [WAIT_KEY]: since.toISOString() });
       const deadline = since.getTime() + ctx.config.timeouts.scaleToZeroSeconds * 1000;
       const pollMs = options.pollSeconds * 1000;
+      const pending = asyncJobRecord.safeParse(ctx.state.state.artifacts[COLD_START_JOB_KEY]);
+      const observedAt = ctx.state.state.artifacts[OBSERVED_KEY];
+      const input = coldStartInput(ctx, options.coldStartInput);
+      if (
+        input &&
+        pending.success &&
+        isSubmitted(pending.data) &&
+        pending.data.inputLocation === input &&
+        typeof observedAt === "string"
+      ) {
+        // A run stopped after submitting its cold-start job at zero: that job has probably scaled
+        // the endpoint out by now, so waiting for zero again would be wrong. Poll the job.
+        const evidence: ScaleToZeroEvidence = {
+          endpointName,
+          observedZeroAt: observedAt,
+          waitedSeconds: Math.max(0, Math.round((Date.parse(observedAt) - since.getTime()) / 1000)),
+          polls: 0,
+          coldStart: await measureColdStart(ctx, endpointName, input),
+        };
+        await ctx.state.setArtifacts({ [WAIT_KEY]: undefined });
+        return { outcome: "scaled-to-zero", evidence };
+      }
       let polls = 0;
       for (;;) {
         const endpoint = await describeEndpoint(sagemaker, endpointName, ctx.signal);
@@ -230,7 +252,6 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
           };
           ctx.progress(`${VARIANT_NAME}: 0 instances after ${formatDuration(now - since.getTime())}`);
           await ctx.state.setArtifacts({ [OBSERVED_KEY]: evidence.observedZeroAt });
-          const input = coldStartInput(ctx, options.coldStartInput);
           if (input) evidence.coldStart = await measureColdStart(ctx, endpointName, input);
           await ctx.state.setArtifacts({ [WAIT_KEY]: undefined });
           return { outcome: "scaled-to-zero", evidence };

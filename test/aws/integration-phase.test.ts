@@ -501,6 +501,44 @@ describe("phase 10: the cold start asked by the config", () => {
     expect(ctx.state.state.artifacts.coldStartJob).toBeUndefined();
   });
 
+  it("after a crash with the cold-start job submitted, resume polls it instead of waiting for zero again", async () => {
+    const ctx = await deployed({ config: (raw) => Object.assign(raw, { scaleToZero: { coldStart: true } }) });
+    const r = responses();
+    await moto.queueAsyncResults([ok(r.get_embedding), ok(r.segment), ok(r.generate_3d)]);
+    await runThrough(ctx, [integrationPhase]);
+    await moto.setInstanceCount(ENDPOINT, { currentInstanceCount: 0, desiredInstanceCount: 0 });
+    const first = await watchInvokes(ctx, { after: () => crash(ctx) });
+    await expect(runThrough(ctx, [scaleToZero])).rejects.toThrow(/interrupted/);
+    expect(first).toHaveLength(1);
+    expect(ctx.state.state.artifacts.coldStartJob).toMatchObject({
+      inferenceId: first[0]?.InferenceId,
+      instancesAtSubmit: 0,
+      outputLocation: expect.stringMatching(/\.out$/),
+    });
+
+    // The job scaled the endpoint out meanwhile.
+    await moto.setInstanceCount(ENDPOINT, { currentInstanceCount: 1, desiredInstanceCount: 1 });
+    const resumed = await createTestContext({
+      endpoint: moto.endpoint,
+      dir: ctx.loaded.baseDir,
+      upstream: false,
+      config: ctx.config,
+    });
+    const second = await watchInvokes(resumed);
+    await runThrough(resumed, [scaleToZero]);
+    expect(second).toEqual([]);
+    const run = (
+      resumed.state.phase(10).evidence as { run: { coldStart: Record<string, unknown>; polls: number } }
+    ).run;
+    expect(run.coldStart).toMatchObject({
+      inferenceId: first[0]?.InferenceId,
+      resumed: true,
+      instancesAtSubmit: 0,
+    });
+    expect(run.polls).toBe(0);
+    expect(resumed.state.state.artifacts.coldStartJob).toBeUndefined();
+  });
+
   it("says what to do when the config asks for a cold start but phase 9 recorded no request", async () => {
     const ctx = await deployed({ config: (raw) => Object.assign(raw, { scaleToZero: { coldStart: true } }) });
     await moto.setInstanceCount(ENDPOINT, { currentInstanceCount: 0, desiredInstanceCount: 0 });
