@@ -15,7 +15,15 @@ import {
 } from "@aws-sdk/client-sagemaker";
 import { describeAlarm, describeScalableTarget, describeScalingPolicies } from "../adapters/autoscaling.js";
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
-import { describeEndpoint, waitForDeleted } from "../adapters/sagemaker-endpoint.js";
+import { asyncBacklog, type Backlog } from "../adapters/cloudwatch-metrics.js";
+import {
+  type DescribedEndpoint,
+  describeEndpoint,
+  formatDuration,
+  TRANSITIONAL_STATUSES,
+  waitForDeleted,
+  waitForInService,
+} from "../adapters/sagemaker-endpoint.js";
 import { asyncOutputPaths, endpointNameFor, scalableResourceId } from "../adapters/sagemaker-spec.js";
 import { desiredScaling, SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../checks/autoscaling.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
@@ -48,6 +56,8 @@ export interface Removal {
 
 export interface DestroyReport {
   removed: Removal[];
+  /** The async queue when destroy looked (ApproximateBacklogSize), if it could tell. */
+  backlog?: Backlog;
   /** gen3d-named resources still listed by AWS after the teardown (should be empty). */
   leftovers: string[];
   cancelled: boolean;
@@ -178,6 +188,42 @@ async function deleteS3Prefix(ctx: AppContext, uri: string, removed: Removal[]):
 }
 
 /**
+ * Waits until the endpoint is InService or Failed. While it is Creating or Updating (autoscaling
+ * changing its instance count does that) DeleteEndpoint fails, and by then the scaling policies
+ * would already be gone: GPU instances left running with nothing to scale them in.
+ */
+async function settleBeforeTeardown(
+  ctx: AppContext,
+  endpoint: DescribedEndpoint,
+  options: DestroyOptions,
+): Promise<DescribedEndpoint | undefined> {
+  if (!TRANSITIONAL_STATUSES.has(endpoint.EndpointStatus) || endpoint.EndpointStatus === "Deleting")
+    return endpoint;
+  const name = endpoint.EndpointName;
+  const sagemaker = await ctx.aws.sagemaker();
+  ctx.io.stderr(
+    `${dim(ctx.io, `endpoint ${name} is ${endpoint.EndpointStatus} (SageMaker or autoscaling is changing it): waiting for InService or Failed before removing anything…`)}\n`,
+  );
+  const result = await waitForInService(sagemaker, name, {
+    maxWaitSeconds: ctx.config.timeouts.deploySeconds,
+    minDelaySeconds: options.waiter?.minDelaySeconds ?? 10,
+    maxDelaySeconds: options.waiter?.maxDelaySeconds ?? 30,
+    signal: ctx.signal,
+  });
+  if (result.type === "timeout") {
+    const now = await describeEndpoint(sagemaker, name, ctx.signal);
+    throw new ExternalError(
+      "ENDPOINT_BUSY",
+      `endpoint ${name} is still ${now?.EndpointStatus ?? endpoint.EndpointStatus} after ${formatDuration(ctx.config.timeouts.deploySeconds * 1000)}: nothing was deleted`,
+      {
+        hint: "DeleteEndpoint fails while an endpoint is changing; run `gen3d destroy` again once it is InService or Failed (`aws sagemaker describe-endpoint --endpoint-name NAME`).",
+      },
+    );
+  }
+  return describeEndpoint(sagemaker, name, ctx.signal);
+}
+
+/**
  * Removes what gen3d created, in dependency order: the alarm and policies that would scale the
  * endpoint, the scalable target, the endpoint, its configs, the models; images and S3 data only
  * when asked. Anything already gone is fine. STATE.json records the teardown.
@@ -200,16 +246,35 @@ export async function destroyDeployment(
       ? [`S3 data under ${Object.values(asyncOutputPaths(ctx.config)).join(", ")} and the embeddings prefix`]
       : []),
   ];
-  io.stderr(`${bold(io, "gen3d destroy will delete")}:\n${lines.map((l) => `  • ${l}`).join("\n")}\n`);
-  if (!(await ctx.prompt.confirm(`Delete these resources of ${ctx.config.project.name}?`, false))) {
-    io.stderr("Nothing deleted.\n");
-    return { removed: [], leftovers: [], cancelled: true };
-  }
-
-  const removed: Removal[] = [];
   const autoscaling = await ctx.aws.autoscaling();
   const cloudwatch = await ctx.aws.cloudwatch();
   const sagemaker = await ctx.aws.sagemaker();
+  const live = await describeEndpoint(sagemaker, plan.endpointName, ctx.signal);
+  const backlog = live
+    ? await asyncBacklog(cloudwatch, plan.endpointName, ctx.clock.now(), ctx.signal)
+    : undefined;
+  io.stderr(`${bold(io, "gen3d destroy will delete")}:\n${lines.map((l) => `  • ${l}`).join("\n")}\n`);
+  const queued = backlog?.type === "known" ? backlog.count : 0;
+  if (backlog?.type === "known" && queued > 0) {
+    io.stderr(
+      `${yellow(io, "Warning")}: ${queued} async request(s) are still queued on ${plan.endpointName} (ApproximateBacklogSize at ${backlog.at.toISOString()}): deleting the endpoint drops them, and their callers get neither an output nor a failure object.\n`,
+    );
+  } else if (backlog?.type === "unknown") {
+    io.stderr(`${dim(io, `queued async requests: not checked (${backlog.why})`)}\n`);
+  }
+  const cancelled = (): DestroyReport => {
+    io.stderr("Nothing deleted.\n");
+    return { removed: [], leftovers: [], cancelled: true, ...(backlog ? { backlog } : {}) };
+  };
+  if (!(await ctx.prompt.confirm(`Delete these resources of ${ctx.config.project.name}?`, false)))
+    return cancelled();
+  if (queued > 0 && !(await ctx.prompt.confirm(`Drop the ${queued} queued request(s) too?`, false)))
+    return cancelled();
+
+  // Before anything is removed: a changing endpoint cannot be deleted (see settleBeforeTeardown).
+  if (live) await settleBeforeTeardown(ctx, live, options);
+
+  const removed: Removal[] = [];
 
   for (const alarm of plan.alarms) {
     const exists = await describeAlarm(cloudwatch, alarm, ctx.signal);
@@ -259,7 +324,9 @@ export async function destroyDeployment(
     removed.push({ kind: "scalable-target", name: plan.resourceId, result: "already-gone" });
   }
 
-  const endpoint = await describeEndpoint(sagemaker, plan.endpointName, ctx.signal);
+  const described = await describeEndpoint(sagemaker, plan.endpointName, ctx.signal);
+  // A scaling activity that began before the policies went would make DeleteEndpoint fail.
+  const endpoint = described ? await settleBeforeTeardown(ctx, described, options) : undefined;
   if (endpoint === undefined) {
     removed.push({ kind: "endpoint", name: plan.endpointName, result: "already-gone" });
   } else {
@@ -390,7 +457,7 @@ export async function destroyDeployment(
       detail: `${removed.filter((r) => r.result === "deleted").length} deleted, ${leftovers.length} left`,
     },
   );
-  return { removed, leftovers, cancelled: false };
+  return { removed, leftovers, cancelled: false, ...(backlog ? { backlog } : {}) };
 }
 
 /** `gen3d destroy [--delete-images] [--delete-s3]`. */

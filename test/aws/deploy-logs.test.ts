@@ -36,7 +36,7 @@ describe("phase 7's failure diagnosis reads this attempt's log lines", () => {
       EndpointName: "gen3d-test-async",
       EndpointArn: "arn:aws:sagemaker:us-east-1:123456789012:endpoint/gen3d-test-async",
       EndpointConfigName: "gen3d-test-cfg-1",
-      EndpointStatus: "Failed",
+      EndpointStatus: "Failed" as const,
       FailureReason:
         "The primary container for production variant AllTraffic did not pass the ping health check.",
     };
