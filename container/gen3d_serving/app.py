@@ -1,8 +1,11 @@
 """The WSGI app: GET /ping and POST /invocations.
 
-Models load on a background thread after the worker starts; until they are loaded /ping
-answers 503 (SageMaker keeps polling) and /invocations answers 503 model_not_ready. /ping
-reads one flag and never takes the GPU lock, so it answers while inference runs.
+Models load (and warm up: one synthetic encode) on a background thread after the worker
+starts; until then /ping answers 503 (SageMaker keeps polling) and /invocations answers 503
+model_not_ready. /ping reads a few fields and never takes the model lock. It never waits for
+a request thread either: at most GEN3D_MAX_CONCURRENCY invocations are admitted at once (one
+more is refused at once with 503 server_busy), and the worker has RESERVED_THREADS threads
+beyond that, so however many invocations wait for the model, /ping finds a free thread.
 """
 
 from __future__ import annotations
@@ -18,8 +21,18 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from . import __version__
+from .concurrency import InferenceSlots, Invocation
 from .config import Settings
-from .errors import ApiError, InvalidJson, NotReady, PayloadTooLarge, internal_error_body, new_error_id
+from .errors import (
+    ApiError,
+    InvalidJson,
+    NotReady,
+    PayloadTooLarge,
+    ServerBusy,
+    UnsupportedMediaType,
+    internal_error_body,
+    new_error_id,
+)
 from .schemas import parse_request
 from .service import InferenceService
 
@@ -27,6 +40,25 @@ log = logging.getLogger("gen3d.app")
 
 #: the worker exits with gunicorn's WORKER_BOOT_ERROR so the master halts instead of respawning
 EXIT_MODEL_LOAD_FAILED = 3
+#: InvokeEndpointAsync's InvocationTimeoutSeconds, as a header. SageMaker does not document
+#: forwarding it to the container; when a request carries it, it overrides the env default.
+TIMEOUT_HEADER = "X-Amzn-SageMaker-InvocationTimeoutSeconds"
+#: after a refused body (413, or 503 busy), read and discard up to this much of the rest so the
+#: client sees the response rather than a connection reset
+_DRAIN_BYTES = 8 << 20
+_REQUEST_SHAPE = (
+    '{"task": "segment", "image_s3_key": "inputs/photo.jpg", "prompt_type": "point", "point": [x, y]} '
+    "(tasks: get_embedding, segment, generate_3d; optional bucket, session_id; see container/README.md)"
+)
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
 
 
 class Runtime:
@@ -39,15 +71,24 @@ class Runtime:
         self.state = "loading"
         self.error: str | None = None
         self.load_seconds: float | None = None
+        self.warmup_ms: float | None = None
+        self.slots = InferenceSlots(settings.max_concurrency)
 
     def load(self) -> None:
         started = time.perf_counter()
         try:
-            self.service = self._build_service(self.settings)
+            service = self._build_service(self.settings)
+            warm = service.warm_up()
         except Exception as exc:
             self.state, self.error = "failed", f"{type(exc).__name__}: {exc}"
             log.critical("model loading failed; the server will exit", exc_info=True, extra={"error": self.error})
             raise
+        if warm is None:
+            log.info("warm-up skipped: no segmentation model loaded")
+        else:
+            self.warmup_ms = round(sum(warm.values()), 3)
+            log.info("warm-up done", extra={"backend": self.settings.backend, **warm})
+        self.service = service
         self.load_seconds = round(time.perf_counter() - started, 3)
         self.state = "ready"
         log.info(
@@ -88,6 +129,8 @@ def _json(body: dict[str, Any], status: int) -> Response:
 def create_app(runtime: Runtime) -> Flask:
     settings = runtime.settings
     app = Flask("gen3d_serving")
+    # The body is read by _read_body with an exact limit; this only keeps werkzeug's own
+    # parsers (never used here) bounded too.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
 
     @app.get("/ping")
@@ -98,16 +141,28 @@ def create_app(runtime: Runtime) -> Flask:
             "tasks": list(settings.enabled_tasks),
             "version": __version__,
             "revision": settings.git_revision,
+            # The CLI compares MaxConcurrentInvocationsPerInstance with max_concurrency.
+            "max_concurrency": runtime.slots.limit,
+            "in_flight": runtime.slots.in_flight,
         }
         return _json(body, 200 if runtime.state == "ready" else 503)
 
     @app.post("/invocations")
     def invocations() -> Response:
         started = time.perf_counter()
+        invocation = Invocation(request_id=new_error_id(), timeout_s=_timeout_s(settings))
         task: str | None = None
         session_id: str | None = None
+        admitted = False
         try:
-            payload = _read_json()
+            raw = _read_body(settings.max_request_bytes)
+            admitted = runtime.slots.try_acquire()
+            if not admitted:
+                raise ServerBusy(
+                    f"all {runtime.slots.limit} inference slots are busy (GEN3D_MAX_CONCURRENCY={runtime.slots.limit}); "
+                    "retry later, or send at most that many invocations at once"
+                )
+            payload = _parse_json(raw)
             if isinstance(payload, dict):
                 # Client-supplied, logged before validation: bounded so a request cannot bloat the log.
                 task = payload["task"][:64] if isinstance(payload.get("task"), str) else None
@@ -115,13 +170,19 @@ def create_app(runtime: Runtime) -> Flask:
             parsed = parse_request(payload)
             if runtime.state != "ready" or runtime.service is None:
                 raise NotReady(f"models are {runtime.state}; retry when GET /ping answers 200")
-            result = runtime.service.handle(parsed)
-            _log_invocation(task, result.get("session_id"), 200, started)
+            result = runtime.service.handle(parsed, invocation)
+            _log_invocation(task, result.get("session_id"), 200, started, request_id=invocation.request_id)
             return _json(result, 200)
         except ApiError as exc:
             error_id = new_error_id() if exc.status >= 500 else None
-            _log_invocation(task, session_id, exc.status, started, code=exc.code, error_id=error_id, error_message=exc.message)
-            return _json(exc.body(error_id), exc.status)
+            _log_invocation(
+                task, invocation.session_id or session_id, exc.status, started,
+                request_id=invocation.request_id, code=exc.code, error_id=error_id, error_message=exc.message,
+            )
+            response = _json(exc.body(error_id), exc.status)
+            if isinstance(exc, ServerBusy):
+                response.headers["Retry-After"] = "1"
+            return response
         except HTTPException:
             raise  # werkzeug's own 4xx (e.g. body over MAX_CONTENT_LENGTH): handled below
         except Exception:
@@ -132,13 +193,16 @@ def create_app(runtime: Runtime) -> Flask:
                 extra={"error_id": error_id, "task": task, "session_id": session_id, "http_status": 500},
             )
             return _json(internal_error_body(error_id), 500)
+        finally:
+            if admitted:
+                runtime.slots.release()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.code or 500, "http_error")
         message = exc.description or exc.name
         if exc.code == 413:
-            message = f"request body exceeds {settings.max_request_bytes} bytes"
+            message = f"request body exceeds the limit of {settings.max_request_bytes} bytes (GEN3D_MAX_REQUEST_BYTES)"
         return _json({"status": "error", "error": {"code": code, "message": message}}, exc.code or 500)
 
     @app.errorhandler(Exception)
@@ -150,19 +214,92 @@ def create_app(runtime: Runtime) -> Flask:
     return app
 
 
-def _read_json() -> Any:
+def _timeout_s(settings: Settings) -> float:
+    raw = request.headers.get(TIMEOUT_HEADER, "").strip()
+    if raw:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = 0.0
+        if 0 < value <= 3600:
+            return value
+        log.warning("ignoring an invalid invocation timeout header", extra={"header": TIMEOUT_HEADER, "value": raw[:40]})
+    return settings.invocation_timeout_s
+
+
+def _read_body(limit: int) -> bytes:
+    """The whole body, or PayloadTooLarge: a body over `limit` is never cut to size and parsed.
+
+    gunicorn's wsgi.input ends where the body ends for both Content-Length and chunked bodies
+    (it sets wsgi.input_terminated), so reading limit + 1 bytes tells an oversized chunked body
+    from one that fits.
+    """
+    stream = request.environ["wsgi.input"]
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        _discard(stream, _DRAIN_BYTES)
+        raise PayloadTooLarge(
+            f"request body is {declared} bytes; the limit is {limit} bytes (GEN3D_MAX_REQUEST_BYTES)"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(64 << 10, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        _discard(stream, _DRAIN_BYTES)
+        raise PayloadTooLarge(
+            f"request body exceeds the limit of {limit} bytes (GEN3D_MAX_REQUEST_BYTES); "
+            "it was refused whole, not truncated"
+        )
+    return b"".join(chunks)
+
+
+def _discard(stream, budget: int) -> None:
+    try:
+        while budget > 0:
+            chunk = stream.read(min(64 << 10, budget))
+            if not chunk:
+                return
+            budget -= len(chunk)
+    except OSError:
+        return  # the client went away: nothing left to protect
+
+
+def _parse_json(raw: bytes) -> Any:
     # The Content-Type is not checked: InvokeEndpointAsync passes whatever the caller set
     # (often application/octet-stream); the body itself must be a JSON object.
-    length = request.content_length
-    if length is not None and length > request.max_content_length:
-        raise PayloadTooLarge("request body is too large")
-    raw = request.get_data(cache=False)
     if not raw:
-        raise InvalidJson("request body is empty; send a JSON object")
+        raise InvalidJson(f"request body is empty; send a JSON request such as {_REQUEST_SHAPE}")
+    kind = _image_kind(raw, request.mimetype)
+    if kind is not None:
+        raise UnsupportedMediaType(
+            f"the request body is {kind} ({len(raw)} bytes); the body must be a JSON request that names "
+            f"an image in S3, not the image itself. Upload the image to S3 and send {_REQUEST_SHAPE}"
+        )
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidJson(f"request body is not valid JSON: {str(exc)[:200]}") from None
+        raise InvalidJson(
+            f"request body is not valid JSON: {str(exc)[:200]}; send a JSON request such as {_REQUEST_SHAPE}"
+        ) from None
+
+
+def _image_kind(raw: bytes, mimetype: str) -> str | None:
+    """'a PNG image' etc. when the body is an image file rather than a JSON request."""
+    if raw[:1] in (b"{", b"[", b" ", b"\t", b"\r", b"\n"):
+        return None
+    for signature, name in _IMAGE_SIGNATURES:
+        if raw.startswith(signature):
+            return f"a {name} image"
+    if raw.startswith(b"RIFF") and raw[8:12] == b"WEBP":
+        return "a WEBP image"
+    if mimetype.startswith("image/"):
+        return f"not JSON but {mimetype} data"
+    return None
 
 
 def _reject_constant(name: str) -> None:

@@ -14,6 +14,17 @@ from typing import Mapping
 TASKS = ("get_embedding", "segment", "generate_3d")
 BACKENDS = ("sam3", "test")
 
+#: Invocations the server holds at once unless GEN3D_MAX_CONCURRENCY says otherwise. The CLI
+#: must refuse an async endpoint whose MaxConcurrentInvocationsPerInstance exceeds the value the
+#: model's environment gives the container (this default when it sets none): SageMaker would
+#: send more than the container admits, and the excess would fail with 503 server_busy.
+DEFAULT_MAX_CONCURRENCY = 32
+#: request threads beyond GEN3D_MAX_CONCURRENCY: /ping and fast refusals are answered on these,
+#: so no number of invocations can make /ping wait for a thread
+RESERVED_THREADS = 4
+#: SageMaker's default InvocationTimeoutSeconds for asynchronous endpoints (15 min)
+DEFAULT_INVOCATION_TIMEOUT_S = 900.0
+
 
 class ConfigError(ValueError):
     """A setting in the environment is missing or invalid."""
@@ -41,6 +52,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name}={raw!r} is not an integer") from None
     if value < minimum:
         raise ConfigError(f"{name}={value} must be >= {minimum}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds") from None
+    if not (0 < value < float("inf")):
+        raise ConfigError(f"{name}={raw!r} must be a positive number of seconds")
     return value
 
 
@@ -73,7 +97,8 @@ class Settings:
     log_level: str = "INFO"
     bind_host: str = "0.0.0.0"
     port: int = 8080
-    threads: int = 8
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    invocation_timeout_s: float = DEFAULT_INVOCATION_TIMEOUT_S
     graceful_timeout_s: int = 25
     max_request_bytes: int = 1 << 20
     max_image_bytes: int = 30 << 20
@@ -95,6 +120,11 @@ class Settings:
         if not self.enable_3d:
             tasks = [t for t in tasks if t != "generate_3d"]
         return tuple(tasks)
+
+    @property
+    def threads(self) -> int:
+        """Request threads of the one worker: every admitted invocation plus the reserve for /ping."""
+        return self.max_concurrency + RESERVED_THREADS
 
     @property
     def needs_segmentation_model(self) -> bool:
@@ -121,6 +151,11 @@ class Settings:
             raise ConfigError(f"GEN3D_LOG_LEVEL={log_level!r} is not a logging level")
         device = env.get("GEN3D_DEVICE", "auto").strip() or "auto"
         dtype = env.get("GEN3D_DTYPE", "auto").strip() or "auto"
+        if env.get("GEN3D_THREADS", "").strip():
+            raise ConfigError(
+                "GEN3D_THREADS is no longer read: set GEN3D_MAX_CONCURRENCY (invocations held at once; "
+                f"the worker gets that many threads plus {RESERVED_THREADS} kept free for /ping)"
+            )
         if dtype not in ("auto", "float32", "bfloat16", "float16"):
             raise ConfigError(f"GEN3D_DTYPE={dtype!r} is not one of auto, float32, bfloat16, float16")
         settings = cls(
@@ -135,7 +170,8 @@ class Settings:
             log_level=log_level,
             bind_host=env.get("GEN3D_BIND_HOST", "0.0.0.0").strip() or "0.0.0.0",
             port=_int(env, "SAGEMAKER_BIND_TO_PORT", 8080, minimum=1),
-            threads=_int(env, "GEN3D_THREADS", 8, minimum=2),
+            max_concurrency=_int(env, "GEN3D_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, minimum=1),
+            invocation_timeout_s=_seconds(env, "GEN3D_INVOCATION_TIMEOUT_SECONDS", DEFAULT_INVOCATION_TIMEOUT_S),
             graceful_timeout_s=_int(env, "GEN3D_GRACEFUL_TIMEOUT", 25, minimum=1),
             max_request_bytes=_int(env, "GEN3D_MAX_REQUEST_BYTES", 1 << 20, minimum=1024),
             max_image_bytes=_int(env, "GEN3D_MAX_IMAGE_BYTES", 30 << 20, minimum=1024),
@@ -151,6 +187,8 @@ class Settings:
             test_fault_injection=_bool(env, "GEN3D_TEST_FAULT_INJECTION", False),
             git_revision=env.get("GEN3D_GIT_REVISION") or None,
         )
+        if settings.max_concurrency > 256:
+            raise ConfigError(f"GEN3D_MAX_CONCURRENCY={settings.max_concurrency} is over 256 (each invocation holds a thread and its image)")
         if settings.port > 65535:
             raise ConfigError(f"SAGEMAKER_BIND_TO_PORT={settings.port} is not a TCP port")
         if not settings.enabled_tasks:

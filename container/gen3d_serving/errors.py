@@ -97,8 +97,24 @@ class UnsupportedMediaType(ApiError):
     status, code = 415, "unsupported_media_type"
 
 
+class PromptOutsideImage(ApiError):
+    status, code = 400, "prompt_outside_image"
+
+
 class NotReady(ApiError):
     status, code = 503, "model_not_ready"
+
+
+class ServerBusy(ApiError):
+    """Every inference slot (GEN3D_MAX_CONCURRENCY) is taken: refused at once, never queued."""
+
+    status, code = 503, "server_busy"
+
+
+class InvocationTimeout(ApiError):
+    """The invocation ran past its timeout and was abandoned at a step boundary."""
+
+    status, code = 504, "invocation_timeout"
 
 
 class UpstreamError(ApiError):

@@ -9,15 +9,34 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InvalidRequest, UnknownTask
 
 _SESSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
+
+
+def _json_number(value: Any) -> Any:
+    """No coercion into numbers: `true` and `"12"` are not coordinates, labels or seeds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"must be a JSON number, not {_json_kind(value)}")
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"the string {value[:20]!r}"
+    return {list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
+
+
 S3Key = Annotated[str, Field(min_length=1, max_length=1024)]
-Coordinate = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+Coordinate = Annotated[float, BeforeValidator(_json_number), Field(ge=0, le=1_000_000, allow_inf_nan=False)]
 
 
 class _Base(BaseModel):
@@ -50,7 +69,7 @@ class SegmentRequest(_Base):
     task: Literal["segment"]
     prompt_type: Literal["point", "box"]
     point: tuple[Coordinate, Coordinate] | None = None
-    point_label: Literal[0, 1] = 1
+    point_label: Annotated[Literal[0, 1], BeforeValidator(_json_number)] = 1
     box: tuple[Coordinate, Coordinate, Coordinate, Coordinate] | None = None
 
     @model_validator(mode="after")
@@ -74,7 +93,7 @@ class SegmentRequest(_Base):
 class Generate3dRequest(_Base):
     task: Literal["generate_3d"]
     mask_s3_key: S3Key
-    seed: int = Field(default=42, ge=0, le=2**31 - 1)
+    seed: Annotated[int, BeforeValidator(_json_number)] = Field(default=42, ge=0, le=2**31 - 1)
     output_formats: tuple[Literal["ply", "glb"], ...] = ("ply", "glb")
 
     @field_validator("output_formats")

@@ -4,8 +4,8 @@ SageMaker starts the image as `docker run IMAGE serve`; `docker run IMAGE` must 
 Settings and model files are checked *before* gunicorn starts, so a container without its
 weights exits at once with a message naming the missing file. Then gunicorn runs in this
 process (PID 1 under the exec-form ENTRYPOINT, so it receives SIGTERM directly): one
-worker, so the models are held once; gthread, so /ping is answered by another thread while
-inference runs; SIGTERM drains in-flight requests for up to GEN3D_GRACEFUL_TIMEOUT seconds
+worker, so the models are held once; gthread with GEN3D_MAX_CONCURRENCY + RESERVED_THREADS
+threads, so /ping is answered by a thread no invocation can hold while inference runs; SIGTERM drains in-flight requests for up to GEN3D_GRACEFUL_TIMEOUT seconds
 (below SageMaker's 30 s before SIGKILL).
 """
 
@@ -73,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bind": f"{settings.bind_host}:{settings.port}",
             "model_dir": str(settings.model_dir),
             "threads": settings.threads,
+            "max_concurrency": settings.max_concurrency,
+            "invocation_timeout_s": settings.invocation_timeout_s,
         },
     )
     return run_gunicorn(settings)

@@ -1,7 +1,9 @@
 """The task handlers: get_embedding, segment and generate_3d.
 
 S3 I/O and image decoding run on the request's own thread; every model call runs under one
-lock (`gpu_lock`): one GPU, one model call at a time. /ping never touches this module.
+FIFO lock (`gpu_lock`): one GPU, one model call at a time. Each step first checks the
+request's deadline (`Invocation.checkpoint`), so a request past its timeout stops before its
+next step and never takes the model. /ping never touches this module.
 """
 
 from __future__ import annotations
@@ -10,18 +12,19 @@ import hashlib
 import logging
 import posixpath
 import re
-import threading
 import time
 import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 import numpy as np
+from PIL import Image
 
 from .backends import Embedding, Prompt, ReconstructionBackend, SegmentationBackend
 from .cache import EmbeddingCache
+from .concurrency import Invocation, ModelLock
 from .config import Settings
-from .errors import ApiError, TaskNotAvailable
+from .errors import ApiError, PromptOutsideImage, TaskNotAvailable
 from .images import ImageLimits, decode_image, decode_mask, encode_mask_png
 from .schemas import Generate3dRequest, GetEmbeddingRequest, Request, SegmentRequest
 from .storage import KeyPolicy, Storage
@@ -38,13 +41,21 @@ class InjectedFault(RuntimeError):
     pass
 
 
+#: the synthetic image encoded once before /ping turns 200
+_WARM_UP_SIZE = (64, 64)
+
+
 class _Timer:
-    def __init__(self) -> None:
+    """Phase timings of one request; a phase starts only if the request is not past its deadline."""
+
+    def __init__(self, invocation: Invocation) -> None:
+        self.invocation = invocation
         self.start = time.perf_counter()
         self.phases: dict[str, float] = {}
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
+        self.invocation.checkpoint(name)
         began = time.perf_counter()
         try:
             yield
@@ -70,13 +81,13 @@ class InferenceService:
         segmenter: SegmentationBackend | None,
         reconstructor: ReconstructionBackend | None,
         *,
-        gpu_lock: threading.Lock | None = None,
+        gpu_lock: ModelLock | None = None,
     ):
         self._settings = settings
         self._storage = storage
         self._segmenter = segmenter
         self._reconstructor = reconstructor
-        self.gpu_lock = gpu_lock or threading.Lock()
+        self.gpu_lock = gpu_lock or ModelLock()
         self._policy = KeyPolicy(
             allowed_buckets=settings.allowed_buckets,
             input_prefix=settings.input_prefix,
@@ -89,7 +100,10 @@ class InferenceService:
 
     # -- dispatch ---------------------------------------------------------------------------
 
-    def handle(self, request: Request) -> dict[str, Any]:
+    def handle(self, request: Request, invocation: Invocation | None = None) -> dict[str, Any]:
+        """Run one request. `invocation` carries its id and deadline (none: no deadline)."""
+        invocation = invocation or Invocation(request_id=uuid.uuid4().hex[:16])
+        invocation.task = request.task
         if request.task not in self._settings.enabled_tasks:
             raise TaskNotAvailable(
                 f"task {request.task!r} is not offered by this container "
@@ -98,19 +112,37 @@ class InferenceService:
             )
         if self._fault_injection and request.session_id == FAULT_INJECTION_SESSION:
             raise InjectedFault("fault injected on purpose (GEN3D_TEST_FAULT_INJECTION)")
+        timer = _Timer(invocation)
         if isinstance(request, GetEmbeddingRequest):
-            return self.get_embedding(request)
+            return self.get_embedding(request, timer)
         if isinstance(request, SegmentRequest):
-            return self.segment(request)
+            return self.segment(request, timer)
         if isinstance(request, Generate3dRequest):
-            return self.generate_3d(request)
+            return self.generate_3d(request, timer)
         raise TypeError(f"unhandled request type {type(request).__name__}")
 
     # -- tasks --------------------------------------------------------------------------------
 
-    def get_embedding(self, request: GetEmbeddingRequest) -> dict[str, Any]:
-        timer = _Timer()
-        bucket, key, session_id = self._common(request)
+    def warm_up(self) -> dict[str, float] | None:
+        """One synthetic encode and decode, so the first real request does not pay the model's
+        start-up (CUDA context, kernel selection, lazy weight placement). Nothing is cached or
+        written. None when no segmentation model is loaded (SAM 3D is too slow to warm here)."""
+        if self._segmenter is None:
+            return None
+        height, width = _WARM_UP_SIZE
+        ramp = np.linspace(0, 255, height * width * 3, dtype=np.float32).reshape(height, width, 3)
+        image = Image.fromarray(ramp.astype(np.uint8))
+        prompt = Prompt(kind="point", point=(width / 2, height / 2))
+        with self.gpu_lock:
+            began = time.perf_counter()
+            embedding = self._segmenter.encode(image)
+            encoded = time.perf_counter()
+            self._segmenter.decode(embedding, prompt)
+            decoded = time.perf_counter()
+        return {"encode_ms": round((encoded - began) * 1000, 3), "decode_ms": round((decoded - encoded) * 1000, 3)}
+
+    def get_embedding(self, request: GetEmbeddingRequest, timer: _Timer) -> dict[str, Any]:
+        bucket, key, session_id = self._common(request, timer)
         data, image = self._load_image(bucket, key, timer)
         embedding, embedding_key, source = self._embedding(bucket, data, image, timer)
         return {
@@ -128,13 +160,13 @@ class InferenceService:
             "timing_ms": timer.result(),
         }
 
-    def segment(self, request: SegmentRequest) -> dict[str, Any]:
-        timer = _Timer()
-        bucket, key, session_id = self._common(request)
+    def segment(self, request: SegmentRequest, timer: _Timer) -> dict[str, Any]:
+        bucket, key, session_id = self._common(request, timer)
         data, image = self._load_image(bucket, key, timer)
+        _check_prompt_inside(request, key, width=image.width, height=image.height)
         embedding, _, source = self._embedding(bucket, data, image, timer)
         prompt = Prompt(kind=request.prompt_type, point=request.point, point_label=request.point_label, box=request.box)
-        with timer.phase("decode"), self.gpu_lock:
+        with self._model(timer, "decode"):
             result = self._require_segmenter().decode(embedding, prompt)
         if result.mask.shape != (image.height, image.width):
             raise RuntimeError(f"backend returned a {result.mask.shape} mask for a {image.height}x{image.width} image")
@@ -158,9 +190,8 @@ class InferenceService:
             "timing_ms": timer.result(),
         }
 
-    def generate_3d(self, request: Generate3dRequest) -> dict[str, Any]:
-        timer = _Timer()
-        bucket, key, session_id = self._common(request)
+    def generate_3d(self, request: Generate3dRequest, timer: _Timer) -> dict[str, Any]:
+        bucket, key, session_id = self._common(request, timer)
         mask_key = self._policy.readable_key(
             request.mask_s3_key, "mask_s3_key", prefixes=(self._settings.input_prefix, self._settings.output_prefix)
         )
@@ -171,7 +202,7 @@ class InferenceService:
         reconstructor = self._reconstructor
         if reconstructor is None:
             raise TaskNotAvailable("generate_3d is not offered by this container", field="task")
-        with timer.phase("reconstruct"), self.gpu_lock:
+        with self._model(timer, "reconstruct"):
             files = reconstructor.reconstruct(np.asarray(image, dtype=np.uint8), mask, seed=request.seed, formats=request.output_formats)
         asset_keys: dict[str, str] = {}
         with timer.phase("upload"):
@@ -196,11 +227,25 @@ class InferenceService:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _common(self, request: Request) -> tuple[str, str, str]:
+    def _common(self, request: Request, timer: _Timer) -> tuple[str, str, str]:
         bucket = self._policy.bucket(request.bucket)
         key = self._policy.readable_key(request.image_s3_key, "image_s3_key")
         session_id = request.session_id or uuid.uuid4().hex
+        timer.invocation.session_id = session_id
         return bucket, key, session_id
+
+    @contextmanager
+    def _model(self, timer: _Timer, phase: str) -> Iterator[None]:
+        """Hold the model for one call. Waiting for it is its own phase and ends at the deadline."""
+        with timer.phase("wait_for_model"):
+            acquired = self.gpu_lock.acquire(timeout=timer.invocation.remaining())
+        if not acquired:
+            raise timer.invocation.abandon("wait_for_model")
+        try:
+            with timer.phase(phase):
+                yield
+        finally:
+            self.gpu_lock.release()
 
     def _require_segmenter(self) -> SegmentationBackend:
         if self._segmenter is None:
@@ -218,7 +263,9 @@ class InferenceService:
         """The image's embedding from memory, then S3, then the model. Returns (embedding, S3 key, source)."""
         segmenter = self._require_segmenter()
         digest = hashlib.sha256(data).hexdigest()
-        cache_key = f"{segmenter.model_id}/{digest}"
+        # The bucket is part of the key: a hit must return an embedding_s3_key that exists in the
+        # requested bucket, and only this bucket's write put it there.
+        cache_key = f"{bucket}/{segmenter.model_id}/{digest}"
         embedding_key = f"{self._settings.embeddings_prefix}{segmenter.model_id}/{digest}.{segmenter.embedding_format}"
         cached = self.cache.get(cache_key)
         if cached is not None:
@@ -239,9 +286,31 @@ class InferenceService:
             else:
                 self.cache.put(cache_key, embedding, embedding.nbytes)
                 return embedding, embedding_key, "s3"
-        with timer.phase("encode"), self.gpu_lock:
+        with self._model(timer, "encode"):
             embedding = segmenter.encode(image)
         with timer.phase("embedding_s3_write"):
             self._storage.put(bucket, embedding_key, segmenter.serialize(embedding), "application/octet-stream")
         self.cache.put(cache_key, embedding, embedding.nbytes)
         return embedding, embedding_key, None
+
+
+def _check_prompt_inside(request: SegmentRequest, key: str, *, width: int, height: int) -> None:
+    """Points and boxes are pixel coordinates of this image: 0 <= x <= width, 0 <= y <= height."""
+    if request.point is not None:
+        field, values = "point", request.point
+        inside = values[0] <= width and values[1] <= height
+    else:
+        assert request.box is not None
+        field, values = "box", request.box
+        inside = values[2] <= width and values[3] <= height
+    if not inside:
+        shown = "[" + ", ".join(_number(v) for v in values) + "]"
+        raise PromptOutsideImage(
+            f"{field} {shown} is outside the image {key!r}, which is {width} x {height} pixels (width x height): "
+            f"x must be within 0..{width} and y within 0..{height}",
+            field=field,
+        )
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))

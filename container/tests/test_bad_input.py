@@ -53,6 +53,15 @@ CASES = [
     ("no-formats", {**G3D, "output_formats": []}, 400, "invalid_request", "output_formats", "output_formats"),
     ("bad-format", {**G3D, "output_formats": ["obj"]}, 400, "invalid_request", "output_formats", "output_formats"),
     ("seed-negative", {**G3D, "seed": -1}, 400, "invalid_request", "seed", "seed"),
+    # issue 13 item 10: strict number types, and prompts checked against the image (97 x 61 px)
+    ("point-bool-and-string", {**SEG, "point": [True, "12"]}, 400, "invalid_request", "point", "number"),
+    ("point-bool", {**SEG, "point": [3, False]}, 400, "invalid_request", "point", "number"),
+    ("box-string", {"task": "segment", "image_s3_key": "inputs/photo.png", "prompt_type": "box", "box": ["10", 5, 60, 40]}, 400, "invalid_request", "box", "number"),
+    ("point-label-bool", {**SEG, "point_label": True}, 400, "invalid_request", "point_label", "point_label"),
+    ("seed-string", {**G3D, "seed": "7"}, 400, "invalid_request", "seed", "seed"),
+    ("point-right-of-image", {**SEG, "point": [98, 10]}, 400, "prompt_outside_image", "point", "97 x 61"),
+    ("point-below-image", {**SEG, "point": [10, 61.5]}, 400, "prompt_outside_image", "point", "97 x 61"),
+    ("box-outside-image", {"task": "segment", "image_s3_key": "inputs/photo.png", "prompt_type": "box", "box": [10, 5, 60, 70]}, 400, "prompt_outside_image", "box", "97 x 61"),
 ]
 
 
@@ -76,7 +85,61 @@ def test_oversized_request_body_is_413(server):
     response = server.invoke(b"{" + b" " * (2 << 20) + b"}", headers={"Content-Type": "application/json"})
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+    assert "1048576 bytes" in response.json()["error"]["message"], "the 413 states the limit"
     assert server.ping().status_code == 200
+
+
+def _chunks(data: bytes, size: int = 64 << 10):
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_chunked_body_over_the_limit_is_413_never_truncated_and_parsed(server):
+    """Issue 13 item 11: no Content-Length; the first megabyte alone would be a valid request."""
+    import requests
+
+    valid = json.dumps({"task": "get_embedding", "image_s3_key": "inputs/photo.png", "session_id": "chunked-big"}).encode()
+    body = valid + b" " * (2 << 20)
+    response = requests.post(
+        f"{server.url}/invocations", data=_chunks(body), headers={"Content-Type": "application/json"}, timeout=30
+    )
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert response.status_code == 413, response.text
+    error = response.json()["error"]
+    assert error["code"] == "payload_too_large" and "1048576 bytes" in error["message"]
+    assert server.ping().status_code == 200
+
+
+def test_chunked_body_under_the_limit_is_served(server):
+    import requests
+
+    body = json.dumps({"task": "get_embedding", "image_s3_key": "inputs/photo.png"}).encode() + b" " * 1000
+    response = requests.post(f"{server.url}/invocations", data=_chunks(body, 100), timeout=30)
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("key,content_type,kind", [("inputs/photo.png", "image/png", "PNG"), ("inputs/photo.jpg", "application/octet-stream", "JPEG")])
+def test_raw_image_body_says_the_body_must_be_a_json_request_and_shows_it(server, fixtures, key, content_type, kind):
+    """Issue 13 item 11: an image posted as the body is told what to send instead."""
+    response = server.invoke(fixtures[key], headers={"Content-Type": content_type})
+    assert response.status_code == 415, response.text
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_media_type"
+    message = error["message"]
+    assert kind in message and "JSON" in message
+    assert '"task"' in message and '"image_s3_key"' in message, "the message shows the request's shape"
+    assert server.ping().status_code == 200
+
+
+def test_prompt_outside_the_image_names_the_prompt_and_the_image_size(server):
+    """Issue 13 item 10: not a 200 with a meaningless mask."""
+    response = server.invoke({**SEG, "point": [120, 10.5]})
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert "[120, 10.5]" in message and "97 x 61" in message and "inputs/photo.png" in message
+    edge = server.invoke({**SEG, "point": [97, 61]})  # the far corner is still on the image
+    assert edge.status_code == 200, edge.text
 
 
 @pytest.mark.parametrize("method,path,status", [("GET", "/invocations", 405), ("POST", "/ping", 405), ("GET", "/nope", 404)])

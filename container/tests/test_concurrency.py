@@ -54,3 +54,82 @@ def test_ping_stays_fast_while_four_invocations_run(make_server, s3):
     # /ping never waits for the GPU lock: far below one encode, and far below SageMaker's 2 s.
     assert p99 < DELAY_MS / 2, (p50, p99, ping_latencies)
     print(f"/ping under load: p50={p50:.1f} ms p99={p99:.1f} ms over {len(ping_latencies)} pings; 4 invocations in {elapsed:.2f}s")
+
+
+SLOW_MS = 150  # per encode: 32 serialised encodes keep the model busy for ~5 s
+
+
+def _upload_distinct_images(s3, prefix: str, count: int) -> list[str]:
+    from tests.conftest import BUCKET, fixture_image, png_bytes
+
+    keys = []
+    for i in range(count):
+        key = f"inputs/{prefix}-{i}.png"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=png_bytes(fixture_image((20 + i, 24))))
+        keys.append(key)
+    return keys
+
+
+def test_ping_p99_stays_under_100ms_with_32_slow_invocations_in_flight(make_server, s3):
+    """Issue 13 item 8: /ping has a path no invocation can occupy (the default concurrency holds 32)."""
+    srv = make_server(GEN3D_TEST_DELAY_MS=SLOW_MS)
+    keys = _upload_distinct_images(s3, "inflight32", 32)
+    statuses: list[int] = []
+
+    def invoke(key: str) -> None:
+        statuses.append(srv.invoke({"task": "get_embedding", "image_s3_key": key}, timeout=120).status_code)
+
+    threads = [threading.Thread(target=invoke, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    session = requests.Session()
+    latencies = []
+    in_flight_seen = 0
+    while any(t.is_alive() for t in threads):
+        t0 = time.perf_counter()
+        response = session.get(f"{srv.url}/ping", timeout=30)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200
+        in_flight_seen = max(in_flight_seen, response.json().get("in_flight", 0))
+        time.sleep(0.02)
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [200] * 32, "the server holds 32 invocations at once without refusing any"
+    p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
+    print(f"/ping with 32 in flight: p50={p50:.1f} ms p99={p99:.1f} ms over {len(latencies)} pings")
+    assert p99 < 100, (p50, p99, sorted(latencies)[-5:])
+    assert len(latencies) >= 50, "pings ran the whole time the invocations were in flight"
+    assert in_flight_seen >= 24, f"the invocations were not in flight together (max seen {in_flight_seen})"
+
+
+def test_invocations_over_max_concurrency_get_a_fast_503_naming_the_limit(make_server, s3):
+    srv = make_server(GEN3D_TEST_DELAY_MS=700, GEN3D_MAX_CONCURRENCY=2)
+    assert srv.ping().json()["max_concurrency"] == 2
+    keys = _upload_distinct_images(s3, "admission", 4)
+    results: list[tuple[int, dict, float]] = []
+
+    def invoke(key: str) -> None:
+        t0 = time.perf_counter()
+        response = srv.invoke({"task": "get_embedding", "image_s3_key": key}, timeout=60)
+        results.append((response.status_code, response.json(), time.perf_counter() - t0))
+
+    threads = [threading.Thread(target=invoke, args=(key,)) for key in keys[:2]]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while srv.ping().json()["in_flight"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    extra = [threading.Thread(target=invoke, args=(key,)) for key in keys[2:]]
+    for thread in extra:
+        thread.start()
+    for thread in threads + extra:
+        thread.join()
+
+    busy = [(body, seconds) for status, body, seconds in results if status == 503]
+    assert sorted(status for status, _, _ in results) == [200, 200, 503, 503], results
+    for body, seconds in busy:
+        assert body["error"]["code"] == "server_busy"
+        assert "GEN3D_MAX_CONCURRENCY" in body["error"]["message"] and "2" in body["error"]["message"]
+        assert seconds < 0.5, "a refused invocation is answered at once, not after the busy ones"
+    assert srv.ping().json()["in_flight"] == 0

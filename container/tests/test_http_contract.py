@@ -156,3 +156,22 @@ def test_corrupt_cached_embedding_in_s3_is_recomputed(server, make_server, s3):
     assert get_object(s3, key) != b"definitely not an npz", "the bad cache entry was replaced"
     warnings = [r for r in other.log_records() if r.get("msg") == "ignoring unusable cached embedding"]
     assert warnings and warnings[0]["s3_key"] == key
+
+
+def test_memory_cache_hit_in_one_bucket_never_returns_a_key_that_exists_only_in_another(server, s3):
+    """Issue 13 item 9: the same image in two buckets; each response's embedding key exists in its bucket."""
+    from tests.conftest import fixture_image, png_bytes
+
+    image = png_bytes(fixture_image((29, 31)))  # bytes no other test uses: nothing cached yet
+    for bucket in (BUCKET, OTHER_BUCKET):
+        s3.put_object(Bucket=bucket, Key="inputs/two-buckets.png", Body=image)
+    payload = {"task": "get_embedding", "image_s3_key": "inputs/two-buckets.png"}
+
+    first = server.invoke({**payload, "bucket": BUCKET}).json()
+    assert first["cached"] is False and first["bucket"] == BUCKET
+    second = server.invoke({**payload, "bucket": OTHER_BUCKET}).json()
+    assert second["status"] == "success" and second["bucket"] == OTHER_BUCKET
+    assert len(get_object(s3, second["embedding_s3_key"], bucket=OTHER_BUCKET)) > 0, "the key exists in the requested bucket"
+    third = server.invoke({**payload, "bucket": OTHER_BUCKET}).json()
+    assert third["cached"] is True and third["cache_source"] == "memory"
+    assert len(get_object(s3, third["embedding_s3_key"], bucket=OTHER_BUCKET)) > 0

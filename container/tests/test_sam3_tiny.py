@@ -112,6 +112,11 @@ def test_http_segment_with_the_real_sam3_backend(tmp_path, aws_env, fixtures, ti
     srv = start_server(tmp_path, {**base_env(aws_env, tiny_models), "GEN3D_BACKEND": "sam3", "GEN3D_ENABLE_3D": "false"})
     try:
         assert srv.ping().json()["backend"] == "sam3"
+        # one synthetic encode + decode ran before /ping turned 200 (issue 13 item 13)
+        messages = [r["msg"] for r in srv.log_records()]
+        assert messages.index("warm-up done") < messages.index("models loaded; /ping now answers 200")
+        warm = next(r for r in srv.log_records() if r["msg"] == "warm-up done")
+        assert warm["backend"] == "sam3" and warm["encode_ms"] > 0 and warm["decode_ms"] > 0
         emb = srv.invoke({"task": "get_embedding", "image_s3_key": "inputs/photo.jpg", "session_id": "tiny"}).json()
         assert emb["status"] == "success", emb
         assert emb["embedding_shape"] == [1, 32, 8, 8] and emb["embedding_s3_key"].endswith(".safetensors")

@@ -38,6 +38,11 @@ def test_default_backend_is_the_real_model_never_the_test_backend():
         ({"SAGEMAKER_BIND_TO_PORT": "70000"}, "SAGEMAKER_BIND_TO_PORT"),
         ({"GEN3D_DTYPE": "int8"}, "GEN3D_DTYPE"),
         ({"GEN3D_DISABLED_TASKS": "get_embedding,segment", "GEN3D_ENABLE_3D": "0"}, "disabled"),
+        ({"GEN3D_MAX_CONCURRENCY": "0"}, "GEN3D_MAX_CONCURRENCY"),
+        ({"GEN3D_MAX_CONCURRENCY": "1000"}, "GEN3D_MAX_CONCURRENCY"),
+        ({"GEN3D_THREADS": "8"}, "GEN3D_MAX_CONCURRENCY"),
+        ({"GEN3D_INVOCATION_TIMEOUT_SECONDS": "soon"}, "GEN3D_INVOCATION_TIMEOUT_SECONDS"),
+        ({"GEN3D_INVOCATION_TIMEOUT_SECONDS": "0"}, "GEN3D_INVOCATION_TIMEOUT_SECONDS"),
     ],
 )
 def test_bad_settings_name_the_variable(env, variable):
@@ -135,3 +140,53 @@ def test_asset_writers_produce_parseable_files():
     assert np.allclose(ply["x"], xyz[:, 0]) and np.allclose(ply["f_dc_0"], 0.0)
     glb = read_glb(mesh_glb(np.eye(3, dtype=np.float32), np.array([0, 1, 2], dtype=np.uint32)))
     assert glb["indices"].tolist() == [0, 1, 2]
+
+
+def test_concurrency_settings_and_their_defaults():
+    from gen3d_serving.config import DEFAULT_MAX_CONCURRENCY, RESERVED_THREADS
+
+    default = Settings.from_env({})
+    assert default.max_concurrency == DEFAULT_MAX_CONCURRENCY == 32
+    assert default.threads == 32 + RESERVED_THREADS, "the worker keeps threads no invocation can take"
+    assert default.invocation_timeout_s == 900.0
+    custom = Settings.from_env({"GEN3D_MAX_CONCURRENCY": "3", "GEN3D_INVOCATION_TIMEOUT_SECONDS": "2.5"})
+    assert (custom.max_concurrency, custom.threads, custom.invocation_timeout_s) == (3, 3 + RESERVED_THREADS, 2.5)
+
+
+def test_model_lock_is_first_come_first_served_and_waiters_give_up_at_their_deadline():
+    import threading
+    import time
+
+    from gen3d_serving.concurrency import ModelLock
+
+    lock = ModelLock()
+    assert lock.acquire(timeout=0)
+    assert lock.acquire(timeout=0.05) is False, "a waiter gives up when its time is over"
+    order: list[int] = []
+
+    def waiter(i: int) -> None:
+        with lock:
+            order.append(i)
+
+    threads = []
+    for i in range(5):
+        thread = threading.Thread(target=waiter, args=(i,))
+        thread.start()
+        threads.append(thread)
+        time.sleep(0.02)  # queue them in a known order
+    lock.release()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert order == [0, 1, 2, 3, 4]
+    assert lock.acquire(timeout=0), "a timed-out waiter leaves nothing behind"
+    lock.release()
+
+
+def test_inference_slots_refuse_beyond_the_limit():
+    from gen3d_serving.concurrency import InferenceSlots
+
+    slots = InferenceSlots(2)
+    assert slots.try_acquire() and slots.try_acquire()
+    assert not slots.try_acquire() and slots.in_flight == 2
+    slots.release()
+    assert slots.try_acquire() and slots.in_flight == 2

@@ -1,0 +1,123 @@
+"""How invocations share the worker: admission slots, the model lock, and per-request deadlines.
+
+* `InferenceSlots`: at most GEN3D_MAX_CONCURRENCY invocations are admitted at once; one more
+  is refused at once (503 server_busy) instead of queueing. The worker has that many request
+  threads plus `config.RESERVED_THREADS`, so an invocation can never occupy the last thread and
+  /ping always finds one free, however many invocations wait for the model.
+* `ModelLock`: one model call at a time (one GPU), granted in arrival order so no request
+  starves behind later ones, and a waiter gives up when its deadline passes.
+* `Invocation`: one request's id and deadline. Handlers call `checkpoint(step)` before each
+  step; past the deadline the request is abandoned there (504 invocation_timeout, one
+  "invocation abandoned" log line) and the work it would have started is never started.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from .errors import InvocationTimeout
+
+log = logging.getLogger("gen3d.invocation")
+
+
+class InferenceSlots:
+    """A non-blocking counter of admitted invocations."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    def try_acquire(self) -> bool:
+        with self._lock:
+            if self._in_flight >= self.limit:
+                return False
+            self._in_flight += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+
+class ModelLock:
+    """A FIFO lock whose `acquire` takes a timeout (None: wait as long as it takes)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._waiting: deque[object] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        ticket = object()
+        with self._cond:
+            self._waiting.append(ticket)
+            granted = False
+            try:
+                granted = self._cond.wait_for(lambda: not self._held and self._waiting[0] is ticket, timeout)
+                if granted:
+                    self._held = True
+                return granted
+            finally:
+                self._waiting.remove(ticket)
+                if not granted:
+                    self._cond.notify_all()  # the head of the queue may have changed
+
+    def release(self) -> None:
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
+
+    def __enter__(self) -> "ModelLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+@dataclass
+class Invocation:
+    request_id: str
+    timeout_s: float | None = None
+    task: str | None = None
+    session_id: str | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def remaining(self) -> float | None:
+        if self.timeout_s is None:
+            return None
+        return max(0.0, self.started + self.timeout_s - time.monotonic())
+
+    def checkpoint(self, step: str) -> None:
+        """Raise (and log) InvocationTimeout if the deadline has passed before `step` starts."""
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            raise self.abandon(step)
+
+    def abandon(self, step: str) -> InvocationTimeout:
+        elapsed_s = time.monotonic() - self.started
+        log.warning(
+            "invocation abandoned",
+            extra={
+                "request_id": self.request_id,
+                "session_id": self.session_id,
+                "task": self.task,
+                "step": step,
+                "elapsed_ms": round(elapsed_s * 1000, 3),
+                "timeout_s": self.timeout_s,
+            },
+        )
+        return InvocationTimeout(
+            f"invocation {self.request_id} (session {self.session_id}) was abandoned after {elapsed_s:.1f} s, "
+            f"before step {step!r}: its timeout is {self.timeout_s:g} s "
+            "(GEN3D_INVOCATION_TIMEOUT_SECONDS or the X-Amzn-SageMaker-InvocationTimeoutSeconds header)"
+        )
