@@ -33,6 +33,8 @@ const ledgerSchema = z.object({
   endpointName: z.string(),
   endpointConfigName: z.string().optional(),
   imageDigest: z.string().optional(),
+  /** The requests' recipe (tasks, pictures, smokeTests): jobs for another recipe are not resumed. */
+  requests: z.string(),
   jobs: z.array(asyncJobRecord),
 });
 type Ledger = z.infer<typeof ledgerSchema>;
@@ -186,20 +188,33 @@ async function judgeResult(
 async function exercise(ctx: PhaseContext): Promise<IntegrationEvidence> {
   const { endpointName, endpointConfigName, imageDigest } = upstream(ctx);
   const { config } = ctx;
+  const tasks = tasksUnderTest(config);
+  const images = new Map<TaskName, Awaited<ReturnType<typeof smokeImage>>>();
+  for (const task of tasks) images.set(task, await smokeImage(ctx, task));
+  const requests = hashValue({
+    tasks,
+    images: [...images.values()].map((i) => sha256Hex(i.bytes)),
+    smokeTests: config.smokeTests,
+  });
   const recorded = readLedger(ctx);
   const ledger: Ledger =
     recorded &&
     recorded.endpointName === endpointName &&
     recorded.endpointConfigName === endpointConfigName &&
-    recorded.imageDigest === imageDigest
+    recorded.imageDigest === imageDigest &&
+    recorded.requests === requests
       ? recorded
-      : { runId: newRunId(ctx.clock.now()), endpointName, endpointConfigName, imageDigest, jobs: [] };
+      : {
+          runId: newRunId(ctx.clock.now()),
+          endpointName,
+          endpointConfigName,
+          imageDigest,
+          requests,
+          jobs: [],
+        };
   const save = async () => ctx.state.setArtifacts({ [INTEGRATION_JOBS_KEY]: structuredClone(ledger) });
   if (ledger !== recorded) await save();
 
-  const tasks = tasksUnderTest(config);
-  const images = new Map<TaskName, Awaited<ReturnType<typeof smokeImage>>>();
-  for (const task of tasks) images.set(task, await smokeImage(ctx, task));
   const embeddingImage = images.get("get_embedding");
   const segmentImage = images.get("segment");
   const evidence: IntegrationEvidence = {

@@ -3,6 +3,9 @@
  * with `moto.queueAsyncResults` to the endpoint's S3OutputPath/S3FailurePath, and the test puts the
  * artifacts those results name (mask PNG, embedding, .ply/.glb) where the container would.
  */
+
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import {
   CloudWatchLogsClient,
   CreateLogGroupCommand,
@@ -442,6 +445,40 @@ describe("phase 9: integration through the async endpoint (moto)", () => {
     expect(putsBefore).toBe(2);
     expect(resumed.log.calls.filter((c) => c === "S3:PutObject")).toHaveLength(2);
     expect(resumed.log.calls.filter((c) => c === "SageMakerRuntime:InvokeEndpointAsync")).toHaveLength(2);
+  });
+
+  it("does not resume jobs made for other requests: a changed smoke test starts a new run", async () => {
+    const ctx = await deployed();
+    const r = responses();
+    await moto.queueAsyncResults([
+      ok(r.get_embedding),
+      ok(r.get_embedding),
+      ok(r.segment),
+      ok(r.generate_3d),
+    ]);
+    await watchInvokes(ctx, { after: () => crash(ctx) });
+    await expect(runThrough(ctx, [integrationPhase])).rejects.toThrow(/interrupted/);
+    const before = (ctx.state.state.artifacts[INTEGRATION_JOBS_KEY] as { runId: string }).runId;
+
+    await writeFile(path.join(ctx.loaded.baseDir, "other.png"), syntheticPng(96, 64));
+    const config = testConfig(moto.endpoint, (raw) =>
+      Object.assign(raw, { smokeTests: { segment: { image: "other.png", payload: { point: [5, 5] } } } }),
+    );
+    const resumed = await createTestContext({
+      endpoint: moto.endpoint,
+      dir: ctx.loaded.baseDir,
+      upstream: false,
+      config,
+    });
+    const sent = await watchInvokes(resumed);
+    await runThrough(resumed, [integrationPhase]);
+    const evidence = evidenceOf(resumed);
+    expect(evidence.runId).not.toBe(before);
+    expect(sent.map((s) => s.InferenceId)).toEqual(
+      ["get_embedding", "segment", "generate_3d"].map((t) => `gen3d-${evidence.runId}-${t}`),
+    );
+    expect(evidence.tasks.get_embedding?.resumed).toBe(false);
+    expect(await readJson(resumed, sent[1]?.InputLocation ?? "")).toMatchObject({ point: [5, 5] });
   });
 
   it("a crash in the middle of InvokeEndpointAsync resubmits with the same InferenceId", async () => {
