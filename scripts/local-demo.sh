@@ -1,31 +1,22 @@
 #!/usr/bin/env bash
 # The main job on the built-in local setup, no AWS account needed: brings up the loopback-only
 # Docker engine and registry (scripts/local-stack), moto as the AWS control plane on
-# 127.0.0.1:5055, creates the bucket and role a real account would already have, writes
-# stand-in weights for the container's test backend, and runs `gen3d deploy` with
-# examples/local/gen3d.config.json as far as phases are implemented.
+# 127.0.0.1:5055 with the local SageMaker's data plane (scripts/local-aws.sh), creates the bucket and role a real account would already have, writes
+# stand-in weights for the container's test backend, and runs `gen3d deploy` (phases 1 → 10)
+# with examples/local/gen3d.config.json, then prints what the run produced and measured.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-state_dir=/var/lib/gen3d-local-stack
 moto_port=5055
 
 bash scripts/local-stack/up.sh
 # shellcheck source=/dev/null
 . scripts/local-stack/env.sh
 
-if ! curl -fsS "http://127.0.0.1:${moto_port}/gen3d-test/health" >/dev/null 2>&1; then
-  echo "starting moto on 127.0.0.1:${moto_port}"
-  mkdir -p "$state_dir"
-  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
-    setsid nohup python3 local-sagemaker/server.py "$moto_port" >"$state_dir/moto.out" 2>"$state_dir/moto.log" </dev/null &
-  echo $! >"$state_dir/moto.pid"
-  for _ in $(seq 1 60); do
-    curl -fsS "http://127.0.0.1:${moto_port}/gen3d-test/health" >/dev/null 2>&1 && break
-    sleep 0.5
-  done
-  curl -fsS "http://127.0.0.1:${moto_port}/gen3d-test/health" >/dev/null || { tail -20 "$state_dir/moto.log"; exit 1; }
-fi
+# The local AWS: moto's control plane + the local SageMaker's data plane (endpoints are
+# containers, async jobs really run, the scaling policies are evaluated), AWS-side periods
+# compressed 60x so that scale-in to zero takes seconds, not 20 minutes.
+bash scripts/local-aws.sh up --port "$moto_port" --time-scale "${GEN3D_DEMO_TIME_SCALE:-60}"
 
 # What the AWS account must already hold: a bucket and a role SageMaker may assume.
 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing python3 - "$moto_port" <<'PY'
@@ -48,6 +39,6 @@ PY
 npm run build >/dev/null   # cheap, and never runs a stale dist/ after a pull
 
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
-# Phase 9 (integration through the endpoint) is not built yet, so the run stops after phase 8.
-node bin/gen3d.js --config examples/local/gen3d.config.json deploy --to 8 "$@"
-node bin/gen3d.js --config examples/local/gen3d.config.json status
+started=$(date +%s)
+node bin/gen3d.js --config examples/local/gen3d.config.json deploy "$@"
+node scripts/demo-summary.mjs --config examples/local/gen3d.config.json --started "$started"

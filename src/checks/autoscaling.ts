@@ -57,8 +57,13 @@ export function desiredScaling(config: Gen3dConfig, endpointName: string): Desir
       ...common,
       PolicyName: `${project}-scale-out-from-zero`,
       PolicyType: "StepScaling",
+      // ExactCapacity 1, not ChangeInCapacity +1: the alarm stays in ALARM until the first
+      // instance answers /ping, and Application Auto Scaling re-runs the policy each minute
+      // once the cooldown ends. A GPU cold start (provisioning, a multi-GB pull, model load)
+      // outlasts any sensible cooldown, so +1 would add a second instance; "exactly 1" is
+      // safe to repeat. The alarm only fires at zero, so this never lowers a running fleet.
       StepScalingPolicyConfiguration: {
-        AdjustmentType: "ChangeInCapacity",
+        AdjustmentType: "ExactCapacity",
         MetricAggregationType: "Average",
         Cooldown: config.async.scaleOutCooldownSeconds,
         StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }],

@@ -1,5 +1,5 @@
 /**
- * Start gen3d's patched moto server (test/support/moto/server.py) for integration tests.
+ * Start gen3d's local AWS (local-sagemaker/server.py: moto + patches, optionally the data plane) for tests.
  *
  *   const moto = await startMoto();
  *   const sm = new SageMakerClient({ endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials });
@@ -69,6 +69,8 @@ export interface MotoServer {
   queueAsyncResults(results: AsyncResult[]): Promise<void>;
   /** GET /gen3d-test/state: behaviours, in-flight transitions, pending count changes. */
   state(): Promise<unknown>;
+  /** GET /local-sagemaker/PATH (data plane only): e.g. `endpoints/NAME` → instances, counters, cold starts. */
+  localSageMaker(path: string): Promise<unknown>;
 }
 
 export interface StartMotoOptions {
@@ -82,9 +84,13 @@ export interface StartMotoOptions {
   startupTimeoutMs?: number;
   /** Forward the server's stderr to this process' stderr (default: only on failure). */
   verbose?: boolean;
+  /** Run the local SageMaker's data plane: endpoints are containers, async requests really run. */
+  dataPlane?: boolean;
+  /** With the data plane: AWS-side periods (alarms, cooldowns) pass this many times faster. */
+  timeScale?: number;
 }
 
-const SERVER_PY = fileURLToPath(new URL("../../../local-sagemaker/server.py", import.meta.url));
+export const SERVER_PY = fileURLToPath(new URL("../../../local-sagemaker/server.py", import.meta.url));
 const READY = /^MOTO_READY port=(\d+)$/m;
 export const MOTO_REGION = "us-east-1";
 export const MOTO_ACCOUNT_ID = "123456789012";
@@ -92,7 +98,9 @@ const CREDENTIALS = { accessKeyId: "testing", secretAccessKey: "testing" } as co
 
 export async function startMoto(options: StartMotoOptions = {}): Promise<MotoServer> {
   const python = options.python ?? process.env.GEN3D_PYTHON ?? "python3";
-  const child = spawn(python, [SERVER_PY, String(options.port ?? 0)], {
+  const args = [SERVER_PY, String(options.port ?? 0)];
+  if (options.dataPlane) args.push("--data-plane", "--time-scale", String(options.timeScale ?? 1));
+  const child = spawn(python, args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: {
       ...process.env,
@@ -181,6 +189,9 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
     },
     async state() {
       return call("GET", "/gen3d-test/state");
+    },
+    async localSageMaker(path) {
+      return call("GET", `/local-sagemaker/${path}`);
     },
   };
 }
