@@ -198,6 +198,8 @@ export interface WaitProgress {
   elapsedMs: number;
   leftMs: number;
   instances?: { current?: number; desired?: number };
+  /** Jobs queued on the endpoint, where something reports it (the local emulator). */
+  backlog?: number;
 }
 
 export type JobOutcome =
@@ -218,6 +220,8 @@ export interface WaitDeps extends S3Deps {
   /** With it, each poll also reads the instance count (progress and the timeout's diagnosis). */
   sagemaker?: SageMakerClient;
   onPoll?: (progress: WaitProgress) => void;
+  /** Asked at each poll for the endpoint's backlog, where known (see `emulatorBacklog`). */
+  backlog?: () => Promise<number | undefined>;
 }
 
 export interface WaitOptions {
@@ -280,10 +284,12 @@ export async function waitForJob(
       }
     }
     if (now >= deadline) return { outcome: { type: "timeout", seconds }, maxInstances, firstInstanceSeconds };
+    const backlog = deps.onPoll && deps.backlog ? await deps.backlog() : undefined;
     deps.onPoll?.({
       elapsedMs: now - submitted,
       leftMs: deadline - now,
       ...(instances ? { instances } : {}),
+      ...(backlog === undefined ? {} : { backlog }),
     });
     await deps.clock.sleep(Math.min(delay, Math.max(50, deadline - now)), deps.signal);
     delay = Math.min(maxDelay, Math.round(delay * 1.6));
@@ -298,6 +304,16 @@ export const emulatorEndpointView = z.looseObject({
   coldStarts: z.array(z.unknown()).optional(),
 });
 export type EmulatorEndpointView = z.infer<typeof emulatorEndpointView>;
+
+/** The emulator's backlog for the endpoint, when it reports one as a number. */
+export async function emulatorBacklog(
+  awsEndpoint: string | undefined,
+  endpointName: string,
+  signal: AbortSignal,
+): Promise<number | undefined> {
+  const backlog = (await emulatorEndpoint(awsEndpoint, endpointName, signal))?.backlog;
+  return typeof backlog === "number" ? backlog : undefined;
+}
 
 /**
  * Best effort: only asked when an endpoint override (a local emulator) is configured; any failure

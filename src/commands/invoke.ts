@@ -4,6 +4,7 @@ import { z } from "zod";
 import {
   type AsyncJobRecord,
   asyncJobRecord,
+  emulatorBacklog,
   isSubmitted,
   type SubmittedJob,
   s3Uri,
@@ -265,7 +266,8 @@ function progressPrinter(ctx: AppContext, id: string) {
         p.instances?.current === undefined
           ? ""
           : ` · ${p.instances.current} instance(s) (desired ${p.instances.desired ?? "?"})`;
-      const text = `waiting for ${id} · ${formatDuration(p.elapsedMs)}${instances} · ${formatDuration(p.leftMs)} left`;
+      const backlog = p.backlog === undefined ? "" : ` · backlog ${p.backlog}`;
+      const text = `waiting for ${id} · ${formatDuration(p.elapsedMs)}${instances}${backlog} · ${formatDuration(p.leftMs)} left`;
       if (ctx.io.isTTY) ctx.io.stderr(`\r\u001b[2K${frames[n++ % frames.length]} ${text}`);
       else if (p.elapsedMs - lastPlain >= 30_000) {
         lastPlain = p.elapsedMs;
@@ -298,6 +300,9 @@ async function waitAndDownload(
         clock: ctx.clock,
         signal: ctx.signal,
         onPoll: (p) => printer.update(p),
+        ...(ctx.aws.endpoint
+          ? { backlog: () => emulatorBacklog(ctx.aws.endpoint, job.endpointName, ctx.signal) }
+          : {}),
       },
       job,
       {

@@ -27,6 +27,7 @@ import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/
  * until it has every result: a killed run's `resume` polls these instead of submitting again.
  */
 export const INTEGRATION_JOBS_KEY = "integrationJobs";
+const PHASE_ID = 9;
 
 const ledgerSchema = z.object({
   runId: z.string(),
@@ -212,7 +213,15 @@ async function exercise(ctx: PhaseContext): Promise<IntegrationEvidence> {
           requests,
           jobs: [],
         };
-  const save = async () => ctx.state.setArtifacts({ [INTEGRATION_JOBS_KEY]: structuredClone(ledger) });
+  // One atomic write: the ledger resume reads, and the jobs submitted so far in phase 9's own
+  // record, so `gen3d status --json` shows what is in flight while the phase runs.
+  const save = async () =>
+    ctx.state.update((draft) => {
+      draft.artifacts[INTEGRATION_JOBS_KEY] = structuredClone(ledger);
+      const record = draft.phases[String(PHASE_ID)];
+      if (record)
+        record.evidence = { inFlight: { runId: ledger.runId, jobs: ledger.jobs.filter(isSubmitted) } };
+    });
   if (ledger !== recorded) await save();
 
   const embeddingImage = images.get("get_embedding");
@@ -534,7 +543,7 @@ function recordedEvidence(ctx: PhaseContext): IntegrationEvidence | undefined {
 
 /** Phase 9: every enabled task through the deployed async endpoint, results parsed. */
 export const integrationPhase: Phase = {
-  id: 9,
+  id: PHASE_ID,
   name: "integration",
   title: "Integration test through the endpoint",
 

@@ -422,6 +422,13 @@ describe("phase 9: integration through the async endpoint (moto)", () => {
         outputLocation: expect.stringMatching(/\.out$/),
       }),
     ]);
+    // Phase 9's own record shows the job in flight, too.
+    expect(ctx.state.phase(9).evidence).toEqual({
+      inFlight: {
+        runId: ledger.runId,
+        jobs: [expect.objectContaining({ inferenceId: first[0]?.InferenceId })],
+      },
+    });
     const putsBefore = ctx.log.since(mark).filter((c) => c === "S3:PutObject").length;
 
     // `gen3d resume`: a new process on the same STATE.json.
