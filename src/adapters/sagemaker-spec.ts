@@ -5,6 +5,7 @@ import type {
 } from "@aws-sdk/client-sagemaker";
 import { z } from "zod";
 import { driverPlan, type ImageCuda, noFitHint, parseCuda } from "../checks/gpu-driver.js";
+import { environmentProblems, resourceNameProblems, tagProblems } from "../config/sagemaker-limits.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
@@ -162,6 +163,18 @@ export function containerEnvironment(config: Gen3dConfig): Record<string, string
   };
 }
 
+/**
+ * Defence in depth for what the config loader already checked: a request SageMaker would refuse
+ * fails here, naming the field, instead of as a ValidationException after the build and push.
+ */
+function assertWithinLimits(problems: string[]): void {
+  if (problems.length === 0) return;
+  throw new UserError("SAGEMAKER_LIMITS", `the request would exceed ${problems.length} SageMaker limit(s)`, {
+    details: problems.map((p) => `• ${p}`),
+    hint: "Shorten project.name or fix localTest.environment as listed, then re-run.",
+  });
+}
+
 export interface DesiredModel {
   name: string;
   input: CreateModelInput & { ModelName: string };
@@ -192,6 +205,11 @@ export function desiredModel(ctx: Pick<PhaseContext, "state" | "config">): Desir
   const settingsHash = hashValue({ primaryContainer, role: config.executionRoleArn }, 8);
   const digestHex = image.imageDigest.slice("sha256:".length, "sha256:".length + 8);
   const name = `${config.project.name}-${digestHex}-${settingsHash}`;
+  assertWithinLimits([
+    ...environmentProblems(environment, "localTest.environment"),
+    ...resourceNameProblems("model", name),
+    ...tagProblems(projectTags(config)),
+  ]);
   return {
     name,
     settingsHash,
@@ -273,6 +291,7 @@ export function desiredEndpointConfig(
   };
   const settingsHash = hashValue({ variant, asyncConfig }, 12);
   const name = `${config.project.name}-cfg-${settingsHash}`;
+  assertWithinLimits(resourceNameProblems("endpoint config", name));
   return {
     name,
     startup,

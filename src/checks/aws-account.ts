@@ -4,6 +4,8 @@ import { awsFailure } from "../adapters/aws-errors.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { type Gen3dError, isAbort } from "../engine/errors.js";
 import { type GateResult, gate } from "../engine/phase.js";
+import { passRoleGate } from "./aws-passrole.js";
+import { quotaGate } from "./aws-quota.js";
 
 /** A short, actionable reading of an SDK error, for a gate's message and hint. */
 export function describeAwsError(error: unknown, action = "AWS call"): { message: string; hint?: string } {
@@ -13,20 +15,18 @@ export function describeAwsError(error: unknown, action = "AWS call"): { message
 
 const identity = z.object({ Account: z.string().regex(/^\d{12}$/), Arn: z.string(), UserId: z.string() });
 
-const trustPolicy = z.object({
-  Statement: z.array(
-    z.object({
-      Effect: z.string(),
-      Principal: z
-        .union([
-          z.string(),
-          z.object({ Service: z.union([z.string(), z.array(z.string())]).optional() }).passthrough(),
-        ])
-        .optional(),
-      Action: z.union([z.string(), z.array(z.string())]).optional(),
-    }),
-  ),
+const trustStatement = z.object({
+  Effect: z.string(),
+  Principal: z
+    .union([
+      z.string(),
+      z.object({ Service: z.union([z.string(), z.array(z.string())]).optional() }).passthrough(),
+    ])
+    .optional(),
+  Action: z.union([z.string(), z.array(z.string())]).optional(),
 });
+/** IAM's policy grammar lets `Statement` be one statement object as well as an array of them. */
+const trustPolicy = z.object({ Statement: z.union([trustStatement, z.array(trustStatement)]) });
 
 function asArray<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -35,7 +35,7 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 export function trustsSageMaker(document: string): boolean {
   const parsed = trustPolicy.safeParse(JSON.parse(decodeURIComponent(document)));
   if (!parsed.success) return false;
-  return parsed.data.Statement.some(
+  return asArray(parsed.data.Statement).some(
     (s) =>
       s.Effect === "Allow" &&
       typeof s.Principal === "object" &&
@@ -176,50 +176,7 @@ export async function awsGates(
       },
     ),
   );
+  results.push(await passRoleGate(config, aws, identityGate.evidence as { arn: string }, signal));
   results.push(await quotaGate(config, aws, signal));
   return results;
-}
-
-/** SageMaker's "<type> for endpoint usage" quota must allow instance.maxCount; shown as not checked where the API does not answer. */
-async function quotaGate(config: Gen3dConfig, aws: AwsClients, signal: AbortSignal): Promise<GateResult> {
-  const id = "aws.quota";
-  const title = "service quota for the instance type";
-  const quotaName = `${config.instance.type} for endpoint usage`;
-  try {
-    const { paginateListServiceQuotas } = await import("@aws-sdk/client-service-quotas");
-    const client = await aws.quotas();
-    for await (const page of paginateListServiceQuotas({ client }, { ServiceCode: "sagemaker" })) {
-      if (signal.aborted) break;
-      const quota = page.Quotas?.find((q) => q.QuotaName === quotaName);
-      if (quota && typeof quota.Value === "number") {
-        const ok = quota.Value >= config.instance.maxCount;
-        return gate(
-          id,
-          title,
-          ok ? "pass" : "fail",
-          `${quotaName}: ${quota.Value} (instance.maxCount is ${config.instance.maxCount})`,
-          {
-            hint: ok
-              ? undefined
-              : `Request an increase of "${quotaName}" (Service Quotas console, code ${quota.QuotaCode}) or lower instance.maxCount.`,
-            evidence: { quotaName, value: quota.Value, quotaCode: quota.QuotaCode },
-          },
-        );
-      }
-    }
-    return gate(id, title, "not-checked", `quota "${quotaName}" was not listed; not checked`, {
-      hint: "Check it in the Service Quotas console; a quota of 0 makes CreateEndpoint fail with ResourceLimitExceeded.",
-    });
-  } catch (error) {
-    if (isAbort(error)) throw error;
-    return gate(
-      id,
-      title,
-      "not-checked",
-      `Service Quotas did not answer (${describeAwsError(error).message.replace(/\s+/g, " ").slice(0, 100)}); not checked`,
-      {
-        hint: `Check "${quotaName}" in the Service Quotas console before deploying.`,
-      },
-    );
-  }
 }

@@ -1,7 +1,9 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { containerEnvironment, endpointNameFor, projectTags } from "../adapters/sagemaker-spec.js";
 import { UserError } from "../engine/errors.js";
 import { formatIssues } from "./format-issues.js";
+import { environmentMapProblems, resourceNameProblems, tagProblems } from "./sagemaker-limits.js";
 import { configSchema, type Gen3dConfig } from "./schema.js";
 
 export { DEFAULT_CONFIG_FILE } from "../engine/runtime.js";
@@ -53,6 +55,7 @@ export function crossFieldProblems(config: Gen3dConfig): string[] {
         problems.push(`s3.prefixes.${b}: same as s3.prefixes.${a} ("${pa}")`);
     }
   }
+  problems.push(...sagemakerLimitProblems(config));
   if (config.models.some((m) => m.enabled && m.packaging === "s3")) {
     // SageMaker copies everything under the models prefix to /opt/ml/model.
     if (prefixes.models === "") {
@@ -68,6 +71,36 @@ export function crossFieldProblems(config: Gen3dConfig): string[] {
       }
     }
   }
+  return problems;
+}
+
+/**
+ * What CreateModel / CreateEndpointConfig / CreateEndpoint would refuse, from the config alone:
+ * the whole container Environment (gen3d's GEN3D_* entries plus localTest.environment) and the
+ * names and tags derived from project.name.
+ */
+function sagemakerLimitProblems(config: Gen3dConfig): string[] {
+  const problems: string[] = [];
+  let environment: Record<string, string> | undefined;
+  try {
+    environment = containerEnvironment(config);
+  } catch {
+    // Mixed packaging: phase 5 names that; the limits below still apply to what we can derive.
+  }
+  if (environment) {
+    // Each key and value is the schema's to check; here the whole map as SageMaker receives it.
+    problems.push(...environmentMapProblems(environment, "localTest.environment"));
+  }
+  const project = config.project.name;
+  // The longest names gen3d derives: PROJECT-<8 hex>-<8 hex> (model), PROJECT-cfg-<12 hex>, PROJECT-async.
+  for (const [kind, name] of [
+    ["model", `${project}-00000000-00000000`],
+    ["endpoint config", `${project}-cfg-000000000000`],
+    ["endpoint", endpointNameFor(config)],
+  ] as const) {
+    for (const problem of resourceNameProblems(kind, name)) problems.push(`project.name: ${problem}`);
+  }
+  for (const problem of tagProblems(projectTags(config))) problems.push(`project.name: ${problem}`);
   return problems;
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { byteLength, ENV_KEY_PATTERN, MAX_ENV_KEY_BYTES, MAX_ENV_VALUE_BYTES } from "./sagemaker-limits.js";
 
 /** Resource names SageMaker accepts: letters, digits and hyphens, starting with a letter or digit. */
 const resourceName = z
@@ -141,7 +142,33 @@ export const configSchema = z.strictObject({
        */
       network: z.enum(["host", "publish"]).default("host"),
       /** Extra environment for the container, local test and SageMaker alike (never secrets). */
-      environment: z.record(z.string(), z.string()).default({}),
+      environment: z
+        .record(z.string(), z.string())
+        .superRefine((environment, issues) => {
+          // Zod reports a bad record key only as "Invalid key in record": name the rule here.
+          for (const [key, value] of Object.entries(environment)) {
+            if (!ENV_KEY_PATTERN.test(key))
+              issues.addIssue({
+                code: "custom",
+                path: [key],
+                message:
+                  'SageMaker refuses this environment key: use letters, digits and "_", not starting with a digit',
+              });
+            if (byteLength(key) > MAX_ENV_KEY_BYTES)
+              issues.addIssue({
+                code: "custom",
+                path: [key],
+                message: `keep keys to ${MAX_ENV_KEY_BYTES} bytes (SageMaker's limit)`,
+              });
+            if (byteLength(value) > MAX_ENV_VALUE_BYTES)
+              issues.addIssue({
+                code: "custom",
+                path: [key],
+                message: `keep values to ${MAX_ENV_VALUE_BYTES} bytes (SageMaker's limit); put large settings in a file`,
+              });
+          }
+        })
+        .default({}),
     })
     .prefault({}),
   smokeTests: z.partialRecord(taskName, fixtureSchema).default({}),

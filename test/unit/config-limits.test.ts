@@ -54,3 +54,59 @@ describe("S3 model data prefix", () => {
     ).not.toThrow();
   });
 });
+
+const withEnvironment = (environment: Record<string, string>) => validConfig({ localTest: { environment } });
+
+describe("container environment limits (CreateModel), before anything is built", () => {
+  it("refuses a key SageMaker's pattern refuses, naming it and the rule", () => {
+    expect(problems(withEnvironment({ "HF-TOKEN-PATH": "x", "1ST": "y" }))).toEqual([
+      expect.stringMatching(
+        /^• localTest\.environment\.HF-TOKEN-PATH: SageMaker refuses this environment key: use letters, digits and "_"/,
+      ),
+      expect.stringMatching(/^• localTest\.environment\.1ST: SageMaker refuses this environment key/),
+    ]);
+  });
+
+  it("refuses a value over 1024 bytes (multi-byte characters count as bytes)", () => {
+    expect(problems(withEnvironment({ PROMPT: "é".repeat(513) }))).toEqual([
+      expect.stringMatching(/^• localTest\.environment\.PROMPT: keep values to 1024 bytes/),
+    ]);
+  });
+
+  it("counts gen3d's own GEN3D_* variables toward the 100 entries", () => {
+    const many = Object.fromEntries(Array.from({ length: 95 }, (_, i) => [`VAR_${i}`, "1"]));
+    expect(problems(withEnvironment(many))).toEqual([
+      expect.stringMatching(/^• localTest\.environment: 10[0-9] variables; SageMaker allows 100/),
+    ]);
+  });
+
+  it("refuses more than 32 KB of keys and values in all", () => {
+    const big = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`BLOB_${i}`, "x".repeat(1000)]));
+    expect(problems(withEnvironment(big))).toEqual([
+      expect.stringMatching(
+        /^• localTest\.environment: keys and values come to \d+ bytes; SageMaker allows 32768/,
+      ),
+    ]);
+  });
+});
+
+describe("the spec refuses what slipped past the config (defence in depth)", () => {
+  it("desiredModel throws SAGEMAKER_LIMITS naming the key", async () => {
+    const { desiredModel } = await import("../../src/adapters/sagemaker-spec.js");
+    const config = parseConfig(validConfig(), "x");
+    (config.localTest.environment as Record<string, string>)["BAD-KEY"] = "1";
+    const state = {
+      state: {
+        artifacts: { imageUri: `r@sha256:${"a".repeat(64)}`, imageDigest: `sha256:${"a".repeat(64)}` },
+      },
+    };
+    expect(() => desiredModel({ config, state } as never)).toThrow(
+      expect.objectContaining({
+        code: "SAGEMAKER_LIMITS",
+        details: [
+          expect.stringMatching(/^• localTest\.environment\.BAD-KEY: SageMaker refuses this environment key/),
+        ],
+      }),
+    );
+  });
+});

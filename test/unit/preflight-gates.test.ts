@@ -1,4 +1,4 @@
-import { GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
+import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { ListServiceQuotasCommand, ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
@@ -145,6 +145,9 @@ describe("AWS gates (SDK mocked)", () => {
     iam
       .on(GetRoleCommand)
       .resolves({ Role: { Arn: config.executionRoleArn, AssumeRolePolicyDocument: trust } as never });
+    iam
+      .on(SimulatePrincipalPolicyCommand)
+      .resolves({ EvaluationResults: [{ EvalActionName: "iam:PassRole", EvalDecision: "allowed" }] });
     s3.on(HeadBucketCommand).resolves({});
     quotas
       .on(ListServiceQuotasCommand)
@@ -154,9 +157,9 @@ describe("AWS gates (SDK mocked)", () => {
   const byId = async () =>
     Object.fromEntries((await awsGates(config, aws, new AbortController().signal)).map((g) => [g.id, g]));
 
-  it("pass with identity, trusted role, bucket and quota as evidence", async () => {
+  it("pass with identity, trusted role, bucket, PassRole and quota as evidence", async () => {
     const gates = await byId();
-    expect(Object.values(gates).map((g) => g.status)).toEqual(["pass", "pass", "pass", "pass"]);
+    expect(Object.values(gates).map((g) => g.status)).toEqual(["pass", "pass", "pass", "pass", "pass"]);
     expect(gates["aws.quota"]?.message).toContain("ml.g6e.xlarge for endpoint usage: 4");
   });
 
