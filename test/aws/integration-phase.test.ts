@@ -21,15 +21,12 @@ import {
 import { describe, expect, it } from "vitest";
 import { parseS3Uri } from "../../src/adapters/async-invoke.js";
 import { syntheticPng } from "../../src/checks/artifacts.js";
+import type { IntegrationEvidence } from "../../src/checks/integration.js";
 import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
-import {
-  INTEGRATION_JOBS_KEY,
-  type IntegrationEvidence,
-  integrationPhase,
-} from "../../src/phases/09-integration.js";
+import { INTEGRATION_JOBS_KEY, integrationPhase } from "../../src/phases/09-integration.js";
 import { createScaleToZeroPhase } from "../../src/phases/10-scale-to-zero.js";
 import type { AsyncResult } from "../support/moto/moto.js";
 import { useMoto } from "../support/use-moto.js";
