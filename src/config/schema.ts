@@ -185,6 +185,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       jobsPerDay: z.number().min(0).default(30),
       secondsPerJob: z.number().positive().default(60),
+      /** Seconds from scale-out to a running instance; SageMaker publishes no figure: measure yours. */
+      provisioningSeconds: z.number().int().min(0).default(240),
+      /** Image pull throughput onto a new instance, MB/s, for the cold-start estimate. */
+      imagePullMBps: z.number().positive().default(100),
     })
     .prefault({}),
 });

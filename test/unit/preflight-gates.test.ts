@@ -6,7 +6,6 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { AwsClients } from "../../src/adapters/aws.js";
 import { awsGates, trustsSageMaker } from "../../src/checks/aws-account.js";
-import { estimateCost } from "../../src/checks/cost.js";
 import { dockerDaemonGate } from "../../src/checks/docker-daemon.js";
 import { instanceFitGate } from "../../src/checks/instance-fit.js";
 import { modelGates } from "../../src/checks/models.js";
@@ -43,24 +42,6 @@ describe("instance fit", () => {
       "x",
     );
     expect(instanceFitGate(config).status).toBe("pass");
-  });
-});
-
-describe("cost", () => {
-  it("prices async at min 0 far below an always-on real-time endpoint (the seed's matrix)", () => {
-    const config = parseConfig(
-      validConfig({ instance: { type: "ml.g5.2xlarge" }, cost: { jobsPerDay: 30, secondsPerJob: 100 } }),
-      "x",
-    );
-    const estimate = estimateCost(config);
-    expect(estimate?.realtimeAlwaysOnPerMonth).toBeCloseTo(1.515 * 730, 1);
-    // 30 × 100 s = 0.83 h/day ≈ 25 h/month ≈ $38, the seed's figure.
-    expect(estimate?.asyncBusyOnlyPerMonth).toBeGreaterThan(35);
-    expect(estimate?.asyncBusyOnlyPerMonth).toBeLessThan(40);
-    expect(estimate?.savingsVsRealtime).toBeGreaterThan(0.95);
-    expect(estimate?.asyncIsolatedJobsPerMonth).toBeGreaterThan(
-      estimate?.asyncBusyOnlyPerMonth ?? Number.POSITIVE_INFINITY,
-    );
   });
 });
 

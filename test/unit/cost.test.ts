@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { costLines, estimateCost } from "../../src/checks/cost.js";
+import { parseConfig } from "../../src/config/load.js";
+import { validConfig } from "../support/project.js";
+
+/** The seed's case: ml.g5.2xlarge ($1.515/h), 30 jobs a day of 100 s, gen3d's defaults otherwise. */
+const seed = () =>
+  parseConfig(
+    validConfig({ instance: { type: "ml.g5.2xlarge" }, cost: { jobsPerDay: 30, secondsPerJob: 100 } }),
+    "x",
+  );
+
+describe("the seed's cost matrix, recomputed with what a wake-up from zero bills", () => {
+  it("counts provisioning, the image pull, model load, the scale-in alarm and the cooldown, with sources", () => {
+    const estimate = estimateCost(seed());
+    expect(estimate?.coldStart.provisioning).toMatchObject({
+      seconds: 240,
+      source: expect.stringMatching(/cost\.provisioningSeconds/),
+    });
+    // image.maxSizeGb 40 GB at 100 MB/s.
+    expect(estimate?.coldStart.imagePull).toMatchObject({
+      seconds: 410,
+      source: expect.stringMatching(/40 GB.*100 MB\/s/),
+    });
+    expect(estimate?.coldStart.modelLoad).toMatchObject({
+      seconds: 240,
+      source: expect.stringMatching(/startupSeconds/),
+    });
+    expect(estimate?.scaleIn.alarm).toMatchObject({
+      seconds: 900,
+      source: expect.stringMatching(/15 datapoints × 60 s/),
+    });
+    expect(estimate?.scaleIn.cooldown).toMatchObject({
+      seconds: 300,
+      source: expect.stringMatching(/scaleInCooldownSeconds/),
+    });
+    expect(estimate?.overheadSecondsPerWake).toBe(240 + 410 + 240 + 900 + 300);
+  });
+
+  it("the seed's $38/month is only the jobs' own seconds; at min 0 the truth is $65–$841 against $1,106 always on", () => {
+    const estimate = estimateCost(seed());
+    // 30 × 100 s = 0.83 h/day × 30.4 days × $1.515 ≈ $38: the seed's figure.
+    expect(estimate?.asyncComputeOnlyPerMonth).toBeCloseTo(38.4, 1);
+    // One wake-up a day: (2,090 + 3,000) s/day.
+    expect(estimate?.asyncBurstPerMonth).toBeCloseTo(65.15, 1);
+    // Every job alone: 30 × (2,090 + 100) s = 18.25 h/day.
+    expect(estimate?.asyncIsolatedJobsPerMonth).toBeCloseTo(840.98, 1);
+    expect(estimate?.realtimeAlwaysOnPerMonth).toBeCloseTo(1105.95, 1);
+    expect(estimate?.asyncWarmPoolPerMonth).toBeCloseTo(1105.95, 1);
+    expect(estimate?.savingsVsRealtime).toEqual({ best: 0.94, worst: 0.24 });
+  });
+
+  it("caps a day at 24 h: jobs closer together than a wake-up cycle keep the instance up all day", () => {
+    const config = parseConfig(
+      validConfig({ instance: { type: "ml.g5.2xlarge" }, cost: { jobsPerDay: 200, secondsPerJob: 100 } }),
+      "x",
+    );
+    const estimate = estimateCost(config);
+    expect(estimate?.asyncIsolatedJobsPerMonth).toBeCloseTo(1105.95, 1);
+    expect(estimate?.savingsVsRealtime.worst).toBe(0);
+  });
+
+  it("prints every component with its source and the recomputed matrix", () => {
+    const lines = costLines(estimateCost(seed()) as NonNullable<ReturnType<typeof estimateCost>>).join("\n");
+    expect(lines).toMatch(/every wake-up from zero also bills 34m50s/);
+    expect(lines).toMatch(/image pull +6m50s: image\.maxSizeGb 40 GB/);
+    expect(lines).toMatch(/scale-in +15m00s: target tracking's scale-in alarm/);
+    expect(lines).toMatch(/real-time, always on: +\$1105\.95\/month/);
+    expect(lines).toMatch(/async, min 0 instances: \$65\.15–\$840\.98\/month .* saves 24%–94%/);
+    expect(lines).toMatch(/async, min 1 \(warm\): +\$1105\.95\/month/);
+    expect(lines).toMatch(/jobs' own seconds only: \$38\.40\/month \(the seed's way of counting/);
+  });
+});
