@@ -184,7 +184,7 @@ async function exercise(ctx: PhaseContext): Promise<IntegrationEvidence> {
       if (record)
         record.evidence = { inFlight: { runId: ledger.runId, jobs: ledger.jobs.filter(isSubmitted) } };
     });
-  if (ledger !== recorded) await save();
+  await save();
 
   const embeddingImage = images.get("get_embedding");
   const segmentImage = images.get("segment");
