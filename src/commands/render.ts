@@ -23,7 +23,10 @@ export function paintStatus(io: Io, status: PhaseStatus | string): string {
 export function renderArtifacts(io: Io, artifacts: Artifacts): string {
   const rows = Object.entries(artifacts)
     .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
-    .map(([k, v]) => [dim(io, k), Array.isArray(v) ? v.join(", ") : String(v)]);
+    .map(([k, v]) => [
+      dim(io, k),
+      Array.isArray(v) ? v.join(", ") : typeof v === "object" && v !== null ? JSON.stringify(v) : String(v),
+    ]);
   return rows.length > 0 ? `\n${bold(io, "Artifacts")}\n${table(rows)}` : "";
 }
 
