@@ -86,6 +86,9 @@ class Job:
     arrived_at: str  # wall clock, ISO
     attempts: int = 0
     cold_start: dict[str, Any] | None = None
+    # monotonic stamps of the last attempt, for the overhead report
+    post_start: float = 0.0
+    post_end: float = 0.0
 
 
 @dataclass
@@ -153,6 +156,8 @@ class Endpoint:
     cold_starts: list[dict[str, Any]] = field(default_factory=list)
     open_cold_start: dict[str, Any] | None = None
     deleted: bool = False
+    # per finished request: where its time went (ms), newest last
+    timings: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=1000))
     # autoscaling state (autoscaler.py)
     scaling: dict[str, Any] = field(default_factory=dict)
 
@@ -211,6 +216,28 @@ class DataPlane:
                     config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}, max_pool_connections=64),
                 )
             return self._clients[key]
+
+    # ---------------------------------------------------------------- S3, in process
+    # Inputs and outputs go straight to moto's S3 backend: the same objects a client reads over
+    # HTTP, without a signed round trip through this server for each request (the emulator's own
+    # cost per request stays a few milliseconds).
+    @staticmethod
+    def _s3(ep: Endpoint) -> Any:
+        from moto.s3.models import s3_backends
+
+        return s3_backends[ep.account]["aws"]
+
+    def read_object(self, ep: Endpoint, uri: str) -> bytes:
+        bucket, key = split_s3(uri)
+        obj = self._s3(ep).get_object(bucket, key)  # NoSuchBucket raises
+        if obj is None:
+            raise KeyError(f"no object {uri}")
+        return bytes(obj.value)
+
+    def write_object(self, ep: Endpoint, uri: str, data: bytes, content_type: str) -> None:
+        bucket, key = split_s3(uri)
+        written = self._s3(ep).put_object(bucket, key, value=data)
+        written.set_metadata({"Content-Type": content_type})
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -619,7 +646,8 @@ class DataPlane:
             raise InvokeError("ValidationError", f"Endpoint {name} is not an asynchronous endpoint (no AsyncInferenceConfig).")
         try:
             bucket, key = split_s3(input_location)
-            self.client("s3", ep.region).head_object(Bucket=bucket, Key=key)
+            if self._s3(ep).get_object(bucket, key) is None:
+                raise KeyError(input_location)
         except Exception as exc:
             raise InvokeError("ValidationError", f"Could not read the input at {input_location}: the object does not exist or is not readable ({type(exc).__name__}).") from exc
 
@@ -689,16 +717,16 @@ class DataPlane:
             threading.Thread(target=self._work, args=(ep, inst, job), daemon=True).start()
 
     def _work(self, ep: Endpoint, inst: Instance, job: Job) -> None:
-        s3 = self.client("s3", ep.region)
         outcome: tuple[str, Any] | None = None
         try:
-            bucket, key = split_s3(job.input_location)
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            body = self.read_object(ep, job.input_location)
         except Exception as exc:
             outcome = ("failure", f"Could not read the input at {job.input_location}: {type(exc).__name__}.")
             body = b""
         if outcome is None:
+            job.post_start = time.monotonic()
             outcome = self._post(inst, job, body)
+            job.post_end = time.monotonic()
         dead = outcome[0] == "lost" and inst.container is not None and docker_cli.state(inst.container) != "running"
         requeue = False
         with self.lock:
@@ -749,9 +777,8 @@ class DataPlane:
         return ("failure", f'Received {side} error ({response.status}) from primary with message "{text}". See CloudWatch log group /aws/sagemaker/Endpoints/{{endpoint}} for more information.')
 
     def _write_success(self, ep: Endpoint, job: Job, data: bytes, content_type: str) -> None:
-        bucket, key = split_s3(job.output_location)
         try:
-            self.client("s3", ep.region).put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+            self.write_object(ep, job.output_location, data, content_type)
         except Exception as exc:
             self._write_failure(ep, job, f"Could not write the output to {job.output_location}: {exc}")
             return
@@ -760,17 +787,25 @@ class DataPlane:
 
     def _write_failure(self, ep: Endpoint, job: Job, message: str) -> None:
         message = message.replace("{endpoint}", ep.name)
-        bucket, key = split_s3(job.failure_location)
         try:
-            self.client("s3", ep.region).put_object(Bucket=bucket, Key=key, Body=message.encode("utf-8"), ContentType="text/plain")
+            self.write_object(ep, job.failure_location, message.encode("utf-8"), "text/plain")
         except Exception as exc:
             _log(f"endpoint {ep.name}: could not write the failure of {job.inference_id} to {job.failure_location}: {exc}")
         self._finished(ep, job, "failed")
         self._notify(ep, job, "ErrorTopic", "Failed", {"failureLocation": job.failure_location, "failureReason": message[:1024]})
 
     def _finished(self, ep: Endpoint, job: Job, how: str) -> None:
+        done = time.monotonic()
         with self.lock:
             ep.counters[how] += 1
+            if job.post_end:
+                total = (done - job.arrived) * 1000
+                container = (job.post_end - job.post_start) * 1000
+                ep.timings.append({
+                    "inferenceId": job.inference_id, "outcome": how, "totalMs": round(total, 3),
+                    "containerMs": round(container, 3), "overheadMs": round(total - container, 3),
+                    "queuedMs": round((job.post_start - job.arrived) * 1000, 3),
+                })
             cold = job.cold_start
             if cold is None and ep.open_cold_start is not None and ep.open_cold_start.get("firstPing"):
                 cold = ep.open_cold_start
@@ -832,6 +867,7 @@ class DataPlane:
             "fleets": fleets,
             "instances": [i.view() for i in (ep.fleet.instances if ep.fleet else []) if i.status != "gone"],
             "coldStarts": list(ep.cold_starts),
+            "timings": list(ep.timings)[-200:],
             "openColdStart": dict(ep.open_cold_start) if ep.open_cold_start else None,
             "scaling": self.autoscaler.view(ep) if self.autoscaler is not None else None,
         }

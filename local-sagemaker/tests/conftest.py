@@ -69,12 +69,11 @@ def _push(local: str, repo: str) -> str:
     return digest
 
 
-@pytest.fixture(scope="session")
-def backend_image(stack: None, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The gen3d container with its deterministic test backend, pushed; `REPO@sha256:…`."""
-    context = tmp_path_factory.mktemp("backend-context")
-    src = ROOT / "container"
-    shutil.copytree(src, context, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".venv", "models", "__pycache__", "tests", "*.pyc"))
+def build_backend_image(workdir: Path) -> str:
+    """Build and push the gen3d container with its deterministic test backend; `REPO@sha256:…`.
+    The tag is the content hash of the build context, so an unchanged context builds once."""
+    context = workdir / "backend-context"
+    shutil.copytree(ROOT / "container", context, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".venv", "models", "__pycache__", "tests", "*.pyc"))
     subprocess.run(["node", str(ROOT / "scripts" / "make-test-models.mjs"), str(context / "models"), "1"], check=True, capture_output=True)
     digest = hashlib.sha256()
     for path in sorted(p for p in context.rglob("*") if p.is_file()):
@@ -85,6 +84,11 @@ def backend_image(stack: None, tmp_path_factory: pytest.TempPathFactory) -> str:
         _docker("build", "--quiet", "-t", tag, "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "--build-arg", "INSTALL_SAM3=false",
                 "--build-arg", "PIP_EXTRA_ARGS=--no-index", str(context), timeout=1200)
     return _push(tag, "lsm-backend")
+
+
+@pytest.fixture(scope="session")
+def backend_image(stack: None, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return build_backend_image(tmp_path_factory.mktemp("backend"))
 
 
 @pytest.fixture(scope="session")
