@@ -113,7 +113,7 @@ def default_service_builder(settings: Settings) -> InferenceService:
     from .storage import S3Storage
 
     segmenter, reconstructor = load_backends(settings)
-    return InferenceService(settings, S3Storage(), segmenter, reconstructor)
+    return InferenceService(settings, S3Storage(max_connections=settings.max_concurrency), segmenter, reconstructor)
 
 
 def exit_process_on_load_failure() -> None:

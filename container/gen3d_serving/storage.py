@@ -92,14 +92,19 @@ class _OptionalGet:
 class S3Storage(_OptionalGet):
     """boto3 S3 client; one per process, shared by the request threads (boto3 clients are thread-safe)."""
 
-    def __init__(self, client=None):
+    def __init__(self, client=None, *, max_connections: int = 10):
         if client is None:
             import boto3
             from botocore.config import Config
 
+            # One pooled connection per admitted invocation: fewer and the excess would open and
+            # throw away a connection per call (and log urllib3's "connection pool is full").
             client = boto3.client(
                 "s3",
-                config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60),
+                config=Config(
+                    retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60,
+                    max_pool_connections=max_connections,
+                ),
             )
         self._client = client
 

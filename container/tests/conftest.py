@@ -213,8 +213,8 @@ def start_server(tmp_dir: Path, env: dict, args=("serve",), ready_timeout: float
         try:
             if server.ping(timeout=2).status_code == 200:
                 return server
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or busy importing on a loaded machine: poll again
         time.sleep(0.05)
     server.stop()
     raise AssertionError(f"/ping did not answer 200 within {ready_timeout}s")

@@ -71,36 +71,64 @@ def _upload_distinct_images(s3, prefix: str, count: int) -> list[str]:
 
 
 def test_ping_p99_stays_under_100ms_with_32_slow_invocations_in_flight(make_server, s3):
-    """Issue 13 item 8: /ping has a path no invocation can occupy (the default concurrency holds 32)."""
+    """Issue 13 item 8: /ping has a path no invocation can occupy (the default concurrency holds 32).
+
+    32 clients keep slow invocations in flight back to back; once all 32 are in, /ping is timed
+    for 3 s from its own process (tests/support/ping_probe.py), so the clients and moto, which
+    share this process's GIL, are not measured along with the server. The arrival burst itself
+    (32 downloads and decodes at once) is CPU contention on this 2-core machine, not queueing,
+    and is left out of the timing.
+    """
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import CONTAINER_DIR
+
     srv = make_server(GEN3D_TEST_DELAY_MS=SLOW_MS)
-    keys = _upload_distinct_images(s3, "inflight32", 32)
+    keys = iter(_upload_distinct_images(s3, "inflight32", 100))
+    keys_lock = threading.Lock()
+    stop = threading.Event()
     statuses: list[int] = []
 
-    def invoke(key: str) -> None:
-        statuses.append(srv.invoke({"task": "get_embedding", "image_s3_key": key}, timeout=120).status_code)
+    def client() -> None:
+        while not stop.is_set():
+            with keys_lock:
+                key = next(keys, None)
+            if key is None:
+                return
+            statuses.append(srv.invoke({"task": "get_embedding", "image_s3_key": key}, timeout=120).status_code)
 
-    threads = [threading.Thread(target=invoke, args=(key,)) for key in keys]
+    threads = [threading.Thread(target=client) for _ in range(32)]
     for thread in threads:
         thread.start()
-    session = requests.Session()
-    latencies = []
-    in_flight_seen = 0
-    while any(t.is_alive() for t in threads):
-        t0 = time.perf_counter()
-        response = session.get(f"{srv.url}/ping", timeout=30)
-        latencies.append((time.perf_counter() - t0) * 1000)
-        assert response.status_code == 200
-        in_flight_seen = max(in_flight_seen, response.json().get("in_flight", 0))
-        time.sleep(0.02)
-    for thread in threads:
-        thread.join()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            in_flight = srv.ping(timeout=30).json().get("in_flight")
+            if in_flight is None or in_flight >= 32:  # None: a server that does not count (the old one)
+                break
+            time.sleep(0.02)
+        time.sleep(0.5)  # past the arrival burst
+        probe = subprocess.run(
+            [sys.executable, "-m", "tests.support.ping_probe", srv.url, "3"],
+            cwd=CONTAINER_DIR, capture_output=True, text=True, timeout=120, check=True,
+        )
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    pings = json.loads(probe.stdout)
+    latencies = pings["latencies_ms"]
 
-    assert statuses == [200] * 32, "the server holds 32 invocations at once without refusing any"
+    assert set(statuses) == {200}, "the server holds 32 invocations at once without refusing any"
+    assert set(pings["statuses"]) == {200}
     p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
     print(f"/ping with 32 in flight: p50={p50:.1f} ms p99={p99:.1f} ms over {len(latencies)} pings")
     assert p99 < 100, (p50, p99, sorted(latencies)[-5:])
-    assert len(latencies) >= 50, "pings ran the whole time the invocations were in flight"
-    assert in_flight_seen >= 24, f"the invocations were not in flight together (max seen {in_flight_seen})"
+    assert len(latencies) >= 50
+    assert min(pings["in_flight"]) >= 28, f"32 invocations were not kept in flight: {pings['in_flight']}"
+    assert not [line for line in srv.log_lines() if "Connection pool is full" in line], "one S3 connection per slot"
 
 
 def test_invocations_over_max_concurrency_get_a_fast_503_naming_the_limit(make_server, s3):
