@@ -52,8 +52,28 @@ function program(runtime: Runtime, setCode: (code: number) => void): Command {
 
   cli
     .command("verify")
-    .description("re-run one phase's gates against reality, read-only; the exit code is the verdict")
+    .description(
+      "check one phase against fresh evidence; the exit code is the verdict, STATE.json is not written",
+    )
     .requiredOption("--phase <n>", "phase number", phaseNumber)
+    .option("--recorded", "judge the evidence the last run recorded instead (labelled with its date)")
+    .option("--update", "write the fresh evidence to STATE.json (takes the state lock)")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "What fresh evidence touches, per phase:",
+        "  2      inspects the local image",
+        "  3      runs the local container test again on the current image (starts a container,",
+        "         writes the test's objects to S3 as phase 3 does; removed on exit or Ctrl-C)",
+        "  4      reads the registry",
+        "  5-8    reads SageMaker, Application Auto Scaling and CloudWatch (Describe* only)",
+        "  9      submits one new async job per task through the endpoint: creates S3 objects",
+        "         under the input and output prefixes, and may scale the endpoint out from zero",
+        "  10     reads the endpoint's instance count",
+        "--recorded reads STATE.json (and, as before, the current image ID for phase 3).",
+      ].join("\n"),
+    )
     .action(async (options, command: Command) => {
       const { verifyCommand } = await import("./commands/verify.js");
       setCode(await verifyCommand(globals(command), runtime, options));
@@ -75,7 +95,9 @@ function program(runtime: Runtime, setCode: (code: number) => void): Command {
 
   cli
     .command("plan")
-    .description("what deploy would do, and why, without doing it")
+    .description(
+      "what deploy would do, and why, without doing it; reads what each passed phase produced to show drift",
+    )
     .addOption(new Option("--from <n>", "start at phase n").argParser(phaseNumber))
     .addOption(new Option("--to <n>", "stop after phase n").argParser(phaseNumber))
     .action(async (options, command: Command) => {

@@ -7,7 +7,7 @@ import {
   UserError,
 } from "./errors.js";
 import { hashValue } from "./fingerprint.js";
-import type { GateResult, Phase, PhaseContext } from "./phase.js";
+import type { GateResult, Phase, PhaseContext, Reality } from "./phase.js";
 import type { PhaseRecord } from "./state.js";
 
 export interface RunOptions {
@@ -20,9 +20,9 @@ export interface RunOptions {
 
 /** What happened to one phase in this run. */
 export type PhaseOutcome =
-  | { id: number; type: "skipped"; reason: string }
-  | { id: number; type: "would-run"; reason: string }
-  | { id: number; type: "passed"; reason: string; durationMs: number; outcome?: string }
+  | { id: number; type: "skipped"; reason: string; reality?: Reality }
+  | { id: number; type: "would-run"; reason: string; reality?: Reality }
+  | { id: number; type: "passed"; reason: string; durationMs: number; outcome?: string; reality?: Reality }
   | { id: number; type: "failed"; reason: string; error: { code: string; message: string; hint?: string } }
   | { id: number; type: "interrupted"; reason: string }
   | { id: number; type: "not-reached" };
@@ -110,9 +110,10 @@ interface TaskHandle {
 }
 
 /**
- * Walks the selected phases in order. A passed phase whose inputs hash is unchanged is skipped
- * with its reason; one that runs marks every later passed phase stale, so they run too. Every
- * transition is written to STATE.json before the next step starts.
+ * Walks the selected phases in order. A passed phase whose inputs hash is unchanged, and whose
+ * product one cheap read confirms (`Phase.reality`), is skipped with its reason; one that runs
+ * marks every later passed phase stale, so they run too. Every transition is written to
+ * STATE.json before the next step starts.
  */
 export class PhaseRunner {
   readonly outcomes = new Map<number, PhaseOutcome>();
@@ -165,19 +166,31 @@ export class PhaseRunner {
       throw error;
     }
     const record = state.phase(phase.id);
-    const reason = reasonToRun(record, inputHash, this.upstreamRan, this.options.force ?? false);
+    let reason = reasonToRun(record, inputHash, this.upstreamRan, this.options.force ?? false);
+    // STATE.json says passed; one cheap read says whether reality still agrees. `plan` reads even
+    // below a phase that would run, so it names every drift at once.
+    const checkReality =
+      phase.reality !== undefined &&
+      !this.options.force &&
+      record.status === "passed" &&
+      record.inputHash === inputHash &&
+      (reason === undefined || this.options.dryRun);
+    const reality = checkReality ? await this.readReality(phase, ctx, reason) : undefined;
+    if (reality && reality.type !== "confirmed") {
+      reason = reason === undefined ? reality.reason : `${reason}; ${reality.reason}`;
+    }
+    const seen = reality ? { reality } : {};
 
     if (reason === undefined) {
-      const why = `passed ${record.finishedAt ?? ""}, inputs unchanged (${inputHash.slice(0, 8)})`.replace(
-        "  ",
-        " ",
-      );
-      this.outcomes.set(phase.id, { id: phase.id, type: "skipped", reason: why });
+      const why = `passed ${record.finishedAt ?? ""}, inputs unchanged (${inputHash.slice(0, 8)})${
+        reality?.type === "confirmed" ? `, ${reality.detail}` : ""
+      }`.replace("  ", " ");
+      this.outcomes.set(phase.id, { id: phase.id, type: "skipped", reason: why, ...seen });
       task.skip(`${phase.title}: skipped, ${why}`);
       return;
     }
     if (this.options.dryRun) {
-      this.outcomes.set(phase.id, { id: phase.id, type: "would-run", reason });
+      this.outcomes.set(phase.id, { id: phase.id, type: "would-run", reason, ...seen });
       this.upstreamRan ??= `phase ${phase.id} would run`;
       task.skip(`${phase.title}: would run, ${reason}`);
       return;
@@ -256,6 +269,7 @@ export class PhaseRunner {
         reason,
         durationMs: done.durationMs,
         outcome: result.outcome,
+        ...seen,
       });
     } catch (thrown) {
       if (this.outcomes.get(phase.id)?.type === "failed") throw thrown;
@@ -275,6 +289,41 @@ export class PhaseRunner {
         { event: "phase-failed", detail: error.code },
       );
       this.outcomes.set(phase.id, { id: phase.id, type: "failed", reason, error: error.toRecord() });
+      throw error;
+    }
+  }
+
+  /**
+   * The phase's reality read. A read that fails (AWS unreachable, throttled past its retries)
+   * stops a deploy without touching the record: a transient failure never invalidates passed
+   * work. `plan` says it could not check and goes on.
+   */
+  private async readReality(
+    phase: Phase,
+    ctx: PhaseContext,
+    reason: string | undefined,
+  ): Promise<Reality | undefined> {
+    try {
+      return await phase.reality?.(ctx);
+    } catch (thrown) {
+      if (isAbort(thrown) || ctx.signal.aborted) {
+        this.outcomes.set(phase.id, {
+          id: phase.id,
+          type: "interrupted",
+          reason: "checking what it produced",
+        });
+        throw new InterruptedError(`phase ${phase.id} (${phase.name}) was interrupted`);
+      }
+      const error = toGen3dError(thrown);
+      if (this.options.dryRun) {
+        return { type: "confirmed", detail: `could not check what it produced (${error.message})` };
+      }
+      this.outcomes.set(phase.id, {
+        id: phase.id,
+        type: "failed",
+        reason: reason ?? "could not check what it produced",
+        error: error.toRecord(),
+      });
       throw error;
     }
   }

@@ -8,6 +8,7 @@ import {
   SAGEMAKER_MODEL_DIR,
 } from "../adapters/sagemaker-spec.js";
 import { type ModelDataReport, modelDataReport } from "../checks/model-data.js";
+import { compared, gone } from "../checks/reality.js";
 import { describeModelSchema, modelDifferences, modelGates } from "../checks/sagemaker-model.js";
 import { ExternalError, GateFailedError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
@@ -63,6 +64,16 @@ export const modelPhase: Phase = {
     const sagemaker = await ctx.aws.sagemaker();
     const raw = await describeModel(sagemaker, desired.name, ctx.signal);
     return modelGates(desired, raw, raw === undefined ? undefined : await inspectModelData(ctx));
+  },
+
+  /** DescribeModel: the model still exists and matches what gen3d created. */
+  async reality(ctx) {
+    const desired = desiredModel(ctx);
+    const raw = await describeModel(await ctx.aws.sagemaker(), desired.name, ctx.signal);
+    if (raw === undefined) return gone(`model ${desired.name} no longer exists`);
+    const parsed = describeModelSchema.safeParse(raw);
+    const differences = parsed.success ? modelDifferences(desired, parsed.data) : ["(root): unreadable"];
+    return compared(`model ${desired.name}`, differences, `model ${desired.name} exists`);
   },
 };
 

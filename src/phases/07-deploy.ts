@@ -30,11 +30,12 @@ import {
 } from "../adapters/sagemaker-spec.js";
 import { SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../checks/autoscaling.js";
 import { endpointGates } from "../checks/endpoint.js";
-import { describeEndpointConfigSchema } from "../checks/endpoint-config.js";
+import { describeEndpointConfigSchema, endpointConfigDifferences } from "../checks/endpoint-config.js";
 import { classifyEndpointFailure } from "../checks/endpoint-failure.js";
+import { confirmed, describeChange, gone } from "../checks/reality.js";
 import { ExternalError, UserError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
-import { describeEndpointConfig } from "./06-endpoint-config.js";
+import { describeEndpointConfig, desiredConfigFor } from "./06-endpoint-config.js";
 
 export type DeployOutcome =
   | { type: "created"; endpointName: string; endpointConfigName: string; replacedFailed: boolean }
@@ -400,6 +401,36 @@ export function createDeployPhase(
         upstreamConfigName(ctx),
         await describeEndpoint(sagemaker, name, ctx.signal),
       );
+    },
+    /** DescribeEndpoint: it exists, has not failed, and runs the config gen3d deployed. */
+    async reality(ctx) {
+      const name = endpointNameFor(ctx.config);
+      const configName = upstreamConfigName(ctx);
+      const sagemaker = await ctx.aws.sagemaker();
+      const endpoint = await describeEndpoint(sagemaker, name, ctx.signal);
+      if (endpoint === undefined) return gone(`endpoint ${name} no longer exists`);
+      if (endpoint.EndpointStatus === "Failed" || endpoint.EndpointStatus === "Deleting") {
+        return gone(`endpoint ${name} is ${endpoint.EndpointStatus}`);
+      }
+      const running = endpoint.EndpointConfigName;
+      if (running === configName || running === undefined) {
+        return confirmed(`endpoint ${name} is ${endpoint.EndpointStatus} on ${configName}`);
+      }
+      const actual = describeEndpointConfigSchema.safeParse(
+        await describeEndpointConfig(sagemaker, running, ctx.signal),
+      );
+      const changes = actual.success
+        ? endpointConfigDifferences(desiredConfigFor(ctx), actual.data)
+            .filter((d) => !d.startsWith("EndpointConfigName:"))
+            .map(describeChange)
+        : [];
+      return {
+        type: "changed",
+        reason: `config changed outside gen3d: endpoint ${name} runs ${running}, not ${configName}${
+          changes.length > 0 ? ` (${changes.slice(0, 3).join(", ")})` : ""
+        }`,
+        changes: [`EndpointConfigName ${configName} → ${running}`, ...changes],
+      };
     },
   };
 }

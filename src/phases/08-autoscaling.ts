@@ -15,6 +15,7 @@ import {
   type ScalingReality,
   targetDifferences,
 } from "../checks/autoscaling.js";
+import { compared, gone } from "../checks/reality.js";
 import { UserError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
 
@@ -167,5 +168,23 @@ export const autoscalingPhase: Phase = {
   async verify(ctx) {
     const desired = desiredScaling(ctx.config, upstreamEndpointName(ctx));
     return autoscalingGates(desired, await reality(ctx, desired));
+  },
+
+  /** The scalable target, both policies and the alarm still exist as gen3d put them. */
+  async reality(ctx) {
+    const desired = desiredScaling(ctx.config, upstreamEndpointName(ctx));
+    const now = await reality(ctx, desired);
+    if (!now.target) return gone(`scalable target ${desired.target.ResourceId} no longer exists`);
+    for (const key of ["targetTracking", "stepScaling"] as const) {
+      if (!now[key]) return gone(`scaling policy ${desired[key].PolicyName} no longer exists`);
+    }
+    if (!now.alarm) return gone(`alarm ${desired.alarm.AlarmName} no longer exists`);
+    const differences = [
+      ...targetDifferences(desired, now.target),
+      ...policyDifferences(desired.targetTracking, now.targetTracking),
+      ...policyDifferences(desired.stepScaling, now.stepScaling),
+      ...alarmDifferences(desired, now.alarm, now.stepScaling?.PolicyARN),
+    ];
+    return compared("autoscaling", differences, `scalable target, 2 policies and alarm exist`);
   },
 };
