@@ -3,7 +3,6 @@ import path from "node:path";
 import { type ImageInspect, inspectImage } from "../adapters/docker-image.js";
 import { cudaFromImageConfig, gpuDriverGate, type ImageCuda } from "../checks/gpu-driver.js";
 import { imageGates, modelsInImageGates } from "../checks/image.js";
-import { confirmed, gone } from "../checks/reality.js";
 import { ExternalError, GateFailedError } from "../engine/errors.js";
 import type { Phase } from "../engine/phase.js";
 import { buildTarget, dockerfileInput, PLATFORM } from "./build-context.js";
@@ -206,19 +205,5 @@ export const buildPhase: Phase = {
         ...(await modelsInImageGates(ctx.docker, target.ref, ctx.config, ctx.loaded.baseDir, ctx.signal)),
       );
     return results;
-  },
-
-  /** The image still exists locally, with the ID phase 2 recorded. */
-  async reality(ctx) {
-    const { localImage, imageId } = ctx.state.state.artifacts as { localImage?: string; imageId?: string };
-    if (!localImage || !imageId) return gone("phase 2 recorded no image");
-    const image = await inspectImage(ctx.docker, localImage, ctx.signal);
-    if (!image) return gone(`image ${localImage} no longer exists locally`);
-    if (image.Id === imageId) return confirmed(`image ${localImage} is ${imageId.slice(0, 19)}`);
-    return {
-      type: "changed",
-      reason: `image ${localImage} changed outside gen3d: ${imageId.slice(0, 19)} → ${image.Id.slice(0, 19)}`,
-      changes: [`Id ${imageId} → ${image.Id}`],
-    };
   },
 };

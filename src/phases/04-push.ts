@@ -4,7 +4,6 @@ import { awsFailure } from "../adapters/aws-errors.js";
 import { inspectImage } from "../adapters/docker-image.js";
 import { type RegistryTarget, type RemoteImage, readRemoteImage } from "../adapters/registry.js";
 import { manifestMediaTypeGate } from "../checks/manifest.js";
-import { confirmed, gone } from "../checks/reality.js";
 import { ExternalError, GateFailedError, UserError } from "../engine/errors.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
 import { localTestEvidence } from "./03-local-test.js";
@@ -397,28 +396,5 @@ export const pushPhase: Phase = {
           ),
     );
     return results;
-  },
-
-  /** The registry still holds the recorded digest under the pushed tag. */
-  async reality(ctx) {
-    const { repositoryUri, imageDigest, pushedTag, imageTag } = ctx.state.state.artifacts as {
-      repositoryUri?: string;
-      imageDigest?: string;
-      pushedTag?: string;
-      imageTag?: string;
-    };
-    const tag = pushedTag ?? imageTag;
-    if (!repositoryUri || !imageDigest || !tag) return gone("phase 4 recorded no pushed image");
-    const target = await registryTarget(ctx, repositoryUri, false);
-    const ref = `${target.host}/${target.repository}:${tag}`;
-    const remote = await readRemoteImage(target, tag, ctx.signal);
-    if (!remote) return gone(`${ref} is no longer in the registry`);
-    if (remote.manifestDigest === imageDigest)
-      return confirmed(`${ref} still holds ${imageDigest.slice(0, 19)}`);
-    return {
-      type: "changed",
-      reason: `${ref} changed outside gen3d: ${imageDigest.slice(0, 19)} → ${remote.manifestDigest.slice(0, 19)}`,
-      changes: [`manifestDigest ${imageDigest} → ${remote.manifestDigest}`],
-    };
   },
 };
