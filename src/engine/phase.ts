@@ -68,7 +68,21 @@ export interface Phase {
    * runner passes run's result; standalone, a phase reads its recorded evidence from STATE.json.
    */
   verify(ctx: PhaseContext, fresh?: PhaseRunResult): Promise<GateResult[]>;
+  /**
+   * One cheap read of what the phase produced (DescribeEndpoint, an image inspect): a passed
+   * phase whose inputs are unchanged is skipped only when this confirms it; `plan` shows it as
+   * drift. Absent for phases that leave nothing behind to read.
+   */
+  reality?(ctx: PhaseContext): Promise<Reality>;
 }
+
+/** What one cheap read found about a passed phase's product. */
+export type Reality =
+  | { type: "confirmed"; detail: string }
+  /** It is not there any more: "endpoint gen3d-async no longer exists". */
+  | { type: "gone"; reason: string }
+  /** It is there but not as gen3d left it: "config changed outside gen3d: …". */
+  | { type: "changed"; reason: string; changes: string[] };
 
 export function gate(
   id: string,

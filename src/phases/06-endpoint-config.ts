@@ -14,6 +14,7 @@ import {
   endpointConfigDifferences,
   endpointConfigGates,
 } from "../checks/endpoint-config.js";
+import { compared, gone } from "../checks/reality.js";
 import { ExternalError, UserError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
 
@@ -113,5 +114,17 @@ export const endpointConfigPhase: Phase = {
     const desired = desiredConfigFor(ctx);
     const sagemaker = await ctx.aws.sagemaker();
     return endpointConfigGates(desired, await describeEndpointConfig(sagemaker, desired.name, ctx.signal));
+  },
+
+  /** DescribeEndpointConfig: the config still exists with the settings gen3d gave it. */
+  async reality(ctx) {
+    const desired = desiredConfigFor(ctx);
+    const raw = await describeEndpointConfig(await ctx.aws.sagemaker(), desired.name, ctx.signal);
+    if (raw === undefined) return gone(`endpoint config ${desired.name} no longer exists`);
+    const parsed = describeEndpointConfigSchema.safeParse(raw);
+    const differences = parsed.success
+      ? endpointConfigDifferences(desired, parsed.data)
+      : ["(root): unreadable"];
+    return compared("config", differences, `endpoint config ${desired.name} exists`);
   },
 };

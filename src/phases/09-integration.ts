@@ -21,6 +21,7 @@ import {
   integrationEvidence,
   integrationGates,
 } from "../checks/integration.js";
+import { endpointStillThere } from "../checks/reality-endpoint.js";
 import { checkTaskArtifacts, smokeImage, taskPayload, tasksUnderTest } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
 import { UserError } from "../engine/errors.js";
@@ -371,5 +372,10 @@ export const integrationPhase: Phase = {
     }
     const { endpointConfigName, imageDigest } = ctx.state.state.artifacts;
     return integrationGates(evidence, tasksUnderTest(ctx.config), { endpointConfigName, imageDigest });
+  },
+
+  /** The endpoint the jobs went through still exists. */
+  async reality(ctx) {
+    return endpointStillThere(ctx, upstream(ctx).endpointName);
   },
 };

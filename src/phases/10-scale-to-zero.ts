@@ -9,6 +9,7 @@ import {
 } from "../adapters/async-invoke.js";
 import { describeEndpoint, formatDuration, variantCounts } from "../adapters/sagemaker-endpoint.js";
 import { endpointNameFor, VARIANT_NAME } from "../adapters/sagemaker-spec.js";
+import { endpointStillThere } from "../checks/reality-endpoint.js";
 import { ExternalError, UserError } from "../engine/errors.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
 
@@ -344,6 +345,11 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
             ),
       );
       return gates;
+    },
+
+    /** The endpoint that scaled to zero still exists. */
+    async reality(ctx) {
+      return endpointStillThere(ctx, upstreamEndpoint(ctx));
     },
   };
 }
