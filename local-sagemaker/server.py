@@ -16,6 +16,7 @@ Control API on the same port (JSON): see README.md next to this file.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import signal
@@ -38,6 +39,7 @@ from werkzeug.wrappers import Request, Response  # noqa: E402
 
 from local_sagemaker import autoscaler, control_plane  # noqa: E402
 from local_sagemaker.clock import Clock  # noqa: E402
+from local_sagemaker.contract import Contract  # noqa: E402
 from local_sagemaker.data_plane import DataPlane, InvokeError  # noqa: E402
 
 
@@ -82,13 +84,36 @@ def _json(status: int, body: Any) -> Response:
 class App:
     """/local-sagemaker/* (data plane), /gen3d-test/* (scripted lifecycle), then moto."""
 
-    def __init__(self, inner: Callable[..., Any], plane: DataPlane | None, clock: Clock):
-        self.inner, self.plane, self.clock = inner, plane, clock
+    def __init__(self, inner: Callable[..., Any], plane: DataPlane | None, clock: Clock, contract: Contract | None):
+        self.inner, self.plane, self.clock, self.contract = inner, plane, clock, contract
+
+    def _refusal(self, environ: dict[str, Any]) -> Response | None:
+        """The service model's verdict on this request (None: well-formed, or not ours to judge)."""
+        if self.contract is None:
+            return None
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        verdict = None
+        if target:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            stream = environ["wsgi.input"]
+            body = stream.read(length) if length else (stream.read() if environ.get("wsgi.input_terminated") else b"")
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+            verdict = self.contract.check_json(target, body)
+        elif environ.get("PATH_INFO", "").startswith("/endpoints/"):
+            verdict = self.contract.check_runtime(environ.get("REQUEST_METHOD", ""), environ["PATH_INFO"], Request(environ).headers)
+        if verdict is None:
+            return None
+        status, headers, body = verdict
+        control_plane._log(f"refused by the service model: {body.decode()[:300]}")
+        return Response(body, status=status, headers=headers)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/local-sagemaker/"):
             return self._api(Request(environ))(environ, start_response)
+        refusal = self._refusal(environ)
+        if refusal is not None:
+            return refusal(environ, start_response)
         if path == "/moto-api/reset" and self.plane is not None:
             self.plane.reset()
             with autoscaler._activities_lock:
@@ -103,6 +128,8 @@ class App:
         region = request.args.get("region", control_plane.DEFAULT_REGION)
         if path == "health":
             return _json(200, {"ok": True, "moto": moto.__version__, "dataPlane": self.plane is not None, "timeScale": self.clock.scale, "pid": os.getpid()})
+        if path == "contract":
+            return _json(200, self.contract.report() if self.contract else {"disabled": True})
         if self.plane is None:
             return _json(404, {"error": "the data plane is off: start the server with --data-plane"})
         with self.plane.lock:
@@ -122,6 +149,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data-plane", action="store_true", default=os.environ.get("GEN3D_LOCAL_DATA_PLANE") == "1")
     parser.add_argument("--time-scale", type=float, default=float(os.environ.get("GEN3D_LOCAL_TIME_SCALE", "1")))
     parser.add_argument("--state-dir", default=os.environ.get("GEN3D_LOCAL_STATE_DIR"))
+    parser.add_argument("--no-contract", action="store_true", help="accept requests the AWS service model refuses (debugging only)")
     args = parser.parse_args(argv[1:])
     if args.time_scale <= 0:
         parser.error("--time-scale must be > 0")
@@ -144,7 +172,8 @@ def main(argv: list[str]) -> int:
         _patch_invoke_async_data_plane()
         plane.start()
         plane.autoscaler.start()
-    server.app = App(DomainDispatcherApplication(create_backend_app), plane, clock)  # type: ignore[attr-defined]
+    contract = None if args.no_contract else Contract()
+    server.app = App(DomainDispatcherApplication(create_backend_app), plane, clock, contract)  # type: ignore[attr-defined]
 
     def stop(_sig: int, _frame: Any) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -158,6 +187,11 @@ def main(argv: list[str]) -> int:
         server.serve_forever()
     finally:
         server.server_close()
+        report_dir = os.environ.get("GEN3D_CONTRACT_REPORT_DIR")
+        if contract is not None and report_dir:
+            os.makedirs(report_dir, exist_ok=True)
+            with open(os.path.join(report_dir, f"{os.getpid()}.json"), "w", encoding="utf-8") as handle:
+                json.dump({**contract.report(), "shapes": sorted(contract.shapes)}, handle)
         if plane is not None:
             control_plane._log("stopping: removing every container this server started")
             plane.stop()
