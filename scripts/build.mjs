@@ -15,6 +15,9 @@ await build({
   platform: "node",
   // Prefer ESM builds (the AWS SDK ships both; its CommonJS build loses named exports here).
   mainFields: ["module", "main"],
+  // dockerode pulls in ssh2's optional native addons, which a bundle cannot hold: it loads from
+  // node_modules at run time (a dependency, installed with the package).
+  external: ["dockerode"],
   target: "node20",
   sourcemap: "linked",
   logLevel: "warning",

@@ -244,7 +244,13 @@ def _read_body(limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while size <= limit:
-        chunk = stream.read(min(64 << 10, limit + 1 - size))
+        try:
+            chunk = stream.read(min(64 << 10, limit + 1 - size))
+        except Exception as exc:  # gunicorn's own errors for a malformed or cut-off (chunked) body
+            raise ApiError(
+                f"request body could not be read: {type(exc).__name__} (malformed chunked encoding or the client "
+                "stopped sending)", code="unreadable_body",
+            ) from None
         if not chunk:
             break
         chunks.append(chunk)

@@ -119,6 +119,24 @@ def test_chunked_body_under_the_limit_is_served(server):
     assert response.status_code == 200, response.text
 
 
+def test_malformed_chunked_body_is_a_4xx_not_a_500(server):
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(server.url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5\r\n{\"a\":\r\nZZ\r\nnot a chunk size\r\n0\r\n\r\n"
+        )
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    status_line = reply.split(b"\r\n", 1)[0]
+    assert status_line.split()[1].startswith(b"4"), reply[:300]
+    assert server.ping().status_code == 200
+
+
 @pytest.mark.parametrize("key,content_type,kind", [("inputs/photo.png", "image/png", "PNG"), ("inputs/photo.jpg", "application/octet-stream", "JPEG")])
 def test_raw_image_body_says_the_body_must_be_a_json_request_and_shows_it(server, fixtures, key, content_type, kind):
     """Issue 13 item 11: an image posted as the body is told what to send instead."""

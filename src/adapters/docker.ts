@@ -1,4 +1,5 @@
 import { ExternalError, InterruptedError } from "../engine/errors.js";
+import type { DockerEngine } from "./docker-engine.js";
 
 export interface DockerResult {
   stdout: string;
@@ -20,6 +21,11 @@ export interface DockerExecOptions {
 /** The docker CLI, driven with argv arrays (never a shell string). */
 export interface Docker {
   exec(args: readonly string[], options?: DockerExecOptions): Promise<DockerResult>;
+  /**
+   * The Engine API, for the operations whose JSON progress stream a user waits on (build, push).
+   * Absent, or resolving to undefined when the socket does not answer: callers use `exec` instead.
+   */
+  engine?(signal?: AbortSignal): Promise<DockerEngine | undefined>;
 }
 
 export function dockerAdvice(platform: NodeJS.Platform): string {
@@ -41,10 +47,17 @@ function tail(text: string, lines = 20): string[] {
 }
 
 export class DockerCli implements Docker {
+  private engineConnection: Promise<DockerEngine | undefined> | undefined;
+
   constructor(
     private readonly binary = "docker",
     private readonly platform: NodeJS.Platform = process.platform,
   ) {}
+
+  engine(signal?: AbortSignal): Promise<DockerEngine | undefined> {
+    this.engineConnection ??= import("./docker-engine.js").then((m) => m.reachableEngine(signal));
+    return this.engineConnection;
+  }
 
   async exec(args: readonly string[], options: DockerExecOptions = {}): Promise<DockerResult> {
     const { execa } = await import("execa");

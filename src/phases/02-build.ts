@@ -4,8 +4,10 @@ import { type ImageInspect, inspectImage } from "../adapters/docker-image.js";
 import { cudaFromImageConfig, gpuDriverGate, type ImageCuda } from "../checks/gpu-driver.js";
 import { imageGates, modelsInImageGates } from "../checks/image.js";
 import { confirmed, gone } from "../checks/reality.js";
+import { BuildProgress } from "../engine/docker-progress.js";
 import { ExternalError, GateFailedError } from "../engine/errors.js";
-import type { Phase } from "../engine/phase.js";
+import type { Phase, PhaseContext } from "../engine/phase.js";
+import { progressIntervalMs, ThrottledLine } from "../engine/progress.js";
 import { buildTarget, dockerfileInput, PLATFORM } from "./build-context.js";
 
 /** The revision label: the config directory's git HEAD, read without running git. */
@@ -92,6 +94,15 @@ export function imageCuda(image: ImageInspect | undefined): ImageCuda | undefine
   );
 }
 
+function insideContext(file: string, contextDir: string): boolean {
+  const relative = path.relative(contextDir, file);
+  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
+}
+
+async function engineFor(ctx: PhaseContext) {
+  return ctx.docker.engine ? await ctx.docker.engine(ctx.signal) : undefined;
+}
+
 /** Phase 2: docker build --platform linux/amd64 with an immutable, content-derived tag. */
 export const buildPhase: Phase = {
   id: 2,
@@ -157,18 +168,60 @@ export const buildPhase: Phase = {
     ];
     const started = ctx.clock.now().getTime();
     const tail: string[] = [];
+    // Without a terminal, progress is a line every few seconds, however fast the output comes.
+    const plain = new ThrottledLine(ctx.progress, ctx.clock, progressIntervalMs(ctx.io.isTTY, ctx.env));
+    const keep = (line: string) => {
+      tail.push(line);
+      if (tail.length > 30) tail.shift();
+    };
+    // The legacy builder speaks the Engine API's JSON stream; BuildKit needs the CLI's session.
+    const engine = builder === "legacy" && insideContext(file, contextDir) ? await engineFor(ctx) : undefined;
     try {
-      await ctx.docker.exec(args, {
-        signal: ctx.signal,
-        timeoutMs: ctx.config.timeouts.buildSeconds * 1000,
-        // The builder the flags were chosen for is the one docker uses, whatever its own env says.
-        env: { DOCKER_BUILDKIT: builder === "legacy" ? "0" : "1" },
-        onLine: (line) => {
-          tail.push(line);
-          if (tail.length > 30) tail.shift();
-          ctx.progress(line.slice(0, 160));
-        },
-      });
+      if (engine) {
+        const now = () => ctx.clock.now().getTime();
+        const progress = new BuildProgress(started, ctx.config.timeouts.buildSeconds);
+        await engine.build(
+          {
+            contextDir,
+            dockerfile: file,
+            tag: target.ref,
+            platform: PLATFORM,
+            labels: {
+              "gen3d.context-hash": target.contextHash,
+              "org.opencontainers.image.version": ctx.config.image.version,
+              "org.opencontainers.image.revision": revision,
+            },
+            buildArgs: {
+              GEN3D_VERSION: ctx.config.image.version,
+              GIT_REVISION: revision,
+              ...ctx.config.image.buildArgs,
+            },
+          },
+          {
+            signal: ctx.signal,
+            timeoutMs: ctx.config.timeouts.buildSeconds * 1000,
+            onContext: (sent, total) => {
+              progress.context(sent, total, now());
+              plain.offer(() => progress.line(now()));
+            },
+            onMessage: (message) => {
+              for (const text of (message.stream ?? "").split("\n")) if (text.trim()) keep(text.trimEnd());
+              progress.update(message, now());
+              plain.offer(() => progress.line(now()));
+            },
+          },
+        );
+      } else
+        await ctx.docker.exec(args, {
+          signal: ctx.signal,
+          timeoutMs: ctx.config.timeouts.buildSeconds * 1000,
+          // The builder the flags were chosen for is the one docker uses, whatever its own env says.
+          env: { DOCKER_BUILDKIT: builder === "legacy" ? "0" : "1" },
+          onLine: (text) => {
+            keep(text);
+            plain.offer(() => text.slice(0, 160));
+          },
+        });
     } catch (error) {
       // The legacy builder prints a failing step's output on stdout: keep it with the error.
       if (error instanceof ExternalError)
@@ -190,6 +243,8 @@ export const buildPhase: Phase = {
         cuda: imageCuda(built) ?? null,
         built: true,
         builder,
+        via: engine ? "engine-api" : "cli",
+        platform: PLATFORM,
         seconds: (ctx.clock.now().getTime() - started) / 1000,
         outputTail: tail.slice(-10),
       },

@@ -1,12 +1,15 @@
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import { z } from "zod";
 import { awsFailure } from "../adapters/aws-errors.js";
+import type { EngineAuth } from "../adapters/docker-engine.js";
 import { inspectImage } from "../adapters/docker-image.js";
 import { type RegistryTarget, type RemoteImage, readRemoteImage } from "../adapters/registry.js";
 import { manifestMediaTypeGate } from "../checks/manifest.js";
 import { confirmed, gone } from "../checks/reality.js";
+import { PushProgress, type PushSummary, pushSummaryLine } from "../engine/docker-progress.js";
 import { ExternalError, GateFailedError, UserError } from "../engine/errors.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
+import { progressIntervalMs, ThrottledLine } from "../engine/progress.js";
 import { localTestEvidence } from "./03-local-test.js";
 
 /** Keep the last 30 tagged images; drop untagged layers after a week. */
@@ -39,6 +42,17 @@ const pushEvidence = z.object({
   localRepoDigest: z.string().optional(),
   configDigest: z.string(),
   testedImageId: z.string(),
+  /** Bytes and layers of the upload, when the Engine API's stream reported them. */
+  transfer: z
+    .object({
+      layers: z.number(),
+      pushedLayers: z.number(),
+      alreadyPresent: z.number(),
+      mounted: z.number(),
+      pushedBytes: z.number(),
+      seconds: z.number(),
+    })
+    .optional(),
 });
 type PushEvidence = z.infer<typeof pushEvidence>;
 
@@ -154,12 +168,16 @@ async function ensureRepository(ctx: PhaseContext) {
   return { name, uri: repo.repositoryUri, created };
 }
 
-/** Where the image goes: ECR's registry, or with an endpoint override the configured local registry. */
+/**
+ * Where the image goes: ECR's registry, or with an endpoint override the configured local registry.
+ * `login`: "cli" runs `docker login` (password on stdin), "engine" returns the credentials for the
+ * Engine API's auth header; neither puts the password on a command line or in STATE.json.
+ */
 async function registryTarget(
   ctx: PhaseContext,
   repositoryUri: string,
-  login: boolean,
-): Promise<RegistryTarget> {
+  login: "cli" | "engine" | false,
+): Promise<RegistryTarget & { engineAuth?: EngineAuth }> {
   const repository = ctx.config.ecr.repository;
   if (ctx.aws.endpoint) {
     if (!ctx.config.aws.registry) {
@@ -181,19 +199,22 @@ async function registryTarget(
       .then((r) => r.authorizationData?.[0]),
   );
   if (!auth?.authorizationToken) throw new ExternalError("ECR_FAILED", "ECR returned no authorization token");
-  if (login) {
-    const password = Buffer.from(auth.authorizationToken, "base64")
-      .toString("utf8")
-      .split(":")
-      .slice(1)
-      .join(":");
+  const password = Buffer.from(auth.authorizationToken, "base64")
+    .toString("utf8")
+    .split(":")
+    .slice(1)
+    .join(":");
+  const target = { host, repository, authorization: `Basic ${auth.authorizationToken}` };
+  if (login === "engine")
+    return { ...target, engineAuth: { username: "AWS", password, serveraddress: host } };
+  if (login === "cli") {
     // The password goes through stdin, never argv, and is never logged or recorded.
     await ctx.docker.exec(["login", "--username", "AWS", "--password-stdin", host], {
       input: password,
       signal: ctx.signal,
     });
   }
-  return { host, repository, authorization: `Basic ${auth.authorizationToken}` };
+  return target;
 }
 
 /** Throws unless the tag holds a Docker v2 single-platform manifest (what CreateModel accepts). */
@@ -244,11 +265,13 @@ export const pushPhase: Phase = {
       );
     }
     const repository = await ensureRepository(ctx);
-    const target = await registryTarget(ctx, repository.uri, true);
+    const engine = ctx.docker.engine ? await ctx.docker.engine(ctx.signal) : undefined;
+    const target = await registryTarget(ctx, repository.uri, engine ? "engine" : "cli");
     const remoteName = `${target.host}/${target.repository}`;
     const remoteRef = `${remoteName}:${image.tag}`;
     const before = await readRemoteImage(target, image.tag, ctx.signal);
     let pushed = false;
+    let transfer: PushSummary | undefined;
     // First: an OCI manifest or an index under this (immutable) tag is refused whatever it holds.
     if (before) requireDockerV2(before, remoteRef, repository.name, image.tag);
     if (before && before.configDigest !== image.imageId) {
@@ -263,10 +286,27 @@ export const pushPhase: Phase = {
     if (!before) {
       ctx.progress(`docker push ${remoteRef}`);
       await ctx.docker.exec(["tag", image.ref, remoteRef], { signal: ctx.signal });
-      await ctx.docker.exec(["push", remoteRef], {
-        signal: ctx.signal,
-        onLine: (l) => ctx.progress(l.slice(0, 160)),
-      });
+      // Without a terminal, a line every few seconds rather than one per layer event.
+      const line = new ThrottledLine(ctx.progress, ctx.clock, progressIntervalMs(ctx.io.isTTY, ctx.env));
+      if (engine) {
+        const now = () => ctx.clock.now().getTime();
+        const progress = new PushProgress(now());
+        await engine.push(remoteName, image.tag, {
+          auth: target.engineAuth,
+          signal: ctx.signal,
+          onMessage: (message) => {
+            progress.update(message, now());
+            line.offer(() => progress.line(now()));
+          },
+        });
+        transfer = progress.summary(now());
+        line.force(pushSummaryLine(transfer));
+      } else {
+        await ctx.docker.exec(["push", remoteRef], {
+          signal: ctx.signal,
+          onLine: (l) => line.offer(() => l.slice(0, 160)),
+        });
+      }
       pushed = true;
     } else {
       ctx.progress(`${remoteRef} already holds this image; nothing to push`);
@@ -286,9 +326,10 @@ export const pushPhase: Phase = {
       localRepoDigest: repoDigestFor(local?.RepoDigests ?? null, remoteName),
       configDigest: after.configDigest,
       testedImageId: image.testedImageId,
+      ...(transfer ? { transfer } : {}),
     };
     return {
-      outcome: pushed ? "pushed" : "unchanged",
+      outcome: pushed ? (transfer ? pushSummaryLine(transfer) : "pushed") : "unchanged",
       evidence,
       artifacts: {
         repositoryUri: remoteName,

@@ -28,6 +28,7 @@ import {
   startupHealthCheckSeconds,
   VARIANT_NAME,
 } from "../adapters/sagemaker-spec.js";
+import { typicalDeployLine } from "../catalog/deploy-time.js";
 import { SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../checks/autoscaling.js";
 import { endpointGates } from "../checks/endpoint.js";
 import { describeEndpointConfigSchema, endpointConfigDifferences } from "../checks/endpoint-config.js";
@@ -35,7 +36,9 @@ import { classifyEndpointFailure } from "../checks/endpoint-failure.js";
 import { confirmed, describeChange, gone } from "../checks/reality.js";
 import { ExternalError, UserError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
+import { elapsedOfLimit } from "../engine/progress.js";
 import { describeEndpointConfig, desiredConfigFor } from "./06-endpoint-config.js";
+import { applyAutoscaling } from "./08-autoscaling.js";
 
 export type DeployOutcome =
   | { type: "created"; endpointName: string; endpointConfigName: string; replacedFailed: boolean }
@@ -177,6 +180,31 @@ async function detachAutoscalingForTypeChange(
   return detached;
 }
 
+/**
+ * A rolled-back update left the old fleet running without the autoscaling detached for it: put
+ * it back at once, so the GPU instances still scale to zero. Never leaves that silent.
+ */
+async function reattach(
+  ctx: PhaseContext,
+  endpointName: string,
+  after: DescribedEndpoint,
+  detached: string[],
+): Promise<string[]> {
+  const running = after.ProductionVariants?.[0]?.CurrentInstanceCount ?? "?";
+  ctx.progress(`update rolled back: re-attaching autoscaling to ${endpointName} (${detached.join(", ")})`);
+  try {
+    await applyAutoscaling(ctx, endpointName);
+    return [
+      `autoscaling, detached for the instance-type change, was re-attached to the previous fleet (${running} instance(s) now): it still scales to zero`,
+    ];
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return [
+      `autoscaling was detached for the instance-type change (${detached.join(", ")}) and re-attaching it failed (${why}): the endpoint now runs unscaled at ${running} instance(s) and will not scale to zero — fix the cause and \`gen3d resume\` (phase 8 attaches it), or \`gen3d destroy\``,
+    ];
+  }
+}
+
 export function createDeployPhase(
   timing: DeployTiming = { minDelaySeconds: 15, maxDelaySeconds: 60 },
 ): Phase {
@@ -189,8 +217,9 @@ export function createDeployPhase(
       signal: ctx.signal,
       onPoll: (out) =>
         ctx.progress(
-          `${what}: ${out.EndpointStatus ?? "?"} · ${formatDuration(ctx.clock.now().getTime() - started)} elapsed ` +
-            `(limit ${formatDuration(ctx.config.timeouts.deploySeconds * 1000)})`,
+          `${what}: ${out.EndpointStatus ?? "?"} · ${elapsedOfLimit((ctx.clock.now().getTime() - started) / 1000, ctx.config.timeouts.deploySeconds)}` +
+            // A deletion has no launch to wait for; a create or update does.
+            (what.startsWith("deleting") ? "" : ` · ${typicalDeployLine(ctx.config)}`),
         ),
     };
   };
@@ -285,11 +314,7 @@ export function createDeployPhase(
         after,
         `update of ${endpoint.EndpointName} to ${configName} failed and SageMaker rolled back to ${after.EndpointConfigName}`,
         startupTimeoutOf(ctx),
-        detached.length > 0
-          ? [
-              `autoscaling was detached for the instance-type change (${detached.join(", ")}): the endpoint will not scale to zero until phase 8 runs again — fix the cause and \`gen3d resume\`, or \`gen3d destroy\``,
-            ]
-          : [],
+        detached.length > 0 ? await reattach(ctx, endpoint.EndpointName, after, detached) : [],
         startedMs,
       );
     }

@@ -37,6 +37,29 @@ export function recordingDocker(): DockerCli & { calls: string[][] } {
     docker.calls.push([...args]);
     return exec(args, options);
   };
+  // Build and push go through the Engine API: recorded as the CLI commands they stand for.
+  const engine = docker.engine.bind(docker);
+  docker.engine = async (signal?: AbortSignal) => {
+    const real = await engine(signal);
+    if (!real) return real;
+    return {
+      build: (request, options) => {
+        docker.calls.push([
+          "build",
+          "--platform",
+          request.platform,
+          "--tag",
+          request.tag,
+          request.contextDir,
+        ]);
+        return real.build(request, options);
+      },
+      push: (name, tag, options) => {
+        docker.calls.push(["push", `${name}:${tag}`]);
+        return real.push(name, tag, options);
+      },
+    };
+  };
   return docker;
 }
 

@@ -1,0 +1,249 @@
+import { lstatSync } from "node:fs";
+import { lstat, readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { Transform } from "node:stream";
+import { ExternalError, InterruptedError } from "../engine/errors.js";
+
+/** One message of the Engine API's JSON progress stream (build, push, pull). */
+export interface EngineMessage {
+  stream?: string;
+  status?: string;
+  id?: string;
+  progress?: string;
+  progressDetail?: { current?: number; total?: number };
+  error?: string;
+  errorDetail?: { message?: string };
+  aux?: { ID?: string; Tag?: string; Digest?: string; Size?: number };
+}
+
+export interface EngineBuildRequest {
+  contextDir: string;
+  /** The Dockerfile, inside contextDir. */
+  dockerfile: string;
+  tag: string;
+  platform: string;
+  labels: Record<string, string>;
+  buildArgs: Record<string, string>;
+}
+
+export interface EngineBuildOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** The context's size once it is known, then the bytes sent so far. */
+  onContext?: (sentBytes: number, totalBytes: number) => void;
+  onMessage: (message: EngineMessage) => void;
+}
+
+/** Registry credentials for one push: sent in the X-Registry-Auth header, never on a command line. */
+export interface EngineAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+/** The Docker Engine API for the two long operations whose progress a user waits on. */
+export interface DockerEngine {
+  /** The legacy builder through POST /build (BuildKit needs a session the API client lacks). */
+  build(request: EngineBuildRequest, options: EngineBuildOptions): Promise<void>;
+  /** POST /images/{name}/push for `name:tag`. */
+  push(
+    name: string,
+    tag: string,
+    options: { auth?: EngineAuth; signal?: AbortSignal; onMessage: (message: EngineMessage) => void },
+  ): Promise<void>;
+}
+
+interface IgnoreRules {
+  ignores(relative: string): boolean;
+  /** Whether some `!pattern` could re-include a path under this ignored directory. */
+  mayReinclude(relativeDir: string): boolean;
+}
+
+/** .dockerignore with the engine's own matching rules (the @balena/dockerignore port of moby's). */
+async function ignoreRules(contextDir: string): Promise<IgnoreRules> {
+  const text = await readFile(path.join(contextDir, ".dockerignore"), "utf8").catch(() => "");
+  // A CommonJS module whose default export is the factory (and, bundled, its own `default`).
+  type Factory = (options: { ignorecase: boolean }) => import("@balena/dockerignore").Ignore;
+  const mod = (await import("@balena/dockerignore")) as unknown as {
+    default: Factory & { default?: Factory };
+  };
+  const ig = (mod.default.default ?? mod.default)({ ignorecase: false }).add(text);
+  const exceptions = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith("!"))
+    .map((l) => l.slice(1).replace(/^\/+/, ""));
+  return {
+    ignores: (relative) => ig.ignores(relative),
+    mayReinclude: (dir) => exceptions.some((p) => p.startsWith(`${dir}/`) || /[*?[]/.test(p)),
+  };
+}
+
+/** What the build context holds after .dockerignore (the Dockerfile and .dockerignore always go). */
+function contextFilter(rules: IgnoreRules, dockerfile: string) {
+  return (relative: string, isDirectory: boolean): boolean => {
+    if (relative === "." || relative === "") return true;
+    if (relative === dockerfile || relative === ".dockerignore") return true;
+    if (!rules.ignores(relative)) return true;
+    return isDirectory && rules.mayReinclude(relative);
+  };
+}
+
+async function contextSize(
+  contextDir: string,
+  included: (relative: string, isDirectory: boolean) => boolean,
+): Promise<number> {
+  let total = 0;
+  async function walk(relative: string): Promise<void> {
+    for (const entry of await readdir(path.join(contextDir, relative), { withFileTypes: true })) {
+      const child = relative ? `${relative}/${entry.name}` : entry.name;
+      if (!included(child, entry.isDirectory())) continue;
+      if (entry.isDirectory()) await walk(child);
+      else if (entry.isFile()) total += (await lstat(path.join(contextDir, child))).size;
+    }
+  }
+  await walk("");
+  return total;
+}
+
+function engineFailure(error: unknown, what: string, signal?: AbortSignal): Error {
+  if (signal?.aborted) return new InterruptedError(`${what} was interrupted`);
+  const message = error instanceof Error ? error.message : String(error);
+  const unreachable = /ENOENT|ECONNREFUSED|EACCES|socket hang up/.test(message);
+  return new ExternalError(
+    unreachable ? "DOCKER_UNREACHABLE" : "DOCKER_FAILED",
+    unreachable ? "the Docker daemon is not reachable" : `${what} failed: ${message}`,
+    { cause: error },
+  );
+}
+
+/** Reads a progress stream to its end; a message with `error` fails it with the last lines kept. */
+async function follow(
+  stream: NodeJS.ReadableStream,
+  onMessage: (message: EngineMessage) => void,
+  what: string,
+): Promise<void> {
+  const recent: string[] = [];
+  let buffered = "";
+  let failure: string | undefined;
+  const handle = (line: string) => {
+    if (!line.trim()) return;
+    let message: EngineMessage;
+    try {
+      message = JSON.parse(line) as EngineMessage;
+    } catch {
+      return;
+    }
+    for (const text of (message.stream ?? "").split("\n"))
+      if (text.trim()) recent.push(text.trimEnd()) > 30 && recent.shift();
+    if (message.error || message.errorDetail?.message) {
+      failure = message.errorDetail?.message ?? message.error;
+      return;
+    }
+    onMessage(message);
+  };
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+    buffered += chunk.toString();
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    for (const line of lines) handle(line);
+  }
+  handle(buffered);
+  if (failure !== undefined) {
+    throw new ExternalError("DOCKER_FAILED", `${what} failed: ${failure.split("\n")[0]}`, {
+      details: [...recent.slice(-5), failure],
+    });
+  }
+}
+
+/** dockerode on DOCKER_HOST (or the default socket), as the docker CLI would connect. */
+export async function connectEngine(): Promise<DockerEngine> {
+  const { default: Dockerode } = await import("dockerode");
+  const client = new Dockerode();
+  return {
+    async build(request, options) {
+      const rules = await ignoreRules(request.contextDir);
+      const dockerfile = path.relative(request.contextDir, request.dockerfile).split(path.sep).join("/");
+      const included = contextFilter(rules, dockerfile);
+      const total = await contextSize(request.contextDir, included);
+      const signals = [
+        options.signal,
+        options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
+      ];
+      const signal = AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+      const { pack } = await import("tar-fs");
+      let sent = 0;
+      options.onContext?.(0, total);
+      const counted = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          sent += chunk.length;
+          options.onContext?.(sent, total);
+          done(null, chunk);
+        },
+      });
+      const tar = pack(request.contextDir, {
+        ignore: (name) => {
+          const relative = path.relative(request.contextDir, name).split(path.sep).join("/");
+          let isDirectory = false;
+          try {
+            isDirectory = lstatSync(name).isDirectory();
+          } catch {}
+          return !included(relative, isDirectory);
+        },
+      });
+      tar.on("error", (error) => counted.destroy(error));
+      try {
+        const stream = await client.buildImage(tar.pipe(counted), {
+          t: request.tag,
+          dockerfile,
+          platform: request.platform,
+          forcerm: true,
+          labels: request.labels,
+          buildargs: request.buildArgs,
+          abortSignal: signal,
+        });
+        await follow(stream, options.onMessage, "docker build");
+      } catch (error) {
+        if (error instanceof ExternalError) throw error;
+        if (options.signal?.aborted) throw new InterruptedError("docker build was interrupted");
+        if (signal.aborted) {
+          throw new ExternalError(
+            "DOCKER_TIMEOUT",
+            `docker build ran past its ${Math.round((options.timeoutMs ?? 0) / 1000)} s timeout and was stopped`,
+            { hint: "Raise timeouts.buildSeconds in gen3d.config.json if the build is legitimately slow." },
+          );
+        }
+        throw engineFailure(error, "docker build", options.signal);
+      }
+    },
+
+    async push(name, tag, options) {
+      try {
+        const stream = await client.getImage(name).push({
+          tag,
+          abortSignal: options.signal,
+          // The engine wants an auth header even for a registry without login.
+          authconfig: options.auth ?? { serveraddress: name.split("/")[0] as string },
+        });
+        await follow(stream, options.onMessage, "docker push");
+      } catch (error) {
+        if (error instanceof ExternalError) throw error;
+        throw engineFailure(error, "docker push", options.signal);
+      }
+    },
+  };
+}
+
+/** The engine when its socket answers, else undefined (the caller falls back to the CLI). */
+export async function reachableEngine(signal?: AbortSignal): Promise<DockerEngine | undefined> {
+  try {
+    const { default: Dockerode } = await import("dockerode");
+    const timeout = AbortSignal.timeout(5000);
+    await new Dockerode().ping({
+      abortSignal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    } as never);
+    return await connectEngine();
+  } catch {
+    return undefined;
+  }
+}
