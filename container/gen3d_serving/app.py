@@ -21,18 +21,10 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from . import __version__
+from .body import parse_json, read_body
 from .concurrency import InferenceSlots, Invocation
 from .config import Settings
-from .errors import (
-    ApiError,
-    InvalidJson,
-    NotReady,
-    PayloadTooLarge,
-    ServerBusy,
-    UnsupportedMediaType,
-    internal_error_body,
-    new_error_id,
-)
+from .errors import ApiError, NotReady, ServerBusy, internal_error_body, new_error_id
 from .schemas import parse_request
 from .service import InferenceService
 
@@ -43,22 +35,6 @@ EXIT_MODEL_LOAD_FAILED = 3
 #: InvokeEndpointAsync's InvocationTimeoutSeconds, as a header. SageMaker does not document
 #: forwarding it to the container; when a request carries it, it overrides the env default.
 TIMEOUT_HEADER = "X-Amzn-SageMaker-InvocationTimeoutSeconds"
-#: after a refused body (413, or 503 busy), read and discard up to this much of the rest so the
-#: client sees the response rather than a connection reset
-_DRAIN_BYTES = 8 << 20
-_REQUEST_SHAPE = (
-    '{"task": "segment", "image_s3_key": "inputs/photo.jpg", "prompt_type": "point", "point": [x, y]} '
-    "(tasks: get_embedding, segment, generate_3d; optional bucket, session_id; see container/README.md)"
-)
-_IMAGE_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"BM", "BMP"),
-)
 
 
 class Runtime:
@@ -155,14 +131,14 @@ def create_app(runtime: Runtime) -> Flask:
         session_id: str | None = None
         admitted = False
         try:
-            raw = _read_body(settings.max_request_bytes)
+            raw = read_body(request.environ["wsgi.input"], request.content_length, settings.max_request_bytes)
             admitted = runtime.slots.try_acquire()
             if not admitted:
                 raise ServerBusy(
                     f"all {runtime.slots.limit} inference slots are busy (GEN3D_MAX_CONCURRENCY={runtime.slots.limit}); "
                     "retry later, or send at most that many invocations at once"
                 )
-            payload = _parse_json(raw)
+            payload = parse_json(raw, request.mimetype)
             if isinstance(payload, dict):
                 # Client-supplied, logged before validation: bounded so a request cannot bloat the log.
                 task = payload["task"][:64] if isinstance(payload.get("task"), str) else None
@@ -225,91 +201,6 @@ def _timeout_s(settings: Settings) -> float:
             return value
         log.warning("ignoring an invalid invocation timeout header", extra={"header": TIMEOUT_HEADER, "value": raw[:40]})
     return settings.invocation_timeout_s
-
-
-def _read_body(limit: int) -> bytes:
-    """The whole body, or PayloadTooLarge: a body over `limit` is never cut to size and parsed.
-
-    gunicorn's wsgi.input ends where the body ends for both Content-Length and chunked bodies
-    (it sets wsgi.input_terminated), so reading limit + 1 bytes tells an oversized chunked body
-    from one that fits.
-    """
-    stream = request.environ["wsgi.input"]
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        _discard(stream, _DRAIN_BYTES)
-        raise PayloadTooLarge(
-            f"request body is {declared} bytes; the limit is {limit} bytes (GEN3D_MAX_REQUEST_BYTES)"
-        )
-    chunks: list[bytes] = []
-    size = 0
-    while size <= limit:
-        try:
-            chunk = stream.read(min(64 << 10, limit + 1 - size))
-        except Exception as exc:  # gunicorn's own errors for a malformed or cut-off (chunked) body
-            raise ApiError(
-                f"request body could not be read: {type(exc).__name__} (malformed chunked encoding or the client "
-                "stopped sending)", code="unreadable_body",
-            ) from None
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    if size > limit:
-        _discard(stream, _DRAIN_BYTES)
-        raise PayloadTooLarge(
-            f"request body exceeds the limit of {limit} bytes (GEN3D_MAX_REQUEST_BYTES); "
-            "it was refused whole, not truncated"
-        )
-    return b"".join(chunks)
-
-
-def _discard(stream, budget: int) -> None:
-    try:
-        while budget > 0:
-            chunk = stream.read(min(64 << 10, budget))
-            if not chunk:
-                return
-            budget -= len(chunk)
-    except OSError:
-        return  # the client went away: nothing left to protect
-
-
-def _parse_json(raw: bytes) -> Any:
-    # The Content-Type is not checked: InvokeEndpointAsync passes whatever the caller set
-    # (often application/octet-stream); the body itself must be a JSON object.
-    if not raw:
-        raise InvalidJson(f"request body is empty; send a JSON request such as {_REQUEST_SHAPE}")
-    kind = _image_kind(raw, request.mimetype)
-    if kind is not None:
-        raise UnsupportedMediaType(
-            f"the request body is {kind} ({len(raw)} bytes); the body must be a JSON request that names "
-            f"an image in S3, not the image itself. Upload the image to S3 and send {_REQUEST_SHAPE}"
-        )
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidJson(
-            f"request body is not valid JSON: {str(exc)[:200]}; send a JSON request such as {_REQUEST_SHAPE}"
-        ) from None
-
-
-def _image_kind(raw: bytes, mimetype: str) -> str | None:
-    """'a PNG image' etc. when the body is an image file rather than a JSON request."""
-    if raw[:1] in (b"{", b"[", b" ", b"\t", b"\r", b"\n"):
-        return None
-    for signature, name in _IMAGE_SIGNATURES:
-        if raw.startswith(signature):
-            return f"a {name} image"
-    if raw.startswith(b"RIFF") and raw[8:12] == b"WEBP":
-        return "a WEBP image"
-    if mimetype.startswith("image/"):
-        return f"not JSON but {mimetype} data"
-    return None
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _log_invocation(task, session_id, status: int, started: float, **extra: Any) -> None:
