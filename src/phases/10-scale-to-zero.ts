@@ -277,10 +277,13 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
       }
     },
 
-    async verify(ctx) {
+    async verify(ctx, fresh) {
       const endpointName = upstreamEndpoint(ctx);
       const endpoint = await describeEndpoint(await ctx.aws.sagemaker(), endpointName, ctx.signal);
-      const recorded = ctx.state.phase(10).evidence as { run?: Partial<ScaleToZeroEvidence> } | undefined;
+      // Right after run(), its evidence is not in STATE.json yet: judge what this run measured.
+      const recorded = (
+        fresh?.evidence !== undefined ? { run: fresh.evidence } : ctx.state.phase(10).evidence
+      ) as { run?: Partial<ScaleToZeroEvidence> } | undefined;
       const observedAt = ctx.state.state.artifacts[OBSERVED_KEY];
       const evidence: Partial<ScaleToZeroEvidence> = {
         ...recorded?.run,

@@ -141,6 +141,9 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
     expect(cold?.secondsFromRequest.result).toBeGreaterThan(cold?.secondsFromRequest.firstPing ?? Infinity);
     const zero = state.phases["10"]?.evidence?.run as { coldStart?: { breakdown?: unknown } };
     expect(zero.coldStart?.breakdown).toBeDefined();
+    // The gate judges the cold start this very run measured.
+    const gates = (state.phases["10"]?.evidence as { gates?: { id: string; status: string }[] }).gates ?? [];
+    expect(gates.find((g) => g.id === "scale-to-zero.cold-start")?.status).toBe("pass");
   });
 
   it("a second deploy skips every phase with the reason, submitting nothing", async () => {
@@ -238,5 +241,123 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
     for (const id of idsBefore) expect(idsAfter).toContain(id);
     // Only the tasks not yet submitted at the kill were submitted by the resumed run.
     expect(after.counters.submitted - before.counters.submitted).toBe(3 - idsBefore.length);
+  });
+
+  it("verify --phase 9 submits one fresh job per task through the endpoint and passes; STATE.json is not written", async () => {
+    const stateFile = path.join(dir, "STATE.json");
+    const stateBefore = await readFile(stateFile, "utf8");
+    const recordedRun = (JSON.parse(stateBefore).phases["9"]?.evidence?.run as { runId?: string })?.runId;
+    const before = (await moto.localSageMaker("endpoints/gen3d-it-async")) as EndpointReport;
+    const result = run(dir, ["verify", "--phase", "9", "--json"], env);
+    expect(result.code, result.stderr.slice(-3000)).toBe(0);
+    const doc = JSON.parse(result.stdout) as {
+      ok: boolean;
+      mode: string;
+      evidence: { runId: string; tasks: Record<string, TaskRecord> };
+      updated: boolean;
+    };
+    expect(doc).toMatchObject({ ok: true, mode: "fresh", updated: false });
+    expect(doc.evidence.runId).not.toBe(recordedRun);
+    expect(Object.keys(doc.evidence.tasks).sort()).toEqual(["generate_3d", "get_embedding", "segment"]);
+    const after = (await moto.localSageMaker("endpoints/gen3d-it-async")) as EndpointReport;
+    expect(after.counters.submitted - before.counters.submitted).toBe(3);
+    expect(await readFile(stateFile, "utf8")).toBe(stateBefore);
+  });
+
+  it("with the endpoint deleted behind gen3d's back: verify --phase 9 fails, plan names it, deploy re-creates it", async () => {
+    const { SageMakerClient, DeleteEndpointCommand, DescribeEndpointCommand } = await import(
+      "@aws-sdk/client-sagemaker"
+    );
+    const sagemaker = new SageMakerClient({
+      endpoint: moto.endpoint,
+      region: moto.region,
+      credentials: moto.credentials,
+    });
+    await sagemaker.send(new DeleteEndpointCommand({ EndpointName: "gen3d-it-async" }));
+    await until("the endpoint to be deleted", 60_000, async () =>
+      sagemaker.send(new DescribeEndpointCommand({ EndpointName: "gen3d-it-async" })).then(
+        () => undefined,
+        () => true,
+      ),
+    );
+    const verified = run(dir, ["verify", "--phase", "9", "--json"], env);
+    expect(verified.code, verified.stderr.slice(-3000)).toBe(1);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: false, reality: { type: "gone" } });
+
+    const plan = run(dir, ["plan"], env);
+    expect(plan.code, plan.stderr.slice(-3000)).toBe(0);
+    expect(plan.stderr).toContain("7. would re-run: endpoint gen3d-it-async no longer exists");
+
+    const deployed = run(dir, ["deploy", "--json"], env);
+    expect(deployed.code, deployed.stderr.slice(-4000)).toBe(0);
+    const report = JSON.parse(deployed.stdout) as { phases: { id: number; type: string; reason: string }[] };
+    expect(report.phases.find((p) => p.id === 7)).toMatchObject({
+      type: "passed",
+      reason: "endpoint gen3d-it-async no longer exists",
+    });
+    const endpoint = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: "gen3d-it-async" }));
+    expect(endpoint.EndpointStatus).toBe("InService");
+  });
+
+  it("verify --phase 3 runs the container again (seen in docker ps), and fails once the bucket it writes to is gone although the record says passed", async () => {
+    const stateFile = path.join(dir, "STATE.json");
+    const stateBefore = await readFile(stateFile, "utf8");
+    const localTests = () =>
+      spawnSync("docker", ["ps", "--filter", "label=gen3d.local-test", "--format", "{{.Names}}"], {
+        encoding: "utf8",
+      }).stdout.trim();
+    let stdout = "";
+    const child = spawn(process.execPath, [BIN, "verify", "--phase", "3", "--json"], {
+      cwd: dir,
+      env: { ...process.env, ...env, CI: "true", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    child.stdout?.on("data", (chunk) => {
+      stdout += String(chunk);
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const seen = await until(
+      "the local-test container in docker ps",
+      120_000,
+      async () => localTests() || undefined,
+    );
+    expect(seen).toContain("gen3d-local-test");
+    expect(await exited, stdout.slice(-3000)).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({
+      ok: true,
+      mode: "fresh",
+      evidence: { startup: { healthy: true } },
+    });
+    expect(localTests()).toBe("");
+    expect(await readFile(stateFile, "utf8")).toBe(stateBefore);
+
+    const { S3Client, ListObjectsV2Command, DeleteObjectsCommand, DeleteBucketCommand, CreateBucketCommand } =
+      await import("@aws-sdk/client-s3");
+    const s3 = new S3Client({
+      endpoint: moto.endpoint,
+      region: moto.region,
+      credentials: moto.credentials,
+      forcePathStyle: true,
+    });
+    const Bucket = "gen3d-test-bucket";
+    for (;;) {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket }));
+      const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key as string }));
+      if (keys.length === 0) break;
+      await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }));
+    }
+    await s3.send(new DeleteBucketCommand({ Bucket }));
+    try {
+      const failed = run(dir, ["verify", "--phase", "3", "--json"], env);
+      expect(failed.code, failed.stderr.slice(-3000)).toBe(1);
+      expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false, mode: "fresh" });
+      expect(localTests()).toBe("");
+      const recorded = run(dir, ["verify", "--phase", "3", "--recorded"], env);
+      expect(recorded.code, recorded.stderr.slice(-3000)).toBe(0);
+      expect(recorded.stderr).toMatch(/recorded evidence, from \d{4}-\d\d-\d\dT/);
+      expect(await readFile(stateFile, "utf8")).toBe(stateBefore);
+    } finally {
+      await s3.send(new CreateBucketCommand({ Bucket }));
+    }
   });
 });
