@@ -12,6 +12,7 @@ import { parseConfig } from "../../src/config/load.js";
  * answered keystroke by keystroke, in an empty directory outside this repository.
  */
 const BUNDLE = path.resolve("node_modules/.cache", `gen3d-init-terminal-${process.pid}`);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences are what it strips
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]|\u001b[()][A-Z0-9]|\r/g;
 
 /** Its own bundle (not dist/, which other runs may be rebuilding), inside the package as when installed. */
@@ -139,7 +140,9 @@ describe("gen3d init in a terminal", { timeout: 90_000 }, () => {
     expect(existsSync(path.resolve(dir, raw.$schema))).toBe(true);
     expect(existsSync(path.join(dir, config.image.contextDir, "Dockerfile"))).toBe(true);
     const copied = await readdir(path.join(dir, "container"));
-    expect(copied).toEqual(expect.arrayContaining(["Dockerfile", ".dockerignore", "gen3d_serving", "models"]));
+    expect(copied).toEqual(
+      expect.arrayContaining(["Dockerfile", ".dockerignore", "gen3d_serving", "models"]),
+    );
     expect(copied).not.toContain(".venv");
     expect(copied).not.toContain("tests");
     expect(await readdir(path.join(dir, "container", "models", "sam3"))).toEqual([]);
