@@ -37,6 +37,55 @@ export function isThrottle(error: unknown): boolean {
   return /Throttl|TooManyRequests|RequestLimitExceeded/i.test(awsErrorName(error));
 }
 
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * Nothing listens where the SDK connects: ECONNREFUSED on the error, its cause, or any of an
+ * AggregateError's attempts (Node tries IPv6 and IPv4 for `localhost`).
+ */
+export function isConnectionRefused(error: unknown): boolean {
+  if (!error || typeof error !== "object") return false;
+  if (errorCode(error) === "ECONNREFUSED") return true;
+  const { cause, errors } = error as { cause?: unknown; errors?: unknown };
+  if (Array.isArray(errors) && errors.length > 0 && errors.every(isConnectionRefused)) return true;
+  return cause !== undefined && cause !== error && isConnectionRefused(cause);
+}
+
+/**
+ * The error a refused connection becomes: with aws.endpoint set, the local AWS is not running;
+ * without, something between here and AWS (a proxy, a firewall) refuses.
+ */
+export function connectionRefused(
+  error: unknown,
+  endpoint: string | undefined,
+  operation?: string,
+): ExternalError {
+  const during = operation ? `, ${operation.replace(/Command$/, "")}` : "";
+  const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts;
+  const tried = attempts ? ` after ${attempts} attempt${attempts === 1 ? "" : "s"}` : "";
+  if (endpoint) {
+    return new ExternalError(
+      "AWS_UNREACHABLE",
+      `nothing listens on ${endpoint} (connection refused${during}${tried})`,
+      {
+        cause: error,
+        hint: "Start the local AWS with `scripts/local-aws.sh up`, or set aws.endpoint in gen3d.config.json to where it listens.",
+      },
+    );
+  }
+  return new ExternalError(
+    "AWS_UNREACHABLE",
+    `AWS refused the connection (${awsErrorMessage(error)}${during}${tried})`,
+    {
+      cause: error,
+      hint: "Something between this machine and AWS refuses the connection: check the network, a proxy (HTTPS_PROXY) or VPN, and aws.region.",
+    },
+  );
+}
+
 /**
  * Turns an SDK failure into an ExternalError naming the action and the fix. `permission` is the IAM
  * action the caller needs for `action` (e.g. `sagemaker:CreateModel`).

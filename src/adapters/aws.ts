@@ -9,11 +9,12 @@ import type { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import type { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import type { STSClient } from "@aws-sdk/client-sts";
 import type { Gen3dConfig } from "../config/schema.js";
+import { connectionRefused, isConnectionRefused } from "./aws-errors.js";
 
 /**
  * SDK v3 clients, each created on first use so that commands which never talk to AWS never load
- * the SDK. Retries are the SDK's own (adaptive mode); an endpoint override points every client at
- * a local emulator.
+ * the SDK. Retries are the SDK's own (adaptive mode), except that a refused connection is final;
+ * an endpoint override points every client at a local emulator.
  */
 export interface AwsClients {
   readonly region: string;
@@ -32,13 +33,60 @@ export interface AwsClients {
 
 type AwsSettings = Pick<Gen3dConfig["aws"], "region" | "profile" | "endpoint">;
 
+export const MAX_ATTEMPTS = 5;
+
+/**
+ * The SDK's adaptive retry strategy (backoff, Retry-After, the client-side rate limiter for
+ * throttling and 5xx), told one thing more: a refused connection is not retried. Nothing listens
+ * on that port, and five attempts with backoff, times every call of a phase, only delay saying
+ * so by a minute. A reset or a timeout stays transient and is retried.
+ */
+export async function failFastRetryStrategy(maxAttempts = MAX_ATTEMPTS) {
+  const { AdaptiveRetryStrategy } = await import("@smithy/core/retry");
+  type Token = Parameters<InstanceType<typeof AdaptiveRetryStrategy>["refreshRetryTokenForRetry"]>[0];
+  type ErrorInfo = Parameters<InstanceType<typeof AdaptiveRetryStrategy>["refreshRetryTokenForRetry"]>[1];
+  return new (class extends AdaptiveRetryStrategy {
+    override async refreshRetryTokenForRetry(token: Token, errorInfo: ErrorInfo) {
+      // Throwing here ends the SDK's retry loop, which then throws the request's own error.
+      if (isConnectionRefused(errorInfo.error)) throw errorInfo.error;
+      return super.refreshRetryTokenForRetry(token, errorInfo);
+    }
+  })(maxAttempts);
+}
+
+interface MiddlewareClient {
+  middlewareStack: {
+    add(
+      middleware: (
+        next: (args: unknown) => Promise<unknown>,
+        context: { commandName?: string },
+      ) => (args: unknown) => Promise<unknown>,
+      options: { step: "initialize"; name: string },
+    ): void;
+  };
+}
+
+/** A refused connection reaches the caller as an error that names the endpoint and the fix. */
+function explainRefused<T>(client: T, endpoint: string | undefined): T {
+  (client as unknown as MiddlewareClient).middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        throw isConnectionRefused(error) ? connectionRefused(error, endpoint, context.commandName) : error;
+      }
+    },
+    { step: "initialize", name: "gen3dExplainRefusedConnection" },
+  );
+  return client;
+}
+
 export function createAwsClients(settings: AwsSettings): AwsClients {
   const cache = new Map<string, Promise<unknown>>();
   const base = async () => {
     const common: Record<string, unknown> = {
       region: settings.region,
-      maxAttempts: 5,
-      retryMode: "adaptive",
+      retryStrategy: await failFastRetryStrategy(),
     };
     if (settings.endpoint) common.endpoint = settings.endpoint;
     if (settings.profile) {
@@ -61,7 +109,9 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
     return () => {
       let client = cache.get(name) as Promise<T> | undefined;
       if (!client) {
-        client = base().then(make);
+        client = base()
+          .then(make)
+          .then((made) => explainRefused(made, settings.endpoint));
         cache.set(name, client);
       }
       return client;

@@ -1,4 +1,5 @@
 import { ExternalError, InterruptedError } from "../engine/errors.js";
+import { withOwnerLabels } from "./container-owner.js";
 import type { DockerEngine } from "./docker-engine.js";
 
 export interface DockerResult {
@@ -15,7 +16,17 @@ export interface DockerExecOptions {
   input?: string;
   /** Return a non-zero exit instead of throwing. */
   allowFailure?: boolean;
+  /**
+   * Values for `--env NAME` flags: they reach the container through the docker CLI's own
+   * environment, so neither `ps` nor the argv shows them.
+   */
   env?: Record<string, string>;
+  /**
+   * Run to completion even when the run is interrupted: not cancelled by `signal`, and in its own
+   * process group, so the terminal's Ctrl-C reaches gen3d only. For a command that creates
+   * something gen3d must then remove: killed halfway, it could leave that thing behind unnamed.
+   */
+  shielded?: boolean;
 }
 
 /** The docker CLI, driven with argv arrays (never a shell string). */
@@ -61,10 +72,13 @@ export class DockerCli implements Docker {
 
   async exec(args: readonly string[], options: DockerExecOptions = {}): Promise<DockerResult> {
     const { execa } = await import("execa");
-    const child = execa(this.binary, args, {
+    // Every container gen3d creates names its owner, so a later run can reap what a killed one left.
+    const argv = withOwnerLabels(args);
+    const child = execa(this.binary, argv, {
       reject: false,
       all: false,
-      cancelSignal: options.signal,
+      cancelSignal: options.shielded ? undefined : options.signal,
+      detached: options.shielded ?? false,
       timeout: options.timeoutMs,
       input: options.input,
       env: options.env,
@@ -91,7 +105,7 @@ export class DockerCli implements Docker {
     });
     const result = await child;
     const command = `docker ${args.slice(0, 3).join(" ")}${args.length > 3 ? " …" : ""}`;
-    if (result.isCanceled || options.signal?.aborted)
+    if (result.isCanceled || (!options.shielded && options.signal?.aborted))
       throw new InterruptedError(`${command} was interrupted`);
     if (result.timedOut) {
       throw new ExternalError(

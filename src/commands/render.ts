@@ -1,6 +1,7 @@
 import type { Io } from "../engine/output.js";
 import { bold, dim, green, red, table, yellow } from "../engine/output.js";
 import type { RunReport } from "../engine/runner.js";
+import { redactSecretNamed } from "../engine/secret-names.js";
 import type { Artifacts, PhaseStatus } from "../engine/state.js";
 import { phaseTitle } from "../phases/titles.js";
 
@@ -20,8 +21,9 @@ export function paintStatus(io: Io, status: PhaseStatus | string): string {
   }
 }
 
+/** Artifacts as rows; a value under a secret-named key (or in a `TOKEN=…` string) is never printed. */
 export function renderArtifacts(io: Io, artifacts: Artifacts): string {
-  const rows = Object.entries(artifacts)
+  const rows = Object.entries(redactSecretNamed(artifacts))
     .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
     .map(([k, v]) => [
       dim(io, k),
@@ -41,7 +43,7 @@ export function renderRunSummary(io: Io, report: RunReport, artifacts: Artifacts
           : p.type === "passed"
             ? `${(p.durationMs / 1000).toFixed(1)} s${p.outcome ? `, ${p.outcome}` : ""}`
             : p.reason;
-    return [String(p.id), title, paintStatus(io, p.type), detail];
+    return [String(p.id), title, paintStatus(io, p.type), redactSecretNamed(detail)];
   });
   return `\n${table([["#", "phase", "result", "detail"].map((h) => bold(io, h)), ...rows])}${renderArtifacts(io, artifacts)}`;
 }

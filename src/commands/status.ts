@@ -1,6 +1,8 @@
 import { UserError } from "../engine/errors.js";
+import { REAPED_EVENT } from "../engine/leftovers.js";
 import { bold, dim, red, table } from "../engine/output.js";
 import { type GlobalOptions, ioFor, type Runtime, statePath } from "../engine/runtime.js";
+import { redactSecretNamed } from "../engine/secret-names.js";
 import { readState } from "../engine/state.js";
 import { PHASE_TITLES } from "../phases/titles.js";
 import { paintStatus, renderArtifacts } from "./render.js";
@@ -15,8 +17,10 @@ export async function statusCommand(globals: GlobalOptions, runtime: Runtime): P
       hint: "Run `gen3d deploy` to start one, or pass --state PATH.",
     });
   }
+  const reaped = [...state.history].reverse().find((h) => h.event === REAPED_EVENT);
+  const lastReaped = reaped ? { at: reaped.at, removed: reaped.detail ?? "" } : undefined;
   if (io.json) {
-    io.stdout(`${JSON.stringify({ file, ...state }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify(redactSecretNamed({ file, ...state, lastReaped }), null, 2)}\n`);
     return 0;
   }
   const rows = PHASE_TITLES.map(({ id, title }) => {
@@ -30,7 +34,7 @@ export async function statusCommand(globals: GlobalOptions, runtime: Runtime): P
       paintStatus(io, record.status),
       String(record.attempts),
       record.finishedAt ?? "",
-      detail,
+      redactSecretNamed(detail),
     ];
   });
   io.stdout(`${bold(io, `${state.project}`)} ${dim(io, `(${file}, updated ${state.updatedAt})`)}\n`);
@@ -38,12 +42,17 @@ export async function statusCommand(globals: GlobalOptions, runtime: Runtime): P
     table([["#", "phase", "status", "tries", "finished", "detail"].map((h) => bold(io, h)), ...rows]),
   );
   io.stdout(renderArtifacts(io, state.artifacts));
+  if (lastReaped) {
+    io.stdout(
+      `\n${bold(io, "Reaped")} ${dim(io, lastReaped.at)} what an interrupted run left: ${lastReaped.removed}\n`,
+    );
+  }
   const last = state.history.slice(-5);
   if (last.length > 0) {
     io.stdout(`\n${bold(io, "Recent")}\n`);
     for (const h of last)
       io.stdout(
-        `${dim(io, h.at)} ${h.event}${h.phase ? ` phase ${h.phase}` : ""}${h.detail ? `: ${h.detail}` : ""}\n`,
+        `${dim(io, h.at)} ${h.event}${h.phase ? ` phase ${h.phase}` : ""}${h.detail ? `: ${redactSecretNamed(h.detail)}` : ""}\n`,
       );
   }
   return 0;

@@ -68,6 +68,11 @@ export async function openContext(
       signal,
       env: runtime.env,
     };
+    // Whoever takes the lock cleans up after a holder that was killed.
+    if (lock) {
+      const { reapLeftovers } = await import("./leftovers.js");
+      await reapLeftovers({ ...ctx, project: loaded.config.project.name });
+    }
     return { ctx, release: async () => lock?.release() };
   } catch (error) {
     await lock?.release();

@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
+import path from "node:path";
 // zod/mini: the same validation, tree-shaken, so `gen3d status` does not pay for all of zod at start.
 import * as z from "zod/mini";
 import { StateError } from "./errors.js";
@@ -137,6 +138,21 @@ export async function readState(file: string): Promise<DeploymentState | undefin
     });
   }
   return parsed.data;
+}
+
+/**
+ * Removes the temp files a killed write left beside the state file. write-file-atomic writes
+ * `STATE.json.<decimal hash>` and renames it; SIGKILL between the two leaves it, a full copy of the
+ * state next to a file meant to be committed. Only the lock holder may call this: a live writer's
+ * temp file would otherwise be pulled from under its rename. Returns the names removed.
+ */
+export async function reapTempFiles(file: string): Promise<string[]> {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const temp = names.filter((n) => n.startsWith(`${base}.`) && /^\d+$/.test(n.slice(base.length + 1)));
+  for (const name of temp) await rm(path.join(dir, name), { force: true });
+  return temp;
 }
 
 /**

@@ -11,9 +11,10 @@ import {
   taskPayload,
 } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
-import { UserError } from "../engine/errors.js";
+import { InterruptedError, UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
+import { isSecretName } from "../engine/secret-names.js";
 
 const STOP_LIMIT_SECONDS = 30;
 const PING_LIMIT_MS = 2_000;
@@ -71,8 +72,11 @@ function upstreamLocalImage(ctx: PhaseContext): { ref: string; id: string } {
 async function runEnvironment(
   ctx: PhaseContext,
 ): Promise<{ args: string[]; secretEnv: Record<string, string> }> {
+  // A secret-named variable of localTest.environment (HF_TOKEN, API_KEY…) goes by name too:
+  // `ps` on this machine shows every docker argv.
+  const configured = Object.entries(containerEnvironment(ctx.config));
   const env: Record<string, string> = {
-    ...containerEnvironment(ctx.config),
+    ...Object.fromEntries(configured.filter(([name]) => !isSecretName(name))),
     SAGEMAKER_BIND_TO_PORT: String(ctx.config.localTest.port),
     // With host networking, loopback only on the build machine (SageMaker itself binds 0.0.0.0);
     // with a published port the server must listen on the container's own interfaces.
@@ -84,13 +88,14 @@ async function runEnvironment(
   const s3 = await ctx.aws.s3();
   const credentials = await s3.config.credentials();
   const secretEnv: Record<string, string> = {
+    ...Object.fromEntries(configured.filter(([name]) => isSecretName(name))),
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
   };
   const args = [
     ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
-    ...Object.keys(secretEnv).flatMap((k) => ["-e", k]),
+    ...Object.keys(secretEnv).flatMap((k) => ["--env", k]),
   ];
   for (const model of ctx.config.models.filter((m) => m.enabled && m.packaging === "s3")) {
     args.push(
@@ -159,26 +164,29 @@ async function exercise(ctx: PhaseContext): Promise<LocalTestEvidence> {
     config.localTest.network === "host"
       ? ["--network", "host"]
       : ["--publish", `127.0.0.1:${config.localTest.port}:${config.localTest.port}`];
-  ctx.progress(`docker run ${image.ref} serve`);
-  await ctx.docker.exec(
-    [
-      "run",
-      "--detach",
-      "--name",
-      name,
-      "--label",
-      `gen3d.local-test=${config.project.name}`,
-      ...network,
-      ...args,
-      image.ref,
-      "serve",
-    ],
-    {
-      signal: ctx.signal,
-      env: secretEnv,
-    },
-  );
   try {
+    ctx.progress(`docker run ${image.ref} serve`);
+    // Shielded: a Ctrl-C must not kill `docker run` between the daemon's create and start (the
+    // container would exist with nobody knowing). It takes a second; the abort is checked after,
+    // and the finally below removes the container whenever the signal landed.
+    await ctx.docker.exec(
+      [
+        "run",
+        "--detach",
+        "--name",
+        name,
+        "--label",
+        `gen3d.local-test=${config.project.name}`,
+        "--label",
+        `gen3d.project=${config.project.name}`,
+        ...network,
+        ...args,
+        image.ref,
+        "serve",
+      ],
+      { env: secretEnv, shielded: true, timeoutMs: 120_000 },
+    );
+    if (ctx.signal.aborted) throw new InterruptedError("phase 3 was interrupted while its container started");
     // 1. Healthy within the startup budget; the container must not exit meanwhile.
     const started = ctx.clock.now().getTime();
     const deadline = started + config.timeouts.startupSeconds * 1000;
@@ -306,8 +314,8 @@ async function exercise(ctx: PhaseContext): Promise<LocalTestEvidence> {
       };
     }
   } finally {
-    // Always remove the container, even when interrupted.
-    await ctx.docker.exec(["rm", "--force", name], { allowFailure: true }).catch(() => {});
+    // Always remove the container, even when interrupted (shielded from a second Ctrl-C too).
+    await ctx.docker.exec(["rm", "--force", name], { allowFailure: true, shielded: true }).catch(() => {});
   }
   return evidence;
 }

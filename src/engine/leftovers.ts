@@ -1,0 +1,98 @@
+import path from "node:path";
+import { OWNER_HOST_LABEL, OWNER_PID_LABEL, ownerAlive } from "../adapters/container-owner.js";
+import type { Docker } from "../adapters/docker.js";
+import type { Io } from "./output.js";
+import { reapTempFiles, type StateStore } from "./state.js";
+
+/** The history event a reap leaves in STATE.json; `gen3d status` shows the latest. */
+export const REAPED_EVENT = "leftovers-reaped";
+
+/** The fixed name of phase 3's container: one per project, so a leftover is found by name too. */
+export function localTestContainerName(project: string): string {
+  return `gen3d-local-test-${project}`;
+}
+
+interface ContainerRow {
+  id: string;
+  name: string;
+  state: string;
+  pid: string;
+  host: string;
+}
+
+const FORMAT = `{{.ID}}\t{{.Names}}\t{{.State}}\t{{.Label "${OWNER_PID_LABEL}"}}\t{{.Label "${OWNER_HOST_LABEL}"}}`;
+
+async function listContainers(docker: Docker, filter: string, signal: AbortSignal): Promise<ContainerRow[]> {
+  const listed = await docker.exec(["ps", "--all", "--no-trunc", "--filter", filter, "--format", FORMAT], {
+    allowFailure: true,
+    signal,
+    timeoutMs: 15_000,
+  });
+  if (listed.exitCode !== 0) return [];
+  return listed.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [id = "", name = "", state = "", pid = "", host = ""] = line.split("\t");
+      return { id, name, state, pid, host };
+    });
+}
+
+/**
+ * Containers a killed run left: any container gen3d created (it carries its owner's PID) whose
+ * owner no longer runs on this host, and phase 3's container of this project when nothing live owns
+ * it (one started by an older gen3d has no owner label). A live run's containers are never touched.
+ */
+export async function reapContainers(
+  docker: Docker,
+  project: string,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const localTest = localTestContainerName(project);
+  const rows = [
+    ...(await listContainers(docker, `label=${OWNER_PID_LABEL}`, signal)),
+    ...(await listContainers(docker, `name=${localTest}`, signal)).filter((r) => r.name === localTest),
+  ];
+  const seen = new Set<string>();
+  const orphans = rows.filter((row) => {
+    if (seen.has(row.id)) return false;
+    seen.add(row.id);
+    return !(row.pid && ownerAlive({ pid: row.pid, host: row.host || undefined }));
+  });
+  if (orphans.length === 0) return [];
+  await docker.exec(["rm", "--force", ...orphans.map((o) => o.id)], {
+    allowFailure: true,
+    signal,
+    timeoutMs: 60_000,
+  });
+  const still = new Set((await listContainers(docker, `label=${OWNER_PID_LABEL}`, signal)).map((r) => r.id));
+  return orphans
+    .filter((o) => !still.has(o.id))
+    .map((o) => `container ${o.name} (${o.state}${o.pid ? `, left by pid ${o.pid}` : ""})`);
+}
+
+/**
+ * What an interrupted or killed run left behind, removed by the next run that takes the lock: the
+ * state file's temp copies and gen3d's containers whose owner is gone. Recorded in STATE.json's
+ * history (`status` shows when) and said on stderr. Best effort: a Docker that does not answer is
+ * not this run's problem yet (phase 1 will say so).
+ */
+export async function reapLeftovers(ctx: {
+  state: StateStore;
+  docker: Docker;
+  io: Io;
+  signal: AbortSignal;
+  project: string;
+}): Promise<string[]> {
+  const reaped = (await reapTempFiles(ctx.state.file)).map(
+    (name) => `temp file ${path.join(path.dirname(ctx.state.file), name)}`,
+  );
+  reaped.push(...(await reapContainers(ctx.docker, ctx.project, ctx.signal).catch(() => [])));
+  if (reaped.length === 0) return reaped;
+  ctx.io.stderr(`Removed what an interrupted run left: ${reaped.join("; ")}\n`);
+  // A state file that does not exist yet gets none: the record starts with the first phase.
+  if (Object.keys(ctx.state.state.phases).length > 0 || ctx.state.state.history.length > 0) {
+    await ctx.state.update(() => {}, { event: REAPED_EVENT, detail: reaped.join("; ") });
+  }
+  return reaped;
+}
