@@ -70,6 +70,8 @@ export class PushProgress {
   /** One line: totals, rate, time left, layer counts, and the layers uploading now. */
   line(nowMs: number): string {
     const layers = [...this.layers.values()];
+    if (layers.length === 0)
+      return `preparing the push · ${formatDuration((nowMs - this.startedMs) / 1000)} elapsed`;
     const uploading = layers.filter((l) => l.state === "pushing" || l.state === "pushed");
     const known = uploading.reduce((s, l) => s + (l.total ?? l.current), 0);
     const unsized = this.count("preparing", "waiting");

@@ -78,6 +78,7 @@ describe("push progress from the Engine API stream", () => {
     }
     line.force(pushSummaryLine(progress.summary(clock.ms())));
 
+    expect(lines[0]).toBe("preparing the push · 0 s elapsed");
     // 407 events over 40 s: the first line, one every 10 s after it, and the summary.
     expect(events.length).toBeGreaterThan(400);
     expect(lines.length).toBeLessThanOrEqual(7);
