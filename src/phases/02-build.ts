@@ -78,7 +78,7 @@ export function classifyBuildFailure(error: unknown): unknown {
   if (/tzdata|Configuring tzdata|Geographic area/.test(text)) {
     return new GateFailedError("BUILD_INTERACTIVE", "the build waited for tzdata's interactive prompt", {
       details: error.details,
-      hint: "Set ENV DEBIAN_FRONTEND=noninteractive and TZ before the first apt-get (seed issue #8).",
+      hint: "Set ENV DEBIAN_FRONTEND=noninteractive and TZ=Etc/UTC before the first apt-get, so tzdata installs without asking.",
     });
   }
   return error;

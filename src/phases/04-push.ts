@@ -279,7 +279,7 @@ export const pushPhase: Phase = {
         "TAG_EXISTS",
         `${remoteRef} already exists with other content (image ${before.configDigest.slice(0, 19)}, not ${image.imageId.slice(0, 19)})`,
         {
-          hint: "Tags are immutable: bump image.version, or delete the stray tag if it was pushed by hand (seed issue #21).",
+          hint: "Tags are immutable: bump image.version in gen3d.config.json, or delete the stray tag from the repository if it was pushed by hand.",
         },
       );
     }
@@ -433,7 +433,7 @@ export const pushPhase: Phase = {
             "fail",
             `the registry holds image ${remote.configDigest.slice(0, 19)}, but phase 3 tested ${evidence.testedImageId.slice(0, 19)}`,
             {
-              hint: "Rebuild, re-test and push (`gen3d deploy --from 2`): what you tested must be what you push (seed issue #21).",
+              hint: "Rebuild, re-test and push (`gen3d deploy --from 2`): what you tested locally must be what you push.",
             },
           ),
     );
