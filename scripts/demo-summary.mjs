@@ -101,6 +101,19 @@ for (const [task, t] of Object.entries(integration.tasks ?? {})) {
   );
   if (task === "segment") say(`  ${"".padEnd(14)} ${"".padStart(7)}  ↑ the mask is a PNG you can open`);
 }
+// Which backend answered: the container names its segmentation model in every embedding response
+// ("sam3-…": transformers' Sam3TrackerModel; "test-…": the deterministic test backend).
+const modelId = integration.tasks?.get_embedding?.response?.model_id ?? "";
+const backend = modelId.startsWith("sam3-")
+  ? `sam3 — transformers' Sam3TrackerModel, the code a GPU deployment runs (here: a tiny random-weight config on CPU, so the mask shows the path, not a real segmentation)`
+  : modelId.startsWith("test-")
+    ? "test — the container's deterministic stand-in (GEN3D_BACKEND=test), not a model"
+    : "unknown (no get_embedding response recorded)";
+say(`Backend that answered get_embedding/segment: ${backend}; model_id ${modelId || "?"}.`);
+if (!integration.tasks?.generate_3d)
+  say(
+    "generate_3d: not served by this image (SAM 3D Objects needs a ≥ 32 GB CUDA GPU; GEN3D_DEMO_BACKEND=test shows its interface-level stand-in).",
+  );
 say();
 
 const acts = [...(report?.scaling?.activities ?? [])].reverse();

@@ -1,13 +1,31 @@
 #!/usr/bin/env bash
 # The main job on the built-in local setup, no AWS account needed: brings up the loopback-only
 # Docker engine and registry (scripts/local-stack), moto as the AWS control plane on
-# 127.0.0.1:5055 with the local SageMaker's data plane (scripts/local-aws.sh), creates the bucket and role a real account would already have, writes
-# stand-in weights for the container's test backend, and runs `gen3d deploy` (phases 1 → 10)
-# with examples/local/gen3d.config.json, then prints what the run produced and measured.
+# 127.0.0.1:5055 with the local SageMaker's data plane (scripts/local-aws.sh), creates the bucket
+# and role a real account would already have, writes the models, and runs `gen3d deploy`
+# (phases 1 -> 10), then prints what the run produced and measured.
+#
+# GEN3D_DEMO_BACKEND picks what the endpoint runs:
+#   sam3 (default)  the real SAM 3 code path: transformers' Sam3TrackerModel on CPU with a tiny
+#                   random-weight config (scripts/make-demo-sam3.py, from the container's own test
+#                   support), in an image built FROM the offline base gen3d-base:sam3 (CPU torch +
+#                   transformers; base-image.sh builds it once, about 3 minutes). Config:
+#                   examples/local/sam3/gen3d.config.json (generated). Serves get_embedding and
+#                   segment: SAM 3D needs a >= 32 GB CUDA GPU.
+#   test            the container's deterministic test backend (GEN3D_BACKEND=test, no torch in
+#                   the image, the image CI builds), all three tasks, faster:
+#                   examples/local/gen3d.config.json.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 moto_port=5055
+
+backend="${GEN3D_DEMO_BACKEND:-sam3}"
+case "$backend" in
+  sam3) config=examples/local/sam3/gen3d.config.json ;;
+  test) config=examples/local/gen3d.config.json ;;
+  *) echo "GEN3D_DEMO_BACKEND=$backend: use sam3 (default) or test" >&2; exit 2 ;;
+esac
 
 bash scripts/local-stack/up.sh
 # shellcheck source=/dev/null
@@ -34,11 +52,29 @@ except iam.exceptions.NoSuchEntityException:
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
 PY
 
-[ -f container/models/sam3/model.safetensors ] || node scripts/make-test-models.mjs container/models 4 >/dev/null
+# The models, baked into the image from container/models/ (git-ignored; both backends use it,
+# so each run writes what its backend loads).
+if [ "$backend" = sam3 ]; then
+  # The offline base with CPU torch + transformers (cached: instant once built).
+  GEN3D_BASE_IMAGE=gen3d-base:sam3 \
+  GEN3D_BASE_REQUIREMENTS="container/requirements.txt container/requirements-sam3.txt examples/local/sam3/requirements-torch-cpu.txt" \
+    bash scripts/local-stack/base-image.sh
+  # A Python with torch + transformers writes the tiny model (the same venv .ci/run makes).
+  if [ ! -x container/.venv/bin/python ]; then
+    python3 -m venv --system-site-packages container/.venv
+    container/.venv/bin/pip install -q -r container/requirements-dev.txt
+  fi
+  # sam3d/ holds the test stand-ins (the Dockerfile copies it; this image does not load it).
+  [ -f container/models/sam3d/pipeline.yaml ] || node scripts/make-test-models.mjs container/models 4 >/dev/null
+  container/.venv/bin/python scripts/make-demo-sam3.py --models container/models
+elif [ ! -f container/models/sam3/model.safetensors ] || [ -f container/models/sam3/preprocessor_config.json ]; then
+  rm -rf container/models/sam3   # the tiny real model from a sam3 run: put the test stand-ins back
+  node scripts/make-test-models.mjs container/models 4 >/dev/null
+fi
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build >/dev/null   # cheap, and never runs a stale dist/ after a pull
 
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 started=$(date +%s)
-node bin/gen3d.js --config examples/local/gen3d.config.json deploy "$@"
-node scripts/demo-summary.mjs --config examples/local/gen3d.config.json --started "$started"
+node bin/gen3d.js --config "$config" deploy "$@"
+node scripts/demo-summary.mjs --config "$config" --started "$started"

@@ -11,6 +11,9 @@
 #      default: container/requirements.txt), GEN3D_BASE_EXTRA_DEBS (comma-separated),
 #      GEN3D_STACK_DIR (/var/lib/gen3d-local-stack), GEN3D_DEBIAN_MIRROR.
 # Usage: scripts/local-stack/base-image.sh [--force]
+# The demo's real-SAM 3 base (scripts/local-demo.sh builds it; ~4 min once, 1.36 GB):
+#   GEN3D_BASE_IMAGE=gen3d-base:sam3 GEN3D_BASE_REQUIREMENTS="container/requirements.txt \
+#     container/requirements-sam3.txt examples/local/sam3/requirements-torch-cpu.txt" base-image.sh
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
