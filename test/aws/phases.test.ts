@@ -549,10 +549,31 @@ describe("deploy failures and crashes", () => {
     expect(error?.message).toMatch(/rolled back to gen3d-test-cfg-/);
     expect(error?.hint).toMatch(/linux\/amd64/);
     expect(error?.details?.some((d) => /log group .* does not exist/.test(d))).toBe(true);
-    // The update changed the instance type, so autoscaling was detached first: the error says so.
-    expect(error?.details?.some((d) => /autoscaling was detached .* will not scale to zero/.test(d))).toBe(
-      true,
+    // The update changed the instance type, so autoscaling was detached first; the rolled-back
+    // fleet got it back at once (a GPU left unscaled would run 24/7), and the error says so.
+    expect(
+      error?.details?.some((d) => /re-attached to the previous fleet .* still scales to zero/.test(d)),
+    ).toBe(true);
+    const autoscaling = await next.aws.autoscaling();
+    const resourceId = "endpoint/gen3d-test-async/variant/AllTraffic";
+    const targets = await autoscaling.send(
+      new DescribeScalableTargetsCommand({ ServiceNamespace: "sagemaker", ResourceIds: [resourceId] }),
     );
+    expect(targets.ScalableTargets?.map((t) => [t.MinCapacity, t.MaxCapacity])).toEqual([[0, 2]]);
+    const policies = await autoscaling.send(
+      new DescribeScalingPoliciesCommand({ ServiceNamespace: "sagemaker", ResourceId: resourceId }),
+    );
+    expect(policies.ScalingPolicies?.map((p) => p.PolicyType).sort()).toEqual([
+      "StepScaling",
+      "TargetTrackingScaling",
+    ]);
+    const cloudwatch = await next.aws.cloudwatch();
+    const alarms = await cloudwatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: ["gen3d-test-has-backlog-without-capacity"] }),
+    );
+    expect(alarms.MetricAlarms?.[0]?.AlarmActions).toEqual([
+      policies.ScalingPolicies?.find((p) => p.PolicyType === "StepScaling")?.PolicyARN,
+    ]);
   });
 
   it("phase 5 names the missing upstream phase", async () => {
