@@ -19,6 +19,32 @@ export interface LoadedConfig {
 }
 
 /** Rules that span fields, checked after the schema passed. */
+/** The container admits this many invocations at once unless GEN3D_MAX_CONCURRENCY says otherwise. */
+export const CONTAINER_DEFAULT_MAX_CONCURRENCY = 32;
+
+/**
+ * SageMaker sends up to MaxConcurrentInvocationsPerInstance requests to an instance at once; the
+ * container answers 503 to any beyond its admission limit (GEN3D_MAX_CONCURRENCY, 1–256), so
+ * a setting above that limit would fail requests under load.
+ */
+function concurrencyProblems(config: Gen3dConfig): string[] {
+  const raw = config.localTest.environment.GEN3D_MAX_CONCURRENCY;
+  let limit = CONTAINER_DEFAULT_MAX_CONCURRENCY;
+  if (raw !== undefined) {
+    limit = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || limit < 1 || limit > 256) {
+      return [`localTest.environment.GEN3D_MAX_CONCURRENCY: "${raw}" is not a whole number from 1 to 256`];
+    }
+  }
+  const wanted = config.async.maxConcurrentInvocationsPerInstance;
+  if (wanted > limit) {
+    return [
+      `async.maxConcurrentInvocationsPerInstance: ${wanted} is above what the container admits at once (${limit}${raw === undefined ? ", its default" : ", localTest.environment.GEN3D_MAX_CONCURRENCY"}); lower it, or raise GEN3D_MAX_CONCURRENCY in localTest.environment (at most 256)`,
+    ];
+  }
+  return [];
+}
+
 export function crossFieldProblems(config: Gen3dConfig): string[] {
   const problems: string[] = [];
   const { instance } = config;
@@ -32,6 +58,7 @@ export function crossFieldProblems(config: Gen3dConfig): string[] {
       `instance.initialCount: ${instance.initialCount} is above instance.maxCount (${instance.maxCount})`,
     );
   }
+  problems.push(...concurrencyProblems(config));
   const seen = new Set<string>();
   config.models.forEach((model, index) => {
     if (seen.has(model.name)) problems.push(`models[${index}].name: "${model.name}" is listed twice`);

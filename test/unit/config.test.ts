@@ -67,6 +67,23 @@ describe("config", () => {
     expect(lines).toContain("• instance.minCount: 3 is above instance.maxCount (2)");
   });
 
+  it("refuses a MaxConcurrentInvocationsPerInstance above what the container admits at once", () => {
+    const over = problems(validConfig({ async: { maxConcurrentInvocationsPerInstance: 40 } }));
+    expect(over.join("\n")).toMatch(
+      /async\.maxConcurrentInvocationsPerInstance: 40 is above what the container admits at once \(32, its default\)/,
+    );
+    const raised = parseConfig(
+      validConfig({
+        async: { maxConcurrentInvocationsPerInstance: 40 },
+        localTest: { environment: { GEN3D_MAX_CONCURRENCY: "64" } },
+      }),
+      "x",
+    );
+    expect(raised.async.maxConcurrentInvocationsPerInstance).toBe(40);
+    const bad = problems(validConfig({ localTest: { environment: { GEN3D_MAX_CONCURRENCY: "lots" } } }));
+    expect(bad.join("\n")).toMatch(/GEN3D_MAX_CONCURRENCY: "lots" is not a whole number from 1 to 256/);
+  });
+
   it("gives a clear error for a missing file and for broken JSON, never a stack", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-config-"));
     await expect(loadConfig(path.join(dir, "nope.json"))).rejects.toMatchObject({
