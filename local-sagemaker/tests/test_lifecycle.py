@@ -4,6 +4,7 @@ Failed with SageMaker's reason and the container's own log lines, delete and res
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -122,3 +123,35 @@ def test_stopping_the_emulator_removes_its_containers(stack: None, backend_image
     assert len(emu.containers()) == 1
     stop_emulator(emu)  # asserts nothing is left
     assert subprocess.run(["docker", "ps", "--all", "--quiet", "--filter", f"label=gen3d.local-sagemaker.owner={emu.pid}"], capture_output=True, text=True).stdout.strip() == ""
+
+
+def test_s3_model_data_is_mounted_read_only_at_opt_ml_model_and_the_aws_cli_works(emulator: Emulator, backend_image: str) -> None:
+    s3 = emulator.client("s3")
+    s3.put_object(Bucket="lsm-test-bucket", Key="models/sam3/config.json", Body=b'{"tiny": true}\n')
+    s3.put_object(Bucket="lsm-test-bucket", Key="models/sam3/sub/weights.bin", Body=b"\x00\x01" * 1000)
+    sm = emulator.client("sagemaker")
+    sm.create_model(
+        ModelName="ep-data-model", ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
+        PrimaryContainer={"Image": backend_image, "Environment": {"GEN3D_BACKEND": "test"},
+                          "ModelDataSource": {"S3DataSource": {"S3Uri": "s3://lsm-test-bucket/models/", "S3DataType": "S3Prefix", "CompressionType": "None"}}},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="ep-data-config",
+        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": "ep-data-model", "InstanceType": "ml.g6e.xlarge", "InitialInstanceCount": 1}],
+        AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://lsm-test-bucket/out"}},
+    )
+    sm.create_endpoint(EndpointName="ep-data", EndpointConfigName="ep-data-config")
+    wait_status(emulator, "ep-data", {"InService"})
+    [container] = emulator.containers()
+    assert _docker("exec", container, "cat", "/opt/ml/model/sam3/config.json") == '{"tiny": true}\n'
+    assert _docker("exec", container, "stat", "-c", "%s", "/opt/ml/model/sam3/sub/weights.bin").strip() == "2000"
+    mounts = json.loads(_docker("inspect", "--format", "{{json .Mounts}}", container))
+    assert [(m["Destination"], m["RW"]) for m in mounts] == [("/opt/ml/model", False)]
+    # The aws CLI reads the same endpoint (and sees the true counts).
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    out = subprocess.run(["aws", "--endpoint-url", emulator.url, "sagemaker", "describe-endpoint", "--endpoint-name", "ep-data"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    described = json.loads(out.stdout)
+    assert described["EndpointStatus"] == "InService"
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 1
