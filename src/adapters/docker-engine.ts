@@ -156,10 +156,37 @@ async function follow(
   }
 }
 
-/** dockerode on DOCKER_HOST (or the default socket), as the docker CLI would connect. */
-export async function connectEngine(): Promise<DockerEngine> {
+/** Where dockerode connects: a socket path, or {} for its defaults (DOCKER_HOST, then the default socket). */
+export interface EngineEndpoint {
+  socketPath?: string;
+}
+
+/**
+ * The endpoint of the docker CLI's current context (`docker context inspect` JSON), or undefined
+ * when it is one the API client cannot reach the same way (tcp with TLS material, ssh): the
+ * caller then keeps to the CLI.
+ */
+export function engineEndpointFor(contextJson: string): EngineEndpoint | undefined {
+  let host = "";
+  try {
+    host = String((JSON.parse(contextJson || "{}") as { Host?: unknown }).Host ?? "");
+  } catch {
+    return {};
+  }
+  if (host === "") return {};
+  if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
+  if (host.startsWith("npipe://")) return { socketPath: host.slice("npipe://".length) };
+  return undefined;
+}
+
+function clientFor(Dockerode: typeof import("dockerode"), endpoint: EngineEndpoint) {
+  return new Dockerode(endpoint.socketPath ? { socketPath: endpoint.socketPath } : undefined);
+}
+
+/** dockerode on the given endpoint, else DOCKER_HOST or the default socket. */
+export async function connectEngine(endpoint: EngineEndpoint = {}): Promise<DockerEngine> {
   const { default: Dockerode } = await import("dockerode");
-  const client = new Dockerode();
+  const client = clientFor(Dockerode, endpoint);
   return {
     async build(request, options) {
       const rules = await ignoreRules(request.contextDir);
@@ -235,14 +262,17 @@ export async function connectEngine(): Promise<DockerEngine> {
 }
 
 /** The engine when its socket answers, else undefined (the caller falls back to the CLI). */
-export async function reachableEngine(signal?: AbortSignal): Promise<DockerEngine | undefined> {
+export async function reachableEngine(
+  signal?: AbortSignal,
+  endpoint: EngineEndpoint = {},
+): Promise<DockerEngine | undefined> {
   try {
     const { default: Dockerode } = await import("dockerode");
     const timeout = AbortSignal.timeout(5000);
-    await new Dockerode().ping({
+    await clientFor(Dockerode, endpoint).ping({
       abortSignal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     } as never);
-    return await connectEngine();
+    return await connectEngine(endpoint);
   } catch {
     return undefined;
   }

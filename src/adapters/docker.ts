@@ -65,8 +65,26 @@ export class DockerCli implements Docker {
     private readonly platform: NodeJS.Platform = process.platform,
   ) {}
 
+  /**
+   * The daemon this CLI talks to, through the Engine API: DOCKER_HOST when set, else the current
+   * docker context's endpoint, so build and push never land on another daemon than `docker`'s.
+   */
   engine(signal?: AbortSignal): Promise<DockerEngine | undefined> {
-    this.engineConnection ??= import("./docker-engine.js").then((m) => m.reachableEngine(signal));
+    this.engineConnection ??= (async () => {
+      const { engineEndpointFor, reachableEngine } = await import("./docker-engine.js");
+      let endpoint = {};
+      if (!process.env.DOCKER_HOST) {
+        const context = await this.exec(["context", "inspect", "--format", "{{json .Endpoints.docker}}"], {
+          allowFailure: true,
+          signal,
+          timeoutMs: 10_000,
+        }).catch(() => undefined);
+        const resolved = engineEndpointFor(context?.exitCode === 0 ? context.stdout : "");
+        if (!resolved) return undefined;
+        endpoint = resolved;
+      }
+      return reachableEngine(signal, endpoint);
+    })();
     return this.engineConnection;
   }
 
