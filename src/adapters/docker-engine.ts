@@ -198,7 +198,12 @@ export async function connectEngine(endpoint: EngineEndpoint = {}): Promise<Dock
         options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
       ];
       const signal = AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
-      const { pack } = await import("tar-fs");
+      // tar-fs is CommonJS: bundled, its named exports exist only on `default`.
+      const tarFs = (await import("tar-fs")) as typeof import("tar-fs") & {
+        default?: typeof import("tar-fs");
+      };
+      const pack = tarFs.pack ?? tarFs.default?.pack;
+      if (!pack) throw new Error("tar-fs offers no pack(): reinstall dependencies (npm ci)");
       let sent = 0;
       options.onContext?.(0, total);
       const counted = new Transform({
