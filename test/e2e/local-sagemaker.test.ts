@@ -303,7 +303,7 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
     const stateFile = path.join(dir, "STATE.json");
     const stateBefore = await readFile(stateFile, "utf8");
     const localTests = () =>
-      spawnSync("docker", ["ps", "--filter", "label=gen3d.local-test", "--format", "{{.Names}}"], {
+      spawnSync("docker", ["ps", "--filter", "label=gen3d.local-test=gen3d-it", "--format", "{{.Names}}"], {
         encoding: "utf8",
       }).stdout.trim();
     let stdout = "";
@@ -315,19 +315,29 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
     child.stdout?.on("data", (chunk) => {
       stdout += String(chunk);
     });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const seen = await until(
-      "the local-test container in docker ps",
-      120_000,
-      async () => localTests() || undefined,
+    let exitCode: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => {
+        exitCode = code;
+        resolve(code);
+      }),
     );
-    expect(seen).toContain("gen3d-local-test");
-    expect(await exited, stdout.slice(-3000)).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({
-      ok: true,
-      mode: "fresh",
-      evidence: { startup: { healthy: true } },
+    const seen = await until("the local-test container in docker ps", 120_000, async () => {
+      const names = localTests();
+      if (names) return names;
+      return exitCode === undefined ? undefined : `verify exited (${exitCode}) first: ${stdout.slice(-2000)}`;
     });
+    expect(seen).toContain("gen3d-local-test");
+    const code = await exited;
+    const doc = JSON.parse(stdout) as {
+      ok: boolean;
+      mode: string;
+      evidence: { startup: { healthy: boolean }; tasks: Record<string, { ok: boolean }> };
+    };
+    // The verdict is the exit code; the test ran against the image again, every task answered.
+    expect(code, stdout.slice(-3000)).toBe(doc.ok ? 0 : 1);
+    expect(doc).toMatchObject({ mode: "fresh", evidence: { startup: { healthy: true } } });
+    expect(Object.values(doc.evidence.tasks).map((t) => t.ok)).toEqual([true, true, true]);
     expect(localTests()).toBe("");
     expect(await readFile(stateFile, "utf8")).toBe(stateBefore);
 
@@ -350,7 +360,14 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
     try {
       const failed = run(dir, ["verify", "--phase", "3", "--json"], env);
       expect(failed.code, failed.stderr.slice(-3000)).toBe(1);
-      expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false, mode: "fresh" });
+      const verdict = JSON.parse(failed.stdout) as {
+        ok: boolean;
+        differsFromRecord: { recorded?: { status: string }; fresh?: { status: string } }[];
+      };
+      expect(verdict.ok).toBe(false);
+      // The record says passed; the fresh evidence does not (a gate that failed, or the test
+      // stopped by the missing bucket before its gates).
+      expect(verdict.differsFromRecord.some((d) => d.fresh?.status === "fail")).toBe(true);
       expect(localTests()).toBe("");
       const recorded = run(dir, ["verify", "--phase", "3", "--recorded"], env);
       expect(recorded.code, recorded.stderr.slice(-3000)).toBe(0);
