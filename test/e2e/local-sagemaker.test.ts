@@ -59,7 +59,10 @@ async function readState(dir: string): Promise<{
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
+    const value = await probe().catch((error: Error) => {
+      if (error.message.startsWith("deploy exited")) throw error;
+      return undefined;
+    });
     if (value !== undefined) return value;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -142,7 +145,8 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
     const zero = state.phases["10"]?.evidence?.run as { coldStart?: { breakdown?: unknown } };
     expect(zero.coldStart?.breakdown).toBeDefined();
     // The gate judges the cold start this very run measured.
-    const gates = (state.phases["10"]?.evidence as { gates?: { id: string; status: string }[] }).gates ?? [];
+    const phase10 = state.phases["10"]?.evidence as { gates?: { id: string; status: string }[] } | undefined;
+    const gates = phase10?.gates ?? [];
     expect(gates.find((g) => g.id === "scale-to-zero.cold-start")?.status).toBe("pass");
   });
 
@@ -214,20 +218,36 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
 
     const child: ChildProcess = spawn(process.execPath, [BIN, "deploy"], {
       cwd: dir,
-      env: { ...process.env, ...env, CI: "true" },
-      stdio: "ignore",
+      env: { ...process.env, ...env, CI: "true", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
     });
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    let output = "";
+    for (const stream of [child.stdout, child.stderr])
+      stream?.on("data", (c) => (output = (output + c).slice(-6000)));
+    let exitCode: number | null | undefined;
+    const exited = new Promise<void>((resolve) =>
+      child.once("exit", (code) => {
+        exitCode = code;
+        resolve();
+      }),
+    );
     // Phase 9 records each job in STATE.json (artifacts.integrationJobs) before it waits for it.
-    const idsBefore = await until("phase 9 to record a submitted job", 300_000, async () => {
-      const state = await readState(dir);
-      const jobs = state.artifacts.integrationJobs?.jobs ?? [];
-      return state.phases["9"]?.status === "running" && jobs.length > 0
-        ? jobs.map((j) => j.inferenceId)
-        : undefined;
-    });
-    child.kill("SIGKILL");
-    await exited;
+    let idsBefore: string[];
+    try {
+      idsBefore = await until("phase 9 to record a submitted job", 300_000, async () => {
+        if (exitCode !== undefined)
+          throw new Error(`deploy exited (${exitCode}) before phase 9 waited:\n${output}`);
+        const state = await readState(dir);
+        const jobs = state.artifacts.integrationJobs?.jobs ?? [];
+        return state.phases["9"]?.status === "running" && jobs.length > 0
+          ? jobs.map((j) => j.inferenceId)
+          : undefined;
+      });
+    } finally {
+      // Never leave the deploy running into the next test, whatever happened above.
+      child.kill("SIGKILL");
+      await exited;
+    }
 
     const endpoint = "gen3d-it-async";
     const before = (await moto.localSageMaker(`endpoints/${endpoint}`)) as EndpointReport;
