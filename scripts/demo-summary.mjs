@@ -116,8 +116,10 @@ if (!integration.tasks?.generate_3d)
   );
 say();
 
-const acts = [...(report?.scaling?.activities ?? [])].reverse();
 const inService = phase(7).finishedAt ?? phase(7).completedAt;
+// Only this deployment's activities: an endpoint updated in place keeps those of earlier runs.
+const since = Date.parse(phase(7).startedAt ?? inService ?? 0);
+const acts = [...(report?.scaling?.activities ?? [])].reverse().filter((a) => Date.parse(a.StartTime) >= since);
 say("The endpoint's timeline (here → on AWS):");
 if (inService)
   say(
