@@ -119,7 +119,9 @@ say();
 const inService = phase(7).finishedAt ?? phase(7).completedAt;
 // Only this deployment's activities: an endpoint updated in place keeps those of earlier runs.
 const since = Date.parse(phase(7).startedAt ?? inService ?? 0);
-const acts = [...(report?.scaling?.activities ?? [])].reverse().filter((a) => Date.parse(a.StartTime) >= since);
+const acts = [...(report?.scaling?.activities ?? [])]
+  .reverse()
+  .filter((a) => Date.parse(a.StartTime) >= since);
 say("The endpoint's timeline (here → on AWS):");
 if (inService)
   say(

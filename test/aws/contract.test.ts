@@ -45,7 +45,7 @@ describe("requests are checked against the SageMaker service model", () => {
       new CreateModelCommand({
         ModelName: "contract-model",
         ExecutionRoleArn: "arn:aws:iam::123456789012:role/gen3d-sagemaker",
-        PrimaryContainer: { Image: "127.0.0.1:5000/x@sha256:" + "0".repeat(64), Environment: env },
+        PrimaryContainer: { Image: `127.0.0.1:5000/x@sha256:${"0".repeat(64)}`, Environment: env },
       });
     const error = await client()
       .send(model({ "HF-TOKEN": "x" }))
