@@ -56,7 +56,7 @@ def write_models(models: Path) -> None:
             print(f"{sam3}: wrote a tiny random-weight Sam3TrackerModel", file=sys.stderr)
     sam3d = models / "sam3d"
     if not (sam3d / "pipeline.yaml").is_file():
-        # Never loaded (generate_3d is off in this image, see the config), only copied.
+        # The 3D stand-in only checks these exist (GEN3D_3D_BACKEND=test, see the config).
         sam3d.mkdir(parents=True, exist_ok=True)
         (sam3d / "pipeline.yaml").write_text("ss_generator_ckpt_path: ss_generator.ckpt\n")
         (sam3d / "ss_generator.ckpt").write_bytes(b"placeholder checkpoint\n")
@@ -77,11 +77,14 @@ def write_config(models: Path) -> None:
         directory = models / model["name"]
         model["localPath"] = rel(directory)
         model["expectedSizeBytes"] = dir_bytes(directory)
-        if model["name"] == "sam3d":
-            # The real generate_3d backend needs CUDA and a >= 32 GB GPU; with GEN3D_BACKEND=sam3
-            # the container has no CPU stand-in for it, so this image serves SAM 3's two tasks.
-            model["enabled"] = False
-    config["localTest"]["environment"] = {"GEN3D_BACKEND": "sam3", "GEN3D_DEVICE": "cpu", "GEN3D_DTYPE": "float32"}
+    # The real generate_3d backend needs CUDA and a >= 32 GB GPU: GEN3D_3D_BACKEND=test pairs the
+    # real SAM 3 with the interface-level 3D stand-in, so generate_3d still answers (and says so).
+    config["localTest"]["environment"] = {
+        "GEN3D_BACKEND": "sam3",
+        "GEN3D_3D_BACKEND": "test",
+        "GEN3D_DEVICE": "cpu",
+        "GEN3D_DTYPE": "float32",
+    }
     # torch + transformers import and the warm-up encode/decode before /ping answers 200.
     config["timeouts"]["startupSeconds"] = 180
     text = json.dumps(config, indent=2) + "\n"

@@ -87,6 +87,9 @@ def _prefix(env: Mapping[str, str], name: str, default: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     backend: str = "sam3"
+    # generate_3d's backend when it differs from GEN3D_BACKEND: "test" pairs the real SAM 3 with the
+    # deterministic 3D stand-in (a CPU demo, where SAM 3D Objects cannot run).
+    backend_3d: str = ""
     model_dir: Path = Path("/opt/gen3d/models")
     allowed_buckets: tuple[str, ...] = ()
     input_prefix: str = "inputs/"
@@ -140,6 +143,9 @@ class Settings:
         backend = env.get("GEN3D_BACKEND", "sam3").strip() or "sam3"
         if backend not in BACKENDS:
             raise ConfigError(f"GEN3D_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}")
+        backend_3d = env.get("GEN3D_3D_BACKEND", "").strip()
+        if backend_3d not in ("", *BACKENDS):
+            raise ConfigError(f"GEN3D_3D_BACKEND={backend_3d!r} is not one of {', '.join(BACKENDS)} (or unset: GEN3D_BACKEND's)")
         disabled = frozenset(_list(env, "GEN3D_DISABLED_TASKS"))
         unknown = sorted(disabled - set(TASKS))
         if unknown:
@@ -160,6 +166,7 @@ class Settings:
             raise ConfigError(f"GEN3D_DTYPE={dtype!r} is not one of auto, float32, bfloat16, float16")
         settings = cls(
             backend=backend,
+            backend_3d=backend_3d,
             model_dir=Path(env.get("GEN3D_MODEL_DIR", "/opt/gen3d/models")),
             allowed_buckets=_list(env, "GEN3D_ALLOWED_BUCKETS"),
             input_prefix=_prefix(env, "GEN3D_INPUT_PREFIX", "inputs/"),

@@ -133,3 +133,28 @@ def test_http_segment_with_the_real_sam3_backend(tmp_path, aws_env, fixtures, ti
         assert srv.stderr_text() == "", srv.stderr_text()[-2000:]
     finally:
         assert srv.stop() == 0
+
+
+def test_real_sam3_with_the_3d_stand_in_serves_generate_3d(tmp_path, aws_env, fixtures, tiny_models, s3):
+    """GEN3D_3D_BACKEND=test: the real SAM 3 segments, the deterministic stand-in reconstructs
+    (a CPU demo, where SAM 3D Objects cannot run) — generate_3d answers instead of being off."""
+    from tests.conftest import base_env, start_server
+
+    srv = start_server(tmp_path, {**base_env(aws_env, tiny_models), "GEN3D_BACKEND": "sam3", "GEN3D_3D_BACKEND": "test"})
+    try:
+        seg = srv.invoke({"task": "segment", "image_s3_key": "inputs/photo.jpg", "session_id": "mix", "prompt_type": "point", "point": [30, 20]}).json()
+        assert seg["status"] == "success", seg
+        assert srv.ping().json()["backend"] == "sam3"
+        out = srv.invoke({"task": "generate_3d", "image_s3_key": "inputs/photo.jpg", "mask_s3_key": seg["mask_s3_key"], "session_id": "mix"}).json()
+        assert out["status"] == "success", out
+        ply = get_object(s3, out["asset_s3_keys"]["ply"])
+        assert ply.startswith(b"ply\n")
+    finally:
+        assert srv.stop() == 0
+
+
+def test_an_unknown_3d_backend_is_refused_at_startup() -> None:
+    from gen3d_serving.config import ConfigError, Settings
+
+    with pytest.raises(ConfigError, match="GEN3D_3D_BACKEND='sam4'"):
+        Settings.from_env({"GEN3D_3D_BACKEND": "sam4"})

@@ -134,7 +134,11 @@ def load_backends(settings: Settings) -> tuple[SegmentationBackend | None, Recon
         from .sam3 import Sam3TrackerBackend
 
         segmenter = Sam3TrackerBackend.from_pretrained(sam3_dir(settings), device=settings.device, dtype=settings.dtype)
-    if settings.needs_3d_model:
+    if settings.needs_3d_model and settings.backend_3d == "test":
+        from .test_backend import TestReconstructionBackend
+
+        reconstructor = TestReconstructionBackend(sam3d_dir(settings), delay_ms=settings.test_delay_ms)
+    elif settings.needs_3d_model:
         from .sam3d import Sam3dObjectsBackend
 
         reconstructor = Sam3dObjectsBackend.load(sam3d_dir(settings), code_dir=settings.sam3d_code_dir)
