@@ -171,7 +171,17 @@ for (const [from, to] of ups) {
   hereSeconds += (to - from) / 1000;
   awsSeconds += (last - from) / 1000 + ((to - last) / 1000) * scale;
 }
-if (up !== null) say("  (an instance is still up: the run is not over)");
+if (up !== null) {
+  // The instance started for the cold start is still up: on AWS it stays until target tracking's
+  // 15 idle minutes and the scale-in cooldown have passed after its last job. Count that.
+  const last = Math.max(up, ...resultTimes.filter((r) => r >= up));
+  const tail = 15 * 60 + (config.async?.scaleInCooldownSeconds ?? 300);
+  hereSeconds += (Date.now() - up) / 1000;
+  awsSeconds += (last - up) / 1000 + tail;
+  say(
+    `  the cold start's instance is still up; on AWS it would stay ≈ ${awsTime(tail)} after its job (counted below)`,
+  );
+}
 const hours = awsSeconds / 3600;
 say(
   `Instance time: ${seconds(hereSeconds)} here; the same run on AWS ≈ ${hours.toFixed(2)} instance-hours of ${cost.instanceType} × $${cost.pricePerHour}/h = $${(hours * cost.pricePerHour).toFixed(2)} (${cost.priceSource}).`,
