@@ -432,7 +432,9 @@ describe("deploy failures and crashes", () => {
       ),
     ).toBe(true);
     expect(
-      resumed.progressLines.some((l) => /creating gen3d-test-async: Creating · elapsed [^/]+ \/ limit /.test(l)),
+      resumed.progressLines.some((l) =>
+        /creating gen3d-test-async: Creating · elapsed [^/]+ \/ limit /.test(l),
+      ),
       resumed.progressLines.join("\n"),
     ).toBe(true);
     const list = await sagemaker.send(new ListEndpointsCommand({}));
