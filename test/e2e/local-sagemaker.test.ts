@@ -51,7 +51,7 @@ function run(cwd: string, args: string[], env: Record<string, string>) {
 
 async function readState(dir: string): Promise<{
   phases: Record<string, PhaseRecord>;
-  artifacts: { integrationJobs?: { jobs: { inferenceId: string }[] } };
+  artifacts: { integrationJobs?: { jobs: { inferenceId: string; outputLocation?: string }[] } };
 }> {
   return JSON.parse(await readFile(path.join(dir, "STATE.json"), "utf8"));
 }
@@ -238,8 +238,12 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
         if (exitCode !== undefined)
           throw new Error(`deploy exited (${exitCode}) before phase 9 waited:\n${output}`);
         const state = await readState(dir);
+        // Waiting, not submitting: every recorded job has SageMaker's answer (its output location).
+        // A job recorded but not yet answered is sent again on resume with the same InferenceId.
         const jobs = state.artifacts.integrationJobs?.jobs ?? [];
-        return state.phases["9"]?.status === "running" && jobs.length > 0
+        return state.phases["9"]?.status === "running" &&
+          jobs.length > 0 &&
+          jobs.every((j) => j.outputLocation)
           ? jobs.map((j) => j.inferenceId)
           : undefined;
       });
