@@ -131,11 +131,11 @@ export function costLines(estimate: CostEstimate): string[] {
     `  model load   ${duration(coldStart.modelLoad.seconds)}: ${coldStart.modelLoad.source}`,
     `  scale-in     ${duration(scaleIn.alarm.seconds)}: ${scaleIn.alarm.source}`,
     `  cooldown     ${duration(scaleIn.cooldown.seconds)}: ${scaleIn.cooldown.source}`,
-    "the seed's matrix, recomputed:",
+    "async vs real-time for this traffic, recomputed:",
     `  real-time, always on:   ${usd(estimate.realtimeAlwaysOnPerMonth)}/month`,
     `  async, min 0 instances: ${usd(estimate.asyncBurstPerMonth)}–${usd(estimate.asyncIsolatedJobsPerMonth)}/month (all jobs in one burst a day … every job alone), saves ${pct(estimate.savingsVsRealtime.worst)}–${pct(estimate.savingsVsRealtime.best)}`,
     `  async, min 1 (warm):    ${usd(estimate.asyncWarmPoolPerMonth)}/month: a warm instance bills like real-time`,
-    `  jobs' own seconds only: ${usd(estimate.asyncComputeOnlyPerMonth)}/month (the seed's way of counting; no endpoint at min 0 bills this little)`,
+    `  jobs' own seconds only: ${usd(estimate.asyncComputeOnlyPerMonth)}/month (a common way of counting; no endpoint at min 0 bills this little)`,
   ];
 }
 

@@ -345,7 +345,7 @@ async function entrypointGate(
     id,
     title,
     "fail",
-    `ENTRYPOINT ${shown} runs ${relative}, which starts no HTTP server: \`docker run IMAGE serve\` would exit or hang and the endpoint never leaves Creating (seed issue #7)`,
+    `ENTRYPOINT ${shown} runs ${relative}, which starts no HTTP server: \`docker run IMAGE serve\` would exit or hang and the endpoint never leaves Creating`,
     { hint: SERVE_FIX, ...location(line), evidence: { ...evidence, source: relative } },
   );
 }
@@ -373,7 +373,7 @@ function noninteractiveGate(input: DockerfileInput, stages: Instruction[][]): Ga
           id,
           title,
           "fail",
-          `apt-get runs at line ${line} before DEBIAN_FRONTEND=noninteractive is set: tzdata's prompt hangs the build (seed issue #8)`,
+          `apt-get runs at line ${line} before DEBIAN_FRONTEND=noninteractive is set: tzdata's prompt hangs the build`,
           {
             hint: `Add \`ENV DEBIAN_FRONTEND=noninteractive\` and \`ENV TZ=Etc/UTC\` (or ARG DEBIAN_FRONTEND=noninteractive) before line ${line}.`,
             location: { file: input.displayFile, line },

@@ -422,7 +422,7 @@ export function localTestGates(
           )
         : gate(id, `${task} works`, "fail", `${task} failed: ${result.problem ?? "invalid response"}`, {
             hint: missingTask
-              ? `The container does not implement the ${task} task (seed issue #24): add it to the server and rebuild.`
+              ? `The container does not implement the ${task} task: add it to the server and rebuild.`
               : "Fix the container's handler for this task; `docker logs` shows its error id.",
           }),
     );

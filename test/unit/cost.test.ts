@@ -68,6 +68,6 @@ describe("the seed's cost matrix, recomputed with what a wake-up from zero bills
     expect(lines).toMatch(/real-time, always on: +\$1105\.95\/month/);
     expect(lines).toMatch(/async, min 0 instances: \$65\.15–\$840\.98\/month .* saves 24%–94%/);
     expect(lines).toMatch(/async, min 1 \(warm\): +\$1105\.95\/month/);
-    expect(lines).toMatch(/jobs' own seconds only: \$38\.40\/month \(the seed's way of counting/);
+    expect(lines).toMatch(/jobs' own seconds only: \$38\.40\/month \(a common way of counting/);
   });
 });
