@@ -139,11 +139,12 @@ class Emulator:
         return self.log_path.read_text(errors="replace")
 
 
-def start_emulator(time_scale: float, tmp: Path) -> Emulator:
+def start_emulator(time_scale: float, tmp: Path, data_plane: bool = True) -> Emulator:
     log_path = tmp / f"emulator-{time.monotonic_ns()}.log"
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", "PYTHONUNBUFFERED": "1"}
+    plane = ["--data-plane", "--time-scale", str(time_scale), "--state-dir", str(tmp / "state")] if data_plane else []
     proc = subprocess.Popen(
-        [sys.executable, str(SERVER), "0", "--data-plane", "--time-scale", str(time_scale), "--state-dir", str(tmp / "state")],
+        [sys.executable, str(SERVER), "0", *plane],
         stdout=subprocess.PIPE, stderr=open(log_path, "w"), text=True, env=env,
     )
     assert proc.stdout is not None

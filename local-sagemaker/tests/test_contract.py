@@ -15,17 +15,9 @@ from conftest import ROLE, start_emulator, stop_emulator
 
 @pytest.fixture(scope="module")
 def emu():  # the control plane alone is enough: no Docker needed
-    import subprocess
-    import sys
-
-    from conftest import SERVER, Emulator
-
-    tmp = Path(tempfile.mkdtemp())
-    proc = subprocess.Popen([sys.executable, str(SERVER), "0"], stdout=subprocess.PIPE, stderr=open(tmp / "log", "w"), text=True)
-    port = int(proc.stdout.readline().strip().split("=")[1])
-    yield Emulator(f"http://127.0.0.1:{port}", proc, 1.0, tmp / "log")
-    proc.terminate()
-    proc.wait(timeout=30)
+    server = start_emulator(1.0, Path(tempfile.mkdtemp()), data_plane=False)
+    yield server
+    stop_emulator(server)
 
 
 def raw(emu, service: str):
