@@ -81,6 +81,32 @@ export function reasonToRun(
   }
 }
 
+/**
+ * Why a phase that passed (or, for `plan`, would run) makes every later passed phase stale, or
+ * undefined when it does not. Staleness follows fingerprints: the phase passed over inputs other
+ * than those of its last pass, it never passed before, or it re-made a product that had gone or
+ * changed outside gen3d. A re-run over the same inputs — a retry after Docker or AWS was briefly
+ * unreachable, an interrupted run, --force — leaves later phases to their own inputs and reads.
+ */
+export function invalidatesLater(
+  before: PhaseRecord,
+  inputHash: string,
+  reality: Reality | undefined,
+): string | undefined {
+  if (reality && reality.type !== "confirmed") return `re-made what it produces (${reality.reason})`;
+  if (before.inputHash === undefined) return "ran for the first time";
+  if (before.inputHash !== inputHash) return "passed with changed inputs";
+  return undefined;
+}
+
+function markLaterStale(phases: Record<string, PhaseRecord>, id: number, why: string): void {
+  for (const [key, later] of Object.entries(phases)) {
+    if (Number(key) > id && later.status === "passed") {
+      phases[key] = { ...later, status: "stale", note: `phase ${id} ${why}` };
+    }
+  }
+}
+
 export function failingGates(gates: readonly GateResult[]): GateResult[] {
   return gates.filter((g) => g.status === "fail");
 }
@@ -111,9 +137,10 @@ interface TaskHandle {
 
 /**
  * Walks the selected phases in order. A passed phase whose inputs hash is unchanged, and whose
- * product one cheap read confirms (`Phase.reality`), is skipped with its reason; one that runs
- * marks every later passed phase stale, so they run too. Every transition is written to
- * STATE.json before the next step starts.
+ * product one cheap read confirms (`Phase.reality`), is skipped with its reason. One that passes
+ * over changed inputs (or re-makes a product that had gone) marks every later passed phase stale,
+ * so they run too; a retry over unchanged inputs does not (`invalidatesLater`). Every transition
+ * is written to STATE.json before the next step starts.
  */
 export class PhaseRunner {
   readonly outcomes = new Map<number, PhaseOutcome>();
@@ -191,35 +218,29 @@ export class PhaseRunner {
     }
     if (this.options.dryRun) {
       this.outcomes.set(phase.id, { id: phase.id, type: "would-run", reason, ...seen });
-      this.upstreamRan ??= `phase ${phase.id} would run`;
+      // A re-run over the inputs it last passed with (a retry after a failure, --force) is
+      // expected to make the same thing again: later phases keep their own verdicts.
+      if (invalidatesLater(record, inputHash, reality)) this.upstreamRan ??= `phase ${phase.id} would run`;
       task.skip(`${phase.title}: would run, ${reason}`);
       return;
     }
 
     const started = this.ctx.clock.now();
+    // Later phases are not touched here: whether this run invalidates them is known only once it
+    // has passed (a retry after a transient failure changes nothing downstream). `inputHash` keeps
+    // the inputs of the last pass, the yardstick for that decision, until this one passes.
     await state.update(
       (draft) => {
         draft.phases[String(phase.id)] = {
           status: "running",
           attempts: record.attempts + 1,
           startedAt: started.toISOString(),
-          inputHash,
+          ...(record.inputHash ? { inputHash: record.inputHash } : {}),
           note: reason,
         };
-        for (const later of this.all) {
-          const key = String(later.id);
-          if (later.id > phase.id && draft.phases[key]?.status === "passed") {
-            draft.phases[key] = {
-              ...(draft.phases[key] as PhaseRecord),
-              status: "stale",
-              note: `phase ${phase.id} re-ran`,
-            };
-          }
-        }
       },
       { event: "phase-started", phase: phase.id, detail: reason },
     );
-    this.upstreamRan = `phase ${phase.id}`;
 
     const finish = () => {
       const finished = this.ctx.clock.now();
@@ -248,21 +269,26 @@ export class PhaseRunner {
       // The inputs as they stand now that the phase passed: a phase may depend on what it made
       // (phase 2 on the image that exists), so the next run compares against this.
       const passedHash = await Promise.resolve(phase.inputs(ctx)).then(hashValue, () => inputHash);
-      await state.setPhase(
-        phase.id,
-        {
-          status: "passed",
-          ...done,
-          inputHash: passedHash,
-          evidence,
-          error: undefined,
-          note: result.outcome,
+      const invalidates = invalidatesLater(record, passedHash, reality);
+      await state.update(
+        (draft) => {
+          const next: PhaseRecord = {
+            ...(draft.phases[String(phase.id)] as PhaseRecord),
+            status: "passed",
+            ...done,
+            inputHash: passedHash,
+            evidence,
+            note: result.outcome,
+          };
+          delete next.error;
+          if (next.note === undefined) delete next.note;
+          draft.phases[String(phase.id)] = next;
+          // In the same write as the pass: a crash cannot leave the pass without its consequence.
+          if (invalidates) markLaterStale(draft.phases, phase.id, invalidates);
         },
-        {
-          event: "phase-passed",
-          detail: result.outcome,
-        },
+        { event: "phase-passed", phase: phase.id, detail: result.outcome },
       );
+      if (invalidates) this.upstreamRan = `phase ${phase.id}`;
       this.outcomes.set(phase.id, {
         id: phase.id,
         type: "passed",

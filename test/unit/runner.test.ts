@@ -175,3 +175,72 @@ describe("phase runner", () => {
     expect(next.phases[1]).toMatchObject({ reason: "interrupted last time" });
   });
 });
+
+describe("a transient failure never invalidates passed work", () => {
+  it("a failed preflight (Docker briefly unreachable) leaves later phases passed; plan and the retry skip them", async () => {
+    const ctx = await createTestContext();
+    let dockerUp = true;
+    const { phases, runs } = fakePhases(4, { 1: { fail: () => !dockerUp } });
+    await runPhases(ctx, phases, {});
+    dockerUp = false;
+    const failed = await runPhases(ctx, phases, { only: 1, force: true });
+    expect(failed.status).toBe("failed");
+    expect([2, 3, 4].map((id) => ctx.state.phase(id).status)).toEqual(["passed", "passed", "passed"]);
+
+    const plan = await runPhases(ctx, phases, { dryRun: true });
+    expect(plan.phases.map((p) => p.type)).toEqual(["would-run", "skipped", "skipped", "skipped"]);
+    expect(plan.phases[0]).toMatchObject({ reason: "failed last time (GATE_P1_OK)" });
+
+    dockerUp = true;
+    const retry = await runPhases(ctx, phases, {});
+    expect(retry.phases.map((p) => p.type)).toEqual(["passed", "skipped", "skipped", "skipped"]);
+    expect(runs).toEqual([1, 2, 3, 4, 1, 1]);
+  });
+
+  it("inputs that read differently while a dependency is down, then come back, re-run only that phase", async () => {
+    const ctx = await createTestContext();
+    let imageId = "sha256:aaa";
+    const { phases, runs } = fakePhases(4, {
+      2: { input: () => ({ imageId }), fail: () => imageId === "missing" },
+    });
+    await runPhases(ctx, phases, {});
+    imageId = "missing"; // the engine does not answer: the image looks absent
+    expect((await runPhases(ctx, phases, {})).status).toBe("failed");
+    expect([3, 4].map((id) => ctx.state.phase(id).status)).toEqual(["passed", "passed"]);
+    imageId = "sha256:aaa";
+    const back = await runPhases(ctx, phases, {});
+    expect(back.phases.map((p) => p.type)).toEqual(["skipped", "passed", "skipped", "skipped"]);
+    expect(runs).toEqual([1, 2, 3, 4, 2, 2]);
+  });
+
+  it("an interrupted phase that then passes over new inputs still makes the later phases stale", async () => {
+    const ctx = await createTestContext();
+    let version = 1;
+    let interrupt = false;
+    const controller = new AbortController();
+    const options = {
+      2: {
+        input: () => ({ version }),
+        run: async () => {
+          if (interrupt) {
+            controller.abort();
+            throw Object.assign(new Error("aborted"), { name: "AbortError" });
+          }
+        },
+      },
+    };
+    const { phases } = fakePhases(4, options);
+    await runPhases(ctx, phases, {});
+    version = 2;
+    interrupt = true;
+    const killed = await createTestContext({ dir: ctx.loaded.baseDir, signal: controller.signal });
+    expect((await runPhases(killed, phases, {})).status).toBe("interrupted");
+    // Nothing later is stale yet: phase 2 has not produced anything new.
+    expect(killed.state.phase(3).status).toBe("passed");
+    interrupt = false;
+    const resumed = await createTestContext({ dir: ctx.loaded.baseDir });
+    const report = await runPhases(resumed, phases, {});
+    expect(report.phases.map((p) => p.type)).toEqual(["skipped", "passed", "passed", "passed"]);
+    expect(report.phases[2]).toMatchObject({ reason: "an earlier phase re-ran (phase 2)" });
+  });
+});
