@@ -41,6 +41,7 @@ from local_sagemaker import autoscaler, control_plane  # noqa: E402
 from local_sagemaker.clock import Clock  # noqa: E402
 from local_sagemaker.contract import Contract  # noqa: E402
 from local_sagemaker.data_plane import DataPlane, InvokeError  # noqa: E402
+from local_sagemaker.faults import Faults  # noqa: E402
 
 
 def _patch_invoke_async_data_plane() -> None:
@@ -86,6 +87,7 @@ class App:
 
     def __init__(self, inner: Callable[..., Any], plane: DataPlane | None, clock: Clock, contract: Contract | None):
         self.inner, self.plane, self.clock, self.contract = inner, plane, clock, contract
+        self.faults = Faults()
 
     def _refusal(self, environ: dict[str, Any]) -> Response | None:
         """The service model's verdict on this request (None: well-formed, or not ours to judge)."""
@@ -109,8 +111,15 @@ class App:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
+        if path.rstrip("/") == "/local-sagemaker/faults":
+            return self.faults.api(Request(environ))(environ, start_response)
         if path.startswith("/local-sagemaker/"):
             return self._api(Request(environ))(environ, start_response)
+        if not path.startswith(("/moto-api/", "/gen3d-test/")):
+            fault = self.faults.take(environ)
+            if fault is not None:
+                control_plane._log(f"injected fault: {fault['error']} for {fault['operation']}")
+                return Faults.answer(fault, environ, start_response)
         refusal = self._refusal(environ)
         if refusal is not None:
             return refusal(environ, start_response)
@@ -135,6 +144,8 @@ class App:
         with self.plane.lock:
             if path == "endpoints":
                 return _json(200, {"endpoints": [self.plane.view(e) for (a, r, _), e in self.plane.endpoints.items() if a == account and r == region]})
+            if path == "inferences":
+                return _json(200, {"inferences": {k: {**v, "outcomes": list(v["outcomes"])} for k, v in self.plane.inferences.items()}})
             if path.startswith("endpoints/"):
                 ep = self.plane.get(account, region, path[len("endpoints/"):])
                 if ep is None:

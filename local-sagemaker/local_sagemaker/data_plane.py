@@ -197,6 +197,9 @@ class DataPlane:
         self.state_dir = state_dir
         os.makedirs(state_dir, exist_ok=True)
         self.endpoints: dict[tuple[str, str, str], Endpoint] = {}
+        # Every InferenceId ever received (across endpoints, deletions and re-creations): how many
+        # times it was submitted and how each attempt ended — GET /local-sagemaker/inferences.
+        self.inferences: dict[str, dict[str, Any]] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self._stopping = threading.Event()
         self._kick = threading.Event()  # reconcile now (a desired count changed)
@@ -264,6 +267,7 @@ class DataPlane:
         """Before moto's reset: every endpoint goes, with its containers."""
         with self.lock:
             endpoints = list(self.endpoints.values())
+            self.inferences.clear()
         for ep in endpoints:
             self._retire_endpoint(ep, reason="the emulator was reset")
 
@@ -676,6 +680,9 @@ class DataPlane:
         )
         with self.lock:
             ep.counters["submitted"] += 1
+            record = self.inferences.setdefault(inference_id, {"endpointName": ep.name, "submitted": 0, "outcomes": [], "firstArrivedAt": job.arrived_at})
+            record["submitted"] += 1
+            record["lastArrivedAt"] = job.arrived_at
             serving = ep.fleet is not None and len(ep.fleet.healthy()) > 0
             starting = ep.fleet is not None and any(i.status in ("pending", "starting") for i in ep.fleet.instances)
             if not serving and ep.open_cold_start is None and ep.fleet is not None:
@@ -798,6 +805,9 @@ class DataPlane:
         done = time.monotonic()
         with self.lock:
             ep.counters[how] += 1
+            record = self.inferences.get(job.inference_id)
+            if record is not None:
+                record["outcomes"].append(how)
             if job.post_end:
                 total = (done - job.arrived) * 1000
                 container = (job.post_end - job.post_start) * 1000
