@@ -5,17 +5,9 @@ import { listTree } from "../engine/fingerprint.js";
 import { type GateResult, gate } from "../engine/phase.js";
 import type { DockerfileInput } from "./dockerfile.js";
 import { copyInstructions } from "./dockerfile.js";
+import { formatBytes } from "./format.js";
 
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
+export { formatBytes };
 
 /** Every enabled model's directory exists, is non-empty and is within tolerance of its expected size (seed #2, #18, #22). */
 export async function modelGates(config: Gen3dConfig, baseDir: string): Promise<GateResult[]> {

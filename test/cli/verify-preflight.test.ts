@@ -29,7 +29,7 @@ describe("gen3d verify --phase 1", { timeout: 60_000 }, () => {
     const dir = await makeProject({ config: withEndpoint(validConfig()) });
     const runtime = testRuntime(dir);
     const code = await main(["verify", "--phase", "1"], runtime);
-    expect(runtime.out.stderr).toMatch(/✔ `docker run IMAGE serve` starts the server/);
+    expect(runtime.out.stderr).toMatch(/✔ `docker run IMAGE serve` reaches the entry point: .*decided in phase 3/);
     expect(runtime.out.stderr).toMatch(/✔ Docker daemon reachable: Docker \d/);
     expect(runtime.out.stderr).toMatch(/✔ execution role exists and trusts SageMaker/);
     expect(runtime.out.stderr).toMatch(/real-time, always on: +\$\d/);
