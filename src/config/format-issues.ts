@@ -52,11 +52,33 @@ export function didYouMean(input: string, candidates: readonly string[]): string
   return best.distance <= Math.max(2, Math.floor(input.length / 3)) ? best.name : undefined;
 }
 
+const LONGEST_SHOWN = 120;
+
+/**
+ * `text` safe to print on a terminal, on one line: control, format (bidi overrides) and line
+ * separator characters as \u escapes, and anything past `max` characters cut with a count. A key
+ * or value from the config may hold an escape sequence that would otherwise repaint the screen.
+ */
+export function printable(text: string, max = LONGEST_SHOWN): string {
+  const chars = [...text];
+  const shown = chars.length > max ? chars.slice(0, max) : chars;
+  const escaped = shown
+    .map((c) =>
+      /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u.test(c)
+        ? `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, "0")}`
+        : c,
+    )
+    .join("");
+  return chars.length > max ? `${escaped}… (${chars.length} characters)` : escaped;
+}
+
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const segment of path) {
     if (typeof segment === "number") out += `[${segment}]`;
-    else out += out === "" ? String(segment) : `.${String(segment)}`;
+    else if (/^[A-Za-z0-9_$-]+$/.test(String(segment)))
+      out += out === "" ? String(segment) : `.${String(segment)}`;
+    else out += `["${printable(String(segment), 60).replace(/"/g, '\\"')}"]`;
   }
   return out === "" ? "(root)" : out;
 }

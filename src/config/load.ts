@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { containerEnvironment, endpointNameFor, projectTags } from "../adapters/sagemaker-spec.js";
 import { UserError } from "../engine/errors.js";
-import { formatIssues } from "./format-issues.js";
+import { formatIssues, formatPath, printable } from "./format-issues.js";
+import { findJsonSyntaxError } from "./json-syntax.js";
 import { environmentMapProblems, resourceNameProblems, tagProblems } from "./sagemaker-limits.js";
 import { configSchema, type Gen3dConfig } from "./schema.js";
 
@@ -132,21 +133,82 @@ function sagemakerLimitProblems(config: Gen3dConfig): string[] {
 }
 
 /** Validates an already-parsed JSON value; throws one UserError listing every problem. */
+/** Deeper than any gen3d config needs (smoke-test payloads included); JSON nested past it is a mistake. */
+export const MAX_CONFIG_DEPTH = 32;
+
+/** The path to the first value nested deeper than `limit`, walked without recursion. */
+function tooDeep(value: unknown, limit: number): PropertyKey[] | undefined {
+  const stack: { value: unknown; path: PropertyKey[] }[] = [{ value, path: [] }];
+  while (stack.length > 0) {
+    const { value: node, path } = stack.pop() as { value: unknown; path: PropertyKey[] };
+    if (node === null || typeof node !== "object") continue;
+    if (path.length >= limit) return path;
+    const entries = Array.isArray(node) ? node.map((v, i) => [i, v] as const) : Object.entries(node);
+    for (const [key, child] of entries) stack.push({ value: child, path: [...path, key] });
+  }
+  return undefined;
+}
+
+const MAX_PROBLEMS_SHOWN = 50;
+
+function invalid(file: string, lines: readonly string[], hint?: string): UserError {
+  const shown = lines.slice(0, MAX_PROBLEMS_SHOWN).map((l) => `• ${printable(l, 400)}`);
+  if (lines.length > shown.length) shown.push(`• … and ${lines.length - shown.length} more`);
+  return new UserError("CONFIG_INVALID", `${file} has ${lines.length} problem(s)`, {
+    details: shown,
+    ...(hint ? { hint } : {}),
+  });
+}
+
+/** Validates an already-parsed JSON value; throws one UserError listing every problem. */
 export function parseConfig(value: unknown, file: string): Gen3dConfig {
+  const deep = tooDeep(value, MAX_CONFIG_DEPTH);
+  if (deep) {
+    throw invalid(file, [
+      `${formatPath(deep.slice(0, 8))}${deep.length > 8 ? "…" : ""}: nested deeper than ${MAX_CONFIG_DEPTH} levels; a gen3d config is a few levels deep — remove the nesting`,
+    ]);
+  }
   const result = configSchema.safeParse(value);
   if (!result.success) {
-    throw new UserError("CONFIG_INVALID", `${file} has ${result.error.issues.length} problem(s)`, {
-      details: formatIssues(configSchema, result.error.issues).map((l) => `• ${l}`),
-      hint: "Fix the keys above; `schema/gen3d.config.schema.json` gives your editor completion and checks.",
-    });
+    throw invalid(
+      file,
+      formatIssues(configSchema, result.error.issues),
+      "Fix the keys above; `schema/gen3d.config.schema.json` gives your editor completion and checks.",
+    );
   }
   const problems = crossFieldProblems(result.data);
-  if (problems.length > 0) {
-    throw new UserError("CONFIG_INVALID", `${file} has ${problems.length} problem(s)`, {
-      details: problems.map((l) => `• ${l}`),
-    });
-  }
+  if (problems.length > 0) throw invalid(file, problems);
   return result.data;
+}
+
+/** JSON text → value, or a UserError that points at the line and column where the syntax breaks. */
+export function parseConfigText(raw: string, file: string): unknown {
+  try {
+    // A byte-order mark (some Windows editors write one) is not part of the JSON.
+    return JSON.parse(raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw);
+  } catch (error) {
+    const at = findJsonSyntaxError(raw);
+    if (!at) {
+      throw new UserError(
+        "CONFIG_INVALID",
+        `${file}: not valid JSON: ${printable((error as Error).message)}`,
+        {
+          hint: "Fix the JSON syntax (a trailing comma or a missing quote is the usual cause).",
+        },
+      );
+    }
+    const shown = printable(at.text, 200);
+    const caret = at.column - 1;
+    throw new UserError(
+      "CONFIG_INVALID",
+      `${file}:${at.line}:${at.column}: not valid JSON: ${printable(at.reason)}`,
+      {
+        // The line with a caret under the column, when it prints as it is.
+        details: shown === at.text ? [`  ${shown}`, `  ${" ".repeat(caret)}^`] : [],
+        hint: "Fix the JSON syntax at that line and column (a trailing comma or a missing quote is the usual cause).",
+      },
+    );
+  }
 }
 
 export async function loadConfig(file: string): Promise<LoadedConfig> {
@@ -160,13 +222,6 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
       hint: "Run `gen3d init` to write one, or pass --config PATH.",
     });
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    throw new UserError("CONFIG_INVALID", `${absolute} is not valid JSON: ${(error as Error).message}`, {
-      hint: "Fix the JSON syntax (a trailing comma or a missing quote is the usual cause).",
-    });
-  }
+  const value = parseConfigText(raw, absolute);
   return { config: parseConfig(value, absolute), file: absolute, baseDir: path.dirname(absolute), raw };
 }
