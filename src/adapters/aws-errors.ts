@@ -37,6 +37,15 @@ export function isThrottle(error: unknown): boolean {
   return /Throttl|TooManyRequests|RequestLimitExceeded/i.test(awsErrorName(error));
 }
 
+/** A 5xx answer (InternalFailure, ServiceUnavailable, S3's SlowDown…), after the SDK's retries. */
+export function isServerError(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
+  if (typeof status === "number" && status >= 500) return true;
+  return /InternalFailure|InternalError|InternalServerError|ServiceUnavailable|SlowDown/i.test(
+    awsErrorName(error),
+  );
+}
+
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
@@ -104,17 +113,27 @@ export function awsFailure(error: unknown, action: string, permission?: string, 
     hint =
       "An account quota is exhausted: raise it in the Service Quotas console (service SageMaker), or delete unused resources.";
   } else if (isThrottle(error)) {
-    hint = "AWS throttled the call after the SDK's retries; wait a minute and run `gen3d resume`.";
+    hint = "AWS throttled the call after the SDK's retries; wait a minute and run the command again.";
   } else if (
     /ExpiredToken|InvalidClientTokenId|UnrecognizedClient|CredentialsProviderError|SignatureDoesNotMatch/i.test(
       name,
     )
   ) {
     hint =
-      "The AWS credentials are missing or expired: refresh them (e.g. `aws sso login`), or set aws.profile in gen3d.config.json / AWS_PROFILE, then run `gen3d resume`.";
+      "The AWS credentials are missing or expired: refresh them (e.g. `aws sso login`), or set aws.profile in gen3d.config.json / AWS_PROFILE, then run the command again.";
   } else if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(`${name} ${message}`)) {
     hint =
       "The AWS endpoint is unreachable: check aws.endpoint (is the local emulator running?) or the network.";
+  } else if (isServerError(error)) {
+    hint =
+      "AWS answered with a server error (5xx) after the SDK's retries: the fault is on AWS's side and usually passes; wait a few minutes (see the AWS Health Dashboard) and run the command again.";
+  } else if (
+    /ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|TimeoutError/i.test(
+      `${name} ${message} ${errorCode(error) ?? ""}`,
+    )
+  ) {
+    hint =
+      "The connection to AWS was reset or timed out on every one of the SDK's retries: check the network, a proxy (HTTPS_PROXY) or VPN, then run the command again.";
   }
   if (extraHint) hint = hint ? `${hint} ${extraHint}` : extraHint;
   return new ExternalError("AWS_CALL_FAILED", `${action} failed: ${name}: ${message}`, {
