@@ -128,7 +128,6 @@ async function makeProject(endpoint) {
     });
   }
   const bytes = makeTestModels(path.join(dir, "container", "models"), 1);
-  const port = 20000 + Math.floor(Math.random() * 20000);
   const config = {
     project: { name: PROJECT },
     aws: { region: "us-east-1", endpoint, registry: REGISTRY },
@@ -160,7 +159,7 @@ async function makeProject(endpoint) {
     ],
     instance: { type: "ml.g6e.xlarge", initialCount: 1, minCount: 0, maxCount: 2 },
     timeouts: { startupSeconds: 60, buildSeconds: 600, deploySeconds: 120 },
-    localTest: { aliveAfterSeconds: 1, port, environment: { GEN3D_BACKEND: "test" } },
+    localTest: { aliveAfterSeconds: 1, environment: { GEN3D_BACKEND: "test" } },
   };
   await writeFile(path.join(dir, "gen3d.config.json"), JSON.stringify(config, null, 2));
   return { dir, config };

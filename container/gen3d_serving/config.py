@@ -73,6 +73,15 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith("/"):
+        raise ConfigError(f"{name}={raw!r} must be an absolute path inside the container")
+    return Path(raw)
+
+
 def _prefix(env: Mapping[str, str], name: str, default: str) -> str:
     """A key prefix: no leading slash, no '..', and ending in '/' unless empty."""
     raw = env.get(name)
@@ -91,6 +100,10 @@ class Settings:
     # deterministic 3D stand-in (a CPU demo, where SAM 3D Objects cannot run).
     backend_3d: str = ""
     model_dir: Path = Path("/opt/gen3d/models")
+    # Each model's own directory (the CLI passes models[].containerPath, or /opt/ml/model/NAME for
+    # S3 model data); unset: GEN3D_MODEL_DIR/sam3 and GEN3D_MODEL_DIR/sam3d.
+    sam3_dir: Path | None = None
+    sam3d_dir: Path | None = None
     allowed_buckets: tuple[str, ...] = ()
     input_prefix: str = "inputs/"
     output_prefix: str = "outputs/"
@@ -168,6 +181,8 @@ class Settings:
             backend=backend,
             backend_3d=backend_3d,
             model_dir=Path(env.get("GEN3D_MODEL_DIR", "/opt/gen3d/models")),
+            sam3_dir=_path(env, "GEN3D_SAM3_DIR"),
+            sam3d_dir=_path(env, "GEN3D_SAM3D_DIR"),
             allowed_buckets=_list(env, "GEN3D_ALLOWED_BUCKETS"),
             input_prefix=_prefix(env, "GEN3D_INPUT_PREFIX", "inputs/"),
             output_prefix=_prefix(env, "GEN3D_OUTPUT_PREFIX", "outputs/"),

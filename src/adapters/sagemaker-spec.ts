@@ -136,6 +136,32 @@ export function modelDataPrefix(config: Gen3dConfig): string {
   return s3Join(config.s3.bucket, config.s3.prefixes.models);
 }
 
+/** Where an enabled model's files are inside the container: S3 model data lands under /opt/ml/model. */
+export function modelContainerPath(model: Gen3dConfig["models"][number]): string {
+  return model.packaging === "s3"
+    ? `${SAGEMAKER_MODEL_DIR}/${model.name}`
+    : (model.containerPath ?? `${BAKED_MODEL_DIR}/${model.name}`);
+}
+
+/**
+ * The directory of each model the container loads, by the role its tasks give it: the container
+ * reads GEN3D_SAM3_DIR (get_embedding, segment) and GEN3D_SAM3D_DIR (generate_3d), so a model's
+ * name and `containerPath` are what the server opens, not a name it assumes.
+ */
+function modelDirectories(enabled: Gen3dConfig["models"]): Record<string, string> {
+  const directories: Record<string, string> = {};
+  for (const model of enabled) {
+    if (model.tasks.some((t) => t === "get_embedding" || t === "segment"))
+      directories.GEN3D_SAM3_DIR ??= modelContainerPath(model);
+    if (model.tasks.includes("generate_3d")) directories.GEN3D_SAM3D_DIR ??= modelContainerPath(model);
+  }
+  return directories;
+}
+
+/**
+ * The model's environment on SageMaker, and the local test's: gen3d's GEN3D_* settings, then
+ * `localTest.environment` (which may override them). Nothing here is specific to the local run.
+ */
 export function containerEnvironment(config: Gen3dConfig): Record<string, string> {
   const enabled = config.models.filter((m) => m.enabled);
   const packagings = new Set(enabled.map((m) => m.packaging));
@@ -153,6 +179,7 @@ export function containerEnvironment(config: Gen3dConfig): Record<string, string
   const prefix = (p: string) => (p === "" ? "" : `${p}/`);
   return {
     GEN3D_MODEL_DIR: packagings.has("s3") ? SAGEMAKER_MODEL_DIR : BAKED_MODEL_DIR,
+    ...modelDirectories(enabled),
     GEN3D_ALLOWED_BUCKETS: buckets.join(","),
     GEN3D_INPUT_PREFIX: prefix(config.s3.prefixes.input),
     GEN3D_OUTPUT_PREFIX: prefix(config.s3.prefixes.output),

@@ -106,3 +106,26 @@ export function logProblems(log: string): string[] {
   ];
   return log.split("\n").filter((line) => patterns.some((p) => p.test(line)));
 }
+
+export interface ListeningLine {
+  port: number;
+  line: string;
+}
+
+/**
+ * The ports a server's log says it listens on, from the lines the usual Python servers print:
+ * gunicorn `Listening at: http://0.0.0.0:8000 (1)`, uvicorn `Uvicorn running on http://…:8000`,
+ * Flask/Werkzeug and hypercorn `Running on http://127.0.0.1:5000`, waitress `Serving on …`,
+ * aiohttp `======== Running on http://0.0.0.0:8080 ========`, and `listening on [port] N`.
+ */
+export function listeningPorts(log: string): ListeningLine[] {
+  const pattern =
+    /\b(?:listening\s+(?:at|on)|running\s+on|serving\s+on)\b:?\s*(?:port\s+(\d{1,5})\b|(?:(?:https?|tcp):\/\/)?(?:\[[0-9a-f:.]*\]|[\w.-]+):(\d{1,5})\b)/i;
+  const found: ListeningLine[] = [];
+  for (const line of log.split("\n")) {
+    const match = pattern.exec(line);
+    const port = Number(match?.[1] ?? match?.[2]);
+    if (match && port > 0 && port <= 65535) found.push({ port, line: line.trim().slice(0, 300) });
+  }
+  return found;
+}

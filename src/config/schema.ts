@@ -31,8 +31,17 @@ export const modelSchema = z.strictObject({
   gpuMemoryGb: z.number().positive(),
   /** `image`: baked into the image; `s3`: shipped as uncompressed S3 model data to /opt/ml/model. */
   packaging: z.enum(["image", "s3"]).default("image"),
-  /** Where the weights live inside the container. */
-  containerPath: z.string().startsWith("/").optional(),
+  /**
+   * Where the weights live inside the image (packaging "image"); the container is told through
+   * GEN3D_SAM3_DIR / GEN3D_SAM3D_DIR, by the tasks the model serves.
+   */
+  containerPath: z
+    .string()
+    .startsWith("/")
+    .optional()
+    .describe(
+      'packaging "image": where the weights are inside the image (default /opt/gen3d/models/NAME); passed to the container as GEN3D_SAM3_DIR (get_embedding, segment) or GEN3D_SAM3D_DIR (generate_3d)',
+    ),
   enabled: z.boolean().default(true),
   /** The tasks this model serves; a disabled model's tasks are not smoke-tested. */
   tasks: z.array(taskName).default([]),
@@ -134,10 +143,18 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** The container must still be alive this many seconds after it became healthy. */
       aliveAfterSeconds: z.number().int().min(0).default(10),
-      port: z.number().int().min(1024).max(65535).default(8080),
+      port: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .optional()
+        .describe(
+          'With network "publish": the loopback host port mapped to the container\'s 8080 (0 or unset: any free port, so two users on one host never collide). With network "host" the container is probed on 8080, SageMaker\'s port, and phase 3 runs take turns host-wide: leave it unset (or 8080).',
+        ),
       /**
-       * `host`: --network host, the server on 127.0.0.1 (Linux; what the loopback local stack
-       * needs). `publish`: -p 127.0.0.1:PORT:PORT, for Docker Desktop, where host networking
+       * `host`: --network host, probed on 127.0.0.1:8080 (Linux; what the loopback local stack
+       * needs). `publish`: -p 127.0.0.1:PORT:8080, for Docker Desktop, where host networking
        * does not reach the host's loopback.
        */
       network: z.enum(["host", "publish"]).default("host"),
@@ -169,6 +186,14 @@ export const configSchema = z.strictObject({
           }
         })
         .default({}),
+    })
+    .superRefine((localTest, issues) => {
+      if (localTest.network === "host" && localTest.port !== undefined && localTest.port !== 8080)
+        issues.addIssue({
+          code: "custom",
+          path: ["port"],
+          message: `with localTest.network "host" the container is probed on 8080, as SageMaker does (the server cannot be told another port): remove localTest.port, or set localTest.network to "publish" to map host port ${localTest.port} to the container's 8080`,
+        });
     })
     .prefault({}),
   smokeTests: z.partialRecord(taskName, fixtureSchema).default({}),

@@ -4,13 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedAccount } from "../support/aws-account.js";
 import { containersNamed, phaseStatus, spawnCli, waitFor } from "../support/cli-process.js";
-import {
-  containerProject,
-  freePort,
-  LOCAL_REGISTRY,
-  localConfig,
-  requireLocalStack,
-} from "../support/local-stack.js";
+import { containerProject, LOCAL_REGISTRY, localConfig, requireLocalStack } from "../support/local-stack.js";
 import { type MotoServer, startMoto } from "../support/moto/moto.js";
 
 /**
@@ -36,7 +30,6 @@ describe("Ctrl-C during phase 3 leaves no container", { timeout: 300_000 }, () =
     dir = project.dir;
     const config = localConfig({
       endpoint: moto.endpoint,
-      port: await freePort(),
       repository,
       modelBytes: project.modelBytes,
     });

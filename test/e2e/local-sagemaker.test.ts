@@ -3,13 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedAccount } from "../support/aws-account.js";
-import {
-  containerProject,
-  freePort,
-  LOCAL_REGISTRY,
-  localConfig,
-  requireLocalStack,
-} from "../support/local-stack.js";
+import { containerProject, LOCAL_REGISTRY, localConfig, requireLocalStack } from "../support/local-stack.js";
 import { type MotoServer, startMoto } from "../support/moto/moto.js";
 
 /**
@@ -84,7 +78,6 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
     const config = {
       ...localConfig({
         endpoint: moto.endpoint,
-        port: await freePort(),
         repository,
         modelBytes: project.modelBytes,
       }),

@@ -13,7 +13,6 @@ import { createTestContext, withProgress } from "../support/context.js";
 import {
   arm64BaseImage,
   containerProject,
-  freePort,
   LOCAL_REGISTRY,
   localConfig,
   recordingDocker,
@@ -52,7 +51,6 @@ describe("phases 1–4 on the local stack", { timeout: 240_000 }, () => {
     const repository = `gen3d-it-${Math.random().toString(36).slice(2, 8)}`;
     const config = localConfig({
       endpoint: moto.endpoint,
-      port: await freePort(),
       repository,
       modelBytes,
       ...options,

@@ -11,7 +11,6 @@ import { seedAccount } from "../support/aws-account.js";
 import { createTestContext } from "../support/context.js";
 import {
   containerProject,
-  freePort,
   LOCAL_REGISTRY,
   localConfig,
   recordingDocker,
@@ -54,7 +53,7 @@ describe("build and push progress on the local stack", { timeout: 300_000 }, () 
   it("a code change pushes kilobytes and reports the other layers as already present", async () => {
     const { dir, modelBytes } = await containerProject();
     const repository = `gen3d-it-progress-${Math.random().toString(36).slice(2, 8)}`;
-    const config = localConfig({ endpoint: moto.endpoint, port: await freePort(), repository, modelBytes });
+    const config = localConfig({ endpoint: moto.endpoint, repository, modelBytes });
     const docker = recordingDocker();
     const ctx = await createTestContext({
       dir,

@@ -12,7 +12,7 @@ import { localTestPhase } from "../../src/phases/03-local-test.js";
 import { containersNamed } from "../support/cli-process.js";
 import { createTestContext, withProgress } from "../support/context.js";
 import { testRuntime } from "../support/fakes.js";
-import { BASE_IMAGE, freePort, recordingDocker, requireLocalStack } from "../support/local-stack.js";
+import { BASE_IMAGE, recordingDocker, requireLocalStack } from "../support/local-stack.js";
 import { validConfig } from "../support/project.js";
 
 /** A value that must appear in no argv and no output. */
@@ -47,7 +47,6 @@ describe("secret-named localTest.environment values stay out of argv and output"
         project: { name: "gen3d-secret-env" },
         aws: { region: "us-east-1", endpoint: "http://127.0.0.1:1" },
         localTest: {
-          port: await freePort(),
           aliveAfterSeconds: 0,
           environment: { HF_TOKEN: SENTINEL, OPENAI_API_KEY: SENTINEL, GEN3D_BACKEND: "test" },
         },

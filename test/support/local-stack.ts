@@ -99,7 +99,6 @@ export async function containerProject(): Promise<{
 /** A config for the local stack: moto for AWS, the loopback registry for ECR, the test backend. */
 export function localConfig(options: {
   endpoint: string;
-  port: number;
   repository: string;
   modelBytes: { sam3: number; sam3d: number };
   environment?: Record<string, string>;
@@ -141,8 +140,8 @@ export function localConfig(options: {
     instance: { type: "ml.g6e.xlarge" },
     timeouts: { startupSeconds: 60, buildSeconds: 600 },
     localTest: {
+      // No port: host networking probes 8080, as SageMaker does (phase 3 runs take turns).
       aliveAfterSeconds: 1,
-      port: options.port,
       environment: { GEN3D_BACKEND: "test", ...options.environment },
     },
   };

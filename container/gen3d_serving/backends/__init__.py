@@ -40,11 +40,11 @@ class ModelFilesMissing(RuntimeError):
 
 
 def sam3_dir(settings: Settings) -> Path:
-    return settings.model_dir / "sam3"
+    return settings.sam3_dir or settings.model_dir / "sam3"
 
 
 def sam3d_dir(settings: Settings) -> Path:
-    return settings.model_dir / "sam3d"
+    return settings.sam3d_dir or settings.model_dir / "sam3d"
 
 
 def _nonempty_file(path: Path) -> bool:
