@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { type ImageInspect, inspectImage } from "../adapters/docker-image.js";
+import { modelDirInImageGate, SAGEMAKER_MODEL_DIR } from "../checks/dockerfile/model-paths.js";
 import { cudaFromImageConfig, gpuDriverGate, type ImageCuda } from "../checks/gpu-driver.js";
 import { imageGates, modelsInImageGates } from "../checks/image.js";
 import { confirmed, gone } from "../checks/reality.js";
@@ -97,6 +98,41 @@ export function imageCuda(image: ImageInspect | undefined): ImageCuda | undefine
 function insideContext(file: string, contextDir: string): boolean {
   const relative = path.relative(contextDir, file);
   return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
+}
+
+/** The files under /opt/ml/model in the built image (`find` in a throwaway container without network). */
+async function modelDirListing(
+  ctx: PhaseContext,
+  ref: string,
+): Promise<{ size: number; path: string }[] | { error: string }> {
+  const result = await ctx.docker.exec(
+    [
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--entrypoint",
+      "find",
+      ref,
+      SAGEMAKER_MODEL_DIR,
+      "-type",
+      "f",
+      "-printf",
+      "%s\\t%P\\n",
+    ],
+    { allowFailure: true, signal: ctx.signal, timeoutMs: 120_000 },
+  );
+  if (result.exitCode !== 0) {
+    if (/No such file or directory/.test(result.stderr)) return [];
+    return { error: result.stderr.trim().split("\n").at(-1) ?? `find exited ${result.exitCode}` };
+  }
+  return result.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [size, file] = line.split("\t");
+      return { size: Number(size), path: file ?? "" };
+    });
 }
 
 async function engineFor(ctx: PhaseContext) {
@@ -259,6 +295,7 @@ export const buildPhase: Phase = {
     if (image)
       results.push(
         ...(await modelsInImageGates(ctx.docker, target.ref, ctx.config, ctx.loaded.baseDir, ctx.signal)),
+        modelDirInImageGate(await modelDirListing(ctx, target.ref)),
       );
     return results;
   },

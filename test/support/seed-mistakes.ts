@@ -64,6 +64,34 @@ export const SEED_MISTAKES: SeedMistake[] = [
     expect: [/container\/Dockerfile:2/, /`latest` tag/, /fix: Pin a version tag/],
   },
   {
+    name: "weights baked under /opt/ml/model (Solution 2's layout)",
+    seedIssue: "#2",
+    project: {
+      dockerfile: GOOD_DOCKERFILE.replace(
+        "COPY models/sam3 /opt/gen3d/models/sam3",
+        "COPY models/sam3/ /opt/ml/model/sam3/",
+      ),
+    },
+    gate: "dockerfile.model-dir",
+    expect: [
+      /container\/Dockerfile:7/,
+      /1000 B of the build context baked under \/opt\/ml\/model/,
+      /fix: Put weights under another path/,
+    ],
+  },
+  {
+    name: "unpinned RUN pip install (Solution 12)",
+    seedIssue: "#12, #25",
+    project: {
+      dockerfile: GOOD_DOCKERFILE.replace(
+        "RUN pip install --no-cache-dir -r /opt/gen3d/requirements.txt",
+        "RUN pip install --no-cache-dir transformers diffusers accelerate",
+      ),
+    },
+    gate: "dockerfile.requirements-pinned",
+    expect: [/container\/Dockerfile:6/, /pip install transformers/, /fix: Pin each one with ==/],
+  },
+  {
     name: "GPU too small for SAM 3D Objects",
     seedIssue: "instance sizing",
     project: {

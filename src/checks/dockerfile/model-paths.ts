@@ -114,8 +114,7 @@ export async function bakedUnderModelDir(
   return baked.sort((a, b) => a.line - b.line);
 }
 
-const HIDDEN =
-  "SageMaker mounts model data at /opt/ml/model read-only, over whatever the image holds there, and the reference contract reserves it for that";
+const HIDDEN = "SageMaker mounts model data at /opt/ml/model read-only, over whatever the image holds there";
 const MOVE =
   'Put weights under another path (e.g. COPY models/sam3/ /opt/gen3d/models/sam3/, the reference Dockerfile\'s layout, and models[].containerPath to match), or ship them as S3 model data (models[].packaging: "s3").';
 
@@ -142,9 +141,13 @@ export async function modelDirGate(input: DockerfileInput, instructions: Instruc
 }
 
 /** Phase 2's reading of the built image: what `find /opt/ml/model -type f` lists there. */
-export function modelDirInImageGate(listing: { size: number; path: string }[]): GateResult {
+export function modelDirInImageGate(
+  listing: { size: number; path: string }[] | { error: string },
+): GateResult {
   const id = "image.model-dir";
   const title = "nothing baked under /opt/ml/model in the image";
+  if ("error" in listing)
+    return gate(id, title, "not-checked", `could not list /opt/ml/model in the image: ${listing.error}`);
   if (listing.length === 0) return gate(id, title, "pass", "/opt/ml/model holds no file in the image");
   const bytes = listing.reduce((s, f) => s + f.size, 0);
   return gate(

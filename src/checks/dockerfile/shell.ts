@@ -107,7 +107,8 @@ export async function runCommands(instruction: Instruction, vars: Vars = new Map
     };
   }
   const found: { offset: number; command: ShellCommand }[] = [];
-  const writesOf = new Map<Node, (string | undefined)[]>();
+  // Keyed by offset: GopherJS hands out a new wrapper object at each field access.
+  const writesOf = new Map<number, (string | undefined)[]>();
   sx.Walk(file, (node) => {
     if (!node) return true;
     const type = sx.NodeType(node);
@@ -117,7 +118,7 @@ export async function runCommands(instruction: Instruction, vars: Vars = new Map
       const writes = redirects
         .filter((r) => WRITE_REDIRECTS.has(r.Op as number))
         .map((r) => wordText(sx, r.Word as Node, vars));
-      if (node.Cmd) writesOf.set(node.Cmd as Node, writes);
+      if (node.Cmd) writesOf.set((node.Cmd as Node).Pos().Offset(), writes);
     }
     if (type === "CallExpr") {
       const assigns = ((node.Assigns as Node[]) ?? []).map((a) => ({
@@ -127,7 +128,13 @@ export async function runCommands(instruction: Instruction, vars: Vars = new Map
       const args = ((node.Args as Node[]) ?? [])
         .filter((w) => !isEmptyUnquoted(sx, w, vars))
         .map((w) => wordText(sx, w, vars));
-      const command: ShellCommand = { line, kind: "call", assigns, args, writes: writesOf.get(node) ?? [] };
+      const command: ShellCommand = {
+        line,
+        kind: "call",
+        assigns,
+        args,
+        writes: writesOf.get(node.Pos().Offset()) ?? [],
+      };
       found.push({ offset: node.Pos().Offset(), command });
     }
     if (type === "DeclClause") {
