@@ -1,14 +1,8 @@
 import type { Reality } from "../engine/phase.js";
-import { REDACTED, redact } from "../engine/redact.js";
+import { isSecretName } from "../engine/secret-names.js";
 
-/**
- * Names a secret goes by in an environment map: whatever STATE.json's redaction drops, plus the
- * `…_KEY` / `API_KEY` family it does not catch.
- */
-export function isSecretName(key: string): boolean {
-  const asRecorded = redact({ [key]: "" }) as Record<string, unknown>;
-  return asRecorded[key] === REDACTED || /(^|[_-])(api_?)?key($|[_-])|apikey/i.test(key);
-}
+/** The one rule for secret names lives in engine/secret-names; re-exported for the checks' callers. */
+export { isSecretName };
 
 const DIFF = /^(.*): wanted (.+), found (.+)$/s;
 const NOT_WANTED = /^(.*): not wanted, found (.+)$/s;

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { containerEnvironment, endpointNameFor, projectTags } from "../adapters/sagemaker-spec.js";
 import { UserError } from "../engine/errors.js";
+import { credentialProblems } from "./credential-values.js";
 import { formatIssues, formatPath, printable } from "./format-issues.js";
 import { findJsonSyntaxError } from "./json-syntax.js";
 import { environmentMapProblems, resourceNameProblems, tagProblems } from "./sagemaker-limits.js";
@@ -60,6 +61,7 @@ export function crossFieldProblems(config: Gen3dConfig): string[] {
     );
   }
   problems.push(...concurrencyProblems(config));
+  problems.push(...credentialProblems(config));
   const seen = new Set<string>();
   config.models.forEach((model, index) => {
     if (seen.has(model.name)) problems.push(`models[${index}].name: "${model.name}" is listed twice`);

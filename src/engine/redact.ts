@@ -1,14 +1,17 @@
+import { isSecretName } from "./secret-names.js";
+
 /**
- * Keeps secrets out of STATE.json and logs. Keys that name a secret are dropped; values that look
- * like credentials are masked wherever they appear.
+ * Keeps secrets out of STATE.json and logs. The value under a secret-named key (`isSecretName`, the
+ * one rule) is dropped; values that look like credentials are masked wherever they appear.
  */
-const SECRET_KEY =
-  /(password|passwd|secret|token|credential|authorization|sessionkey|accesskey|private_?key)/i;
 const SECRET_VALUE: RegExp[] = [
   /\b(AKIA|ASIA)[0-9A-Z]{16}\b/g,
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
   /\b(?:Basic|Bearer)\s+[A-Za-z0-9+/=._-]{16,}/g,
   /(?<=aws_secret_access_key\s*[=:]\s*)[A-Za-z0-9/+]{30,}/gi,
+  /\bhf_[A-Za-z0-9]{30,}\b/g,
+  /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b/g,
+  /\bxox[abprs]-[A-Za-z0-9-]{10,}/g,
 ];
 
 export const REDACTED = "[redacted]";
@@ -25,7 +28,7 @@ export function redact<T>(value: T): T {
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [key, v] of Object.entries(value)) {
-      out[key] = SECRET_KEY.test(key) ? REDACTED : redact(v);
+      out[key] = isSecretName(key) ? REDACTED : redact(v);
     }
     return out as T;
   }

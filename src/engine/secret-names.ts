@@ -1,9 +1,12 @@
 /**
- * Names that say "this value is a secret": HF_TOKEN, API_KEY, DB_PASSWORD, AWS_SECRET_ACCESS_KEY,
- * githubToken. A name is split into words (on `_`, `-`, `.` and camelCase) and any word that names a
- * secret marks the whole name. "key" alone is ambiguous (GEN3D_KEY_PREFIX, an S3 `imageKey`): it
- * names a secret after "api", "access", "private", "secret", "signing", "encryption" or "client",
- * or as the last word of an environment-style name (STRIPE_KEY).
+ * The one rule for names that say "this value is a secret": HF_TOKEN, MODEL_API_KEY, DB_PASSWORD,
+ * AWS_SECRET_ACCESS_KEY, githubToken, x-amz-security-token. STATE.json's redaction, the display of
+ * environments and drift, and `verify --json` all ask this function. A name is split into words
+ * (on `_`, `-`, `.` and camelCase) and any word that names a secret marks the whole name; so does a
+ * word that ends in one (HFTOKEN, dbpassword), but not one that starts with one (TOKENIZER). "key"
+ * alone is ambiguous (GEN3D_KEY_PREFIX, an S3 `imageKey`): it names a secret after "api", "access",
+ * "private", "secret", "session", "signing", "encryption" or "client", or as the last word of an
+ * environment-style name (STRIPE_KEY).
  */
 const SECRET_WORDS = new Set([
   "token",
@@ -23,7 +26,19 @@ const SECRET_WORDS = new Set([
   "auth",
   "cookie",
 ]);
-const KEY_QUALIFIERS = new Set(["api", "access", "private", "secret", "signing", "encryption", "client"]);
+const KEY_QUALIFIERS = new Set([
+  "api",
+  "access",
+  "private",
+  "secret",
+  "session",
+  "signing",
+  "encryption",
+  "client",
+]);
+/** Run together with what precedes them (HFTOKEN, dbpassword, myapikey): still secret. */
+const SECRET_ENDINGS =
+  /(token|tokens|secret|secrets|password|passwd|passphrase|credentials?|apikey|accesskey|privatekey|sessionkey)$/;
 
 function words(name: string): string[] {
   return name
@@ -36,7 +51,7 @@ function words(name: string): string[] {
 export function isSecretName(name: string): boolean {
   const parts = words(name);
   return parts.some((word, i) => {
-    if (SECRET_WORDS.has(word)) return true;
+    if (SECRET_WORDS.has(word) || SECRET_ENDINGS.test(word)) return true;
     if (word !== "key" && word !== "keys") return false;
     if (KEY_QUALIFIERS.has(parts[i - 1] ?? "")) return true;
     return i === parts.length - 1 && /^[A-Z][A-Z0-9_]*$/.test(name);
