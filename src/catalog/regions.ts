@@ -1,3 +1,6 @@
+import { didYouMean } from "../config/format-issues.js";
+import { UserError } from "../engine/errors.js";
+
 /**
  * Regions where SageMaker runs (AWS's "Amazon SageMaker endpoints and quotas" page, commercial,
  * GovCloud and China partitions). A region missing here is refused by `gen3d init`; add it when
@@ -44,4 +47,64 @@ export const SAGEMAKER_REGIONS = [
 
 export function isSagemakerRegion(region: string): boolean {
   return (SAGEMAKER_REGIONS as readonly string[]).includes(region);
+}
+
+/**
+ * Refuses a region SageMaker does not run in, before any network call (a typo such as
+ * `us-esat-1` would otherwise end as a DNS failure on sts.us-esat-1.amazonaws.com). `where` says
+ * which setting the user should change.
+ */
+export function assertSagemakerRegion(region: string, where = "aws.region"): void {
+  if (isSagemakerRegion(region)) return;
+  const near = didYouMean(region, SAGEMAKER_REGIONS);
+  throw new UserError("REGION_UNKNOWN", `${where} ${region}: SageMaker does not run in this region`, {
+    hint: near
+      ? `Did you mean ${near}? Set ${where} to a region where SageMaker runs.`
+      : `Set ${where} to a region where SageMaker runs, e.g. ${SAGEMAKER_REGIONS.slice(0, 4).join(", ")}.`,
+  });
+}
+
+/** Where an hourly price comes from: the region it was read for, when, and from where. */
+export interface PriceBook {
+  /** The region whose prices the catalog holds. */
+  region: string;
+  source: string;
+  /** When the prices were read from the source. */
+  date: string;
+}
+
+/**
+ * The instance catalog's prices are SageMaker real-time inference on-demand prices in us-east-1.
+ * SageMaker lists the same on-demand prices for US East (Ohio) and US West (Oregon); every other
+ * region is priced differently (usually higher) and gen3d does not know by how much, so it says so
+ * instead of guessing.
+ */
+export const CATALOG_PRICES: PriceBook = {
+  region: "us-east-1",
+  source: "aws.amazon.com/sagemaker/pricing, real-time inference, on-demand",
+  date: "2025",
+};
+const SAME_PRICES_AS_CATALOG = new Set(["us-east-1", "us-east-2", "us-west-2"]);
+
+export interface RegionPrices extends PriceBook {
+  /** The region asked about. */
+  requested: string;
+  /** Whether the prices are that region's own (false: us-east-1's, shown as a lower bound). */
+  exact: boolean;
+  /** One sentence for the output: whose prices these are. */
+  note: string;
+}
+
+export function pricesFor(region: string): RegionPrices {
+  const exact = SAME_PRICES_AS_CATALOG.has(region);
+  const note = exact
+    ? `${region} prices (the same on-demand prices as us-east-1), ${CATALOG_PRICES.source}, read ${CATALOG_PRICES.date}`
+    : `us-east-1 prices: gen3d knows no prices for ${region}, which usually costs more (${CATALOG_PRICES.source}, read ${CATALOG_PRICES.date}); check the pricing page for ${region}`;
+  return {
+    ...CATALOG_PRICES,
+    region: exact ? region : CATALOG_PRICES.region,
+    requested: region,
+    exact,
+    note,
+  };
 }

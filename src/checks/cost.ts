@@ -1,4 +1,5 @@
-import { findInstance, PRICE_SOURCE } from "../catalog/instances.js";
+import { findInstance } from "../catalog/instances.js";
+import { pricesFor, type RegionPrices } from "../catalog/regions.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { type GateResult, gate } from "../engine/phase.js";
 
@@ -22,6 +23,8 @@ export interface CostEstimate {
   instanceType: string;
   pricePerHour: number;
   priceSource: string;
+  /** Whose prices these are: the region, their date and source, and whether they are exact. */
+  prices: RegionPrices;
   jobsPerDay: number;
   secondsPerJob: number;
   /** Billed before the first job runs on a new instance. */
@@ -44,11 +47,22 @@ export interface CostEstimate {
   savingsVsRealtime: { best: number; worst: number };
 }
 
+/** What `gen3d cost` may set instead of the config: the traffic, the region, the instance type. */
+export interface CostOverrides {
+  jobsPerDay?: number;
+  secondsPerJob?: number;
+  region?: string;
+  instanceType?: string;
+}
+
 /** The seed's Solution 4 matrix, recomputed for this config with what a wake-up from zero bills. */
-export function estimateCost(config: Gen3dConfig): CostEstimate | undefined {
-  const instance = findInstance(config.instance.type);
+export function estimateCost(config: Gen3dConfig, overrides: CostOverrides = {}): CostEstimate | undefined {
+  const instance = findInstance(overrides.instanceType ?? config.instance.type);
   if (!instance) return undefined;
-  const { jobsPerDay, secondsPerJob, provisioningSeconds, imagePullMBps } = config.cost;
+  const { provisioningSeconds, imagePullMBps } = config.cost;
+  const jobsPerDay = overrides.jobsPerDay ?? config.cost.jobsPerDay;
+  const secondsPerJob = overrides.secondsPerJob ?? config.cost.secondsPerJob;
+  const prices = pricesFor(overrides.region ?? config.aws.region);
   const imageMb = config.image.maxSizeGb * 1024;
   const coldStart = {
     provisioning: {
@@ -94,7 +108,8 @@ export function estimateCost(config: Gen3dConfig): CostEstimate | undefined {
   return {
     instanceType: instance.type,
     pricePerHour: instance.pricePerHour,
-    priceSource: PRICE_SOURCE,
+    priceSource: prices.note,
+    prices,
     jobsPerDay,
     secondsPerJob,
     coldStart,
@@ -124,7 +139,7 @@ export function costLines(estimate: CostEstimate): string[] {
   const pct = (n: number) => `${Math.round(n * 100)}%`;
   const { coldStart, scaleIn } = estimate;
   return [
-    `${estimate.instanceType} at ${usd(estimate.pricePerHour)}/h (${estimate.priceSource})`,
+    `${estimate.instanceType} at ${usd(estimate.pricePerHour)}/h: ${estimate.prices.note}`,
     `${estimate.jobsPerDay} jobs/day × ${estimate.secondsPerJob} s/job; every wake-up from zero also bills ${duration(estimate.overheadSecondsPerWake)}:`,
     `  provisioning ${duration(coldStart.provisioning.seconds)}: ${coldStart.provisioning.source}`,
     `  image pull   ${duration(coldStart.imagePull.seconds)}: ${coldStart.imagePull.source}`,

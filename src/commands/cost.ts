@@ -1,19 +1,30 @@
-import { costLines, estimateCost } from "../checks/cost.js";
+import { assertSagemakerRegion } from "../catalog/regions.js";
+import { type CostOverrides, costLines, estimateCost } from "../checks/cost.js";
 import { loadConfig } from "../config/load.js";
 import { configPath, type GlobalOptions, ioFor, type Runtime } from "../engine/app.js";
 import { UserError } from "../engine/errors.js";
+import { printJson } from "../engine/output.js";
 
-/** `gen3d cost`: the seed's async-vs-real-time matrix for this config. */
-export async function costCommand(globals: GlobalOptions, runtime: Runtime): Promise<number> {
+/**
+ * `gen3d cost [--jobs-per-day N] [--seconds-per-job S] [--region R] [--instance-type T]`: the
+ * async-vs-real-time matrix for this config, with the traffic, region or instance the flags give.
+ */
+export async function costCommand(
+  globals: GlobalOptions,
+  runtime: Runtime,
+  options: CostOverrides = {},
+): Promise<number> {
   const io = ioFor(globals, runtime);
+  if (options.region !== undefined) assertSagemakerRegion(options.region, "--region");
   const { config } = await loadConfig(configPath(globals, runtime));
-  const estimate = estimateCost(config);
+  const estimate = estimateCost(config, options);
   if (!estimate) {
-    throw new UserError("UNKNOWN_INSTANCE", `no price known for ${config.instance.type}`, {
+    const type = options.instanceType ?? config.instance.type;
+    throw new UserError("UNKNOWN_INSTANCE", `no price known for ${type}`, {
       hint: "Use an instance type from gen3d's catalog (see README: Instance catalog).",
     });
   }
-  if (io.json) io.stdout(`${JSON.stringify(estimate, null, 2)}\n`);
+  if (io.json) printJson(io, true, { ...estimate });
   else io.stdout(`${costLines(estimate).join("\n")}\n`);
   return 0;
 }

@@ -1,9 +1,17 @@
 import { type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
-import { UserError } from "../engine/errors.js";
-import { bold, type Io, renderError, yellow } from "../engine/output.js";
+import { type Gen3dError, UserError, withHint } from "../engine/errors.js";
+import { bold, errorRecord, type Io, printJson, renderError, yellow } from "../engine/output.js";
 import { type RunOptions, type RunReport, runPhases } from "../engine/runner.js";
+import type { StateStore } from "../engine/state.js";
 import { allPhases } from "../phases/index.js";
-import { renderRunSummary } from "./render.js";
+import {
+  artifactRows,
+  phaseJson,
+  plainText,
+  renderArtifacts,
+  renderPlan,
+  renderRunResult,
+} from "./render.js";
 
 export interface DeployOptions extends RunOptions {
   /** `resume` insists on an existing record to resume from. */
@@ -15,7 +23,20 @@ export function exitCodeFor(report: RunReport): number {
   return report.error?.exitCode ?? 1;
 }
 
-/** `gen3d deploy` and `gen3d resume`: walk the phases, skipping what still holds. */
+/**
+ * The hint a stopped run ends with: `gen3d resume` only where STATE.json holds a run to resume
+ * and the stop is one a resume can carry on from (not bad input, not a lock held by someone else).
+ */
+export function stoppedRunHint(error: Gen3dError, state: StateStore): string | undefined {
+  const hasRun = Object.keys(state.state.phases).length > 0;
+  if (!hasRun || (error.exitCode !== 1 && error.exitCode !== 130)) return error.hint;
+  if (error.exitCode === 130) return "Run `gen3d resume` to carry on from the phase that stopped.";
+  if (error.hint?.includes("gen3d resume")) return error.hint;
+  const then = "then `gen3d resume` carries on from that phase.";
+  return error.hint ? `${error.hint.replace(/\.?$/, ";")} ${then}` : `Fix the cause, ${then}`;
+}
+
+/** `gen3d deploy`, `gen3d resume` and `gen3d plan`: walk the phases, skipping what still holds. */
 export async function deployCommand(
   globals: GlobalOptions,
   runtime: Runtime,
@@ -29,16 +50,31 @@ export async function deployCommand(
         hint: "Start one with `gen3d deploy`.",
       });
     }
-    const report = await runPhases(ctx, allPhases(), options);
+    const run = await runPhases(ctx, allPhases(), options);
+    const report = run.error
+      ? { ...run, error: withHint(run.error, stoppedRunHint(run.error, ctx.state)) }
+      : run;
+    const { artifacts, phases } = ctx.state.state;
     if (ctx.io.json) {
-      ctx.io.stdout(
-        `${JSON.stringify({ ok: report.status === "passed", command, ...report, error: report.error?.toRecord(), artifacts: ctx.state.state.artifacts }, null, 2)}\n`,
-      );
-    } else {
-      ctx.io.stderr(renderRunSummary(ctx.io, report, ctx.state.state.artifacts));
-      if (options.dryRun) ctx.io.stderr(renderDrift(ctx.io, report));
+      const rows = artifactRows(artifacts, phases);
+      printJson(ctx.io, report.status === "passed", {
+        status: report.status,
+        phases: report.phases.map(phaseJson),
+        ...(report.error ? { error: errorRecord(report.error) } : {}),
+        artifacts,
+        staleArtifacts: rows.filter((r) => r.stale).map((r) => r.key),
+      });
+      return exitCodeFor(report);
     }
-    if (report.error && !ctx.io.json) ctx.io.stderr(renderError(ctx.io, report.error));
+    if (options.dryRun) {
+      ctx.io.stdout(renderPlan(ctx.io, report));
+      ctx.io.stdout(renderDrift(ctx.io, report));
+    } else {
+      // The phases were listed as they ran (stderr); the result and what exists now go to stdout.
+      ctx.io.stdout(renderRunResult(ctx.io, report));
+      ctx.io.stdout(renderArtifacts(ctx.io, artifacts, phases));
+    }
+    if (report.error) ctx.io.stderr(renderError(ctx.io, report.error));
     return exitCodeFor(report);
   } finally {
     await release();
@@ -49,14 +85,14 @@ export async function deployCommand(
  * `plan`: what each passed phase's reality read found that STATE.json does not say — a deleted
  * endpoint, a config changed in the console. Empty when everything recorded is still there.
  */
-export function renderDrift(io: Io, report: RunReport): string {
+export function renderDrift(io: Pick<Io, "color" | "verbose">, report: RunReport): string {
   const lines: string[] = [];
   for (const p of report.phases) {
     if (p.type !== "would-run" && p.type !== "skipped") continue;
     const reality = p.reality;
     if (!reality || reality.type === "confirmed") continue;
     const verdict = reality.type === "gone" ? `would re-run: ${reality.reason}` : reality.reason;
-    lines.push(`  ${p.id}. ${verdict}`);
+    lines.push(`  ${p.id}. ${plainText(io, verdict)}`);
     if (reality.type === "changed" && reality.changes.length > 3)
       for (const change of reality.changes) lines.push(`       ${change}`);
   }

@@ -4,14 +4,11 @@ import {
 } from "@aws-sdk/client-application-auto-scaling";
 import { DeleteAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { BatchDeleteImageCommand } from "@aws-sdk/client-ecr";
-import { DeleteObjectsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { DeleteObjectsCommand, paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import {
   DeleteEndpointCommand,
   DeleteEndpointConfigCommand,
   DeleteModelCommand,
-  ListEndpointConfigsCommand,
-  ListEndpointsCommand,
-  ListModelsCommand,
 } from "@aws-sdk/client-sagemaker";
 import { describeAlarm, describeScalableTarget, describeScalingPolicies } from "../adapters/autoscaling.js";
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
@@ -28,7 +25,13 @@ import { asyncOutputPaths, endpointNameFor, scalableResourceId } from "../adapte
 import { desiredScaling, SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../checks/autoscaling.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
 import { ExternalError } from "../engine/errors.js";
-import { bold, dim, green, yellow } from "../engine/output.js";
+import { bold, dim, green, printJson, yellow } from "../engine/output.js";
+import {
+  describeRemaining,
+  listSagemakerLeftovers,
+  type Remaining,
+  surveyRemains,
+} from "./destroy-remains.js";
 
 export interface DestroyOptions {
   /** Also delete the pushed ECR image (by digest). */
@@ -60,6 +63,8 @@ export interface DestroyReport {
   backlog?: Backlog;
   /** gen3d-named resources still listed by AWS after the teardown (should be empty). */
   leftovers: string[];
+  /** What destroy keeps or was not asked to remove: ECR images, S3 objects, the log group. */
+  remains: Remaining[];
   cancelled: boolean;
 }
 
@@ -87,34 +92,7 @@ function planTeardown(ctx: AppContext): Plan {
 
 /** What AWS still lists under gen3d's names for this project (proof that a teardown is complete). */
 export async function listLeftovers(ctx: AppContext): Promise<string[]> {
-  const sagemaker = await ctx.aws.sagemaker();
-  const project = ctx.config.project.name;
-  const ours = (name: string | undefined) => typeof name === "string" && name.startsWith(`${project}-`);
-  const out: string[] = [];
-  try {
-    const [endpoints, configs, models] = await Promise.all([
-      sagemaker.send(new ListEndpointsCommand({ NameContains: project, MaxResults: 100 }), {
-        abortSignal: ctx.signal,
-      }),
-      sagemaker.send(new ListEndpointConfigsCommand({ NameContains: project, MaxResults: 100 }), {
-        abortSignal: ctx.signal,
-      }),
-      sagemaker.send(new ListModelsCommand({ NameContains: project, MaxResults: 100 }), {
-        abortSignal: ctx.signal,
-      }),
-    ]);
-    for (const e of endpoints.Endpoints ?? [])
-      if (ours(e.EndpointName)) out.push(`endpoint ${e.EndpointName} (${e.EndpointStatus})`);
-    for (const c of configs.EndpointConfigs ?? [])
-      if (ours(c.EndpointConfigName)) out.push(`endpoint-config ${c.EndpointConfigName}`);
-    for (const m of models.Models ?? []) if (ours(m.ModelName)) out.push(`model ${m.ModelName}`);
-  } catch (error) {
-    throw awsFailure(
-      error,
-      "listing SageMaker resources",
-      "sagemaker:ListEndpoints, sagemaker:ListEndpointConfigs, sagemaker:ListModels",
-    );
-  }
+  const out = await listSagemakerLeftovers(ctx);
   const plan = planTeardown(ctx);
   const autoscaling = await ctx.aws.autoscaling();
   if (await describeScalableTarget(autoscaling, plan.resourceId, ctx.signal))
@@ -152,17 +130,13 @@ async function deleteS3Prefix(ctx: AppContext, uri: string, removed: Removal[]):
   const prefix = rest.slice(bucket.length + 1).replace(/\/?$/, "/");
   const s3 = await ctx.aws.s3();
   let count = 0;
-  let ContinuationToken: string | undefined;
   try {
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix,
-          ...(ContinuationToken ? { ContinuationToken } : {}),
-        }),
-        { abortSignal: ctx.signal },
-      );
+    for await (const page of paginateListObjectsV2(
+      { client: s3, pageSize: 1000 },
+      { Bucket: bucket, Prefix: prefix },
+      // The paginator takes no abort signal: check it between pages.
+    )) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
       const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key as string }));
       if (keys.length > 0) {
         await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }), {
@@ -170,8 +144,7 @@ async function deleteS3Prefix(ctx: AppContext, uri: string, removed: Removal[]):
         });
         count += keys.length;
       }
-      ContinuationToken = page.NextContinuationToken;
-    } while (ContinuationToken);
+    }
   } catch (error) {
     if (isNotFound(error)) {
       removed.push({ kind: "s3-prefix", name: uri, result: "already-gone" });
@@ -264,7 +237,7 @@ export async function destroyDeployment(
   }
   const cancelled = (): DestroyReport => {
     io.stderr("Nothing deleted.\n");
-    return { removed: [], leftovers: [], cancelled: true, ...(backlog ? { backlog } : {}) };
+    return { removed: [], leftovers: [], remains: [], cancelled: true, ...(backlog ? { backlog } : {}) };
   };
   if (!(await ctx.prompt.confirm(`Delete these resources of ${ctx.config.project.name}?`, false)))
     return cancelled();
@@ -414,6 +387,7 @@ export async function destroyDeployment(
   }
 
   const leftovers = await listLeftovers(ctx);
+  const remains = await surveyRemains(ctx, plan.endpointName);
   const at = ctx.clock.now().toISOString();
   await ctx.state.update(
     (draft) => {
@@ -439,6 +413,7 @@ export async function destroyDeployment(
         at,
         removed: removed.filter((r) => r.result === "deleted").map((r) => `${r.kind} ${r.name}`),
         leftovers,
+        remains: remains.map(describeRemaining),
       };
       const stale = options.deleteImages ? [4, 5, 6, 7, 8, 9, 10] : [5, 6, 7, 8, 9, 10];
       for (const id of stale) {
@@ -457,7 +432,7 @@ export async function destroyDeployment(
       detail: `${removed.filter((r) => r.result === "deleted").length} deleted, ${leftovers.length} left`,
     },
   );
-  return { removed, leftovers, cancelled: false, ...(backlog ? { backlog } : {}) };
+  return { removed, leftovers, remains, cancelled: false, ...(backlog ? { backlog } : {}) };
 }
 
 /** `gen3d destroy [--delete-images] [--delete-s3]`. */
@@ -471,23 +446,38 @@ export async function destroyCommand(
     const report = await destroyDeployment(ctx, options);
     const { io } = ctx;
     if (io.json) {
-      io.stdout(
-        `${JSON.stringify({ ok: report.leftovers.length === 0 && !report.cancelled, ...report }, null, 2)}\n`,
-      );
+      printJson(io, report.leftovers.length === 0 && !report.cancelled, { ...report });
     } else if (!report.cancelled) {
       for (const r of report.removed) {
         const mark = r.result === "deleted" ? green(io, "deleted") : dim(io, "already gone");
         io.stdout(`${mark}  ${r.kind} ${r.name}${r.detail ? dim(io, ` (${r.detail})`) : ""}\n`);
       }
-      io.stdout(
-        report.leftovers.length === 0
-          ? `${green(io, "Nothing of this deployment is left")} (checked with List*/Describe*).\n`
-          : `${yellow(io, "Still present")}: ${report.leftovers.join(", ")}\n`,
-      );
+      io.stdout(renderRemains(io, report));
     }
     if (report.cancelled) return 1;
     return report.leftovers.length === 0 ? 0 : 1;
   } finally {
     await release();
   }
+}
+
+/** Exactly what is left: what should be gone but is listed, then what destroy keeps by design. */
+export function renderRemains(
+  io: Parameters<typeof bold>[0],
+  report: Pick<DestroyReport, "leftovers" | "remains">,
+) {
+  const lines: string[] = [];
+  if (report.leftovers.length > 0)
+    lines.push(`${yellow(io, "Still present")}: ${report.leftovers.join(", ")}`);
+  else
+    lines.push(
+      `${green(io, "The endpoint, its configs, models, scaling and alarm are gone")} (checked with List*/Describe*).`,
+    );
+  if (report.remains.length > 0) {
+    lines.push(`${bold(io, "Left in place")} (storage that still bills until removed):`);
+    for (const r of report.remains) lines.push(`  • ${describeRemaining(r)}`);
+  } else {
+    lines.push("No ECR images, S3 objects under gen3d's prefixes or endpoint log group remain.");
+  }
+  return `${lines.join("\n")}\n`;
 }

@@ -5,7 +5,7 @@ import { INSTANCE_CATALOG } from "../catalog/instances.js";
 import { parseConfig } from "../config/load.js";
 import { configPath, type GlobalOptions, ioFor, type Runtime } from "../engine/app.js";
 import { UserError } from "../engine/errors.js";
-import { bold, green } from "../engine/output.js";
+import { bold, green, printJson } from "../engine/output.js";
 import { formatBytes } from "../engine/progress.js";
 import { flagProblems, initRules, type Rule } from "./init-rules.js";
 import {
@@ -272,7 +272,7 @@ export async function initCommand(
   await mkdir(baseDir, { recursive: true });
   await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
   if (io.json) {
-    io.stdout(`${JSON.stringify({ ok: true, file, contextDir, scaffolded }, null, 2)}\n`);
+    printJson(io, true, { file, contextDir, scaffolded });
     return 0;
   }
   const shown = path.relative(runtime.cwd, file) || file;

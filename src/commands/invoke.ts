@@ -21,6 +21,7 @@ import { checkTaskArtifacts, taskPayload } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
 import { ExternalError, UserError } from "../engine/errors.js";
+import { printJson } from "../engine/output.js";
 import { type InvokeRequest, parseInvokeRequest } from "./invoke-request.js";
 
 export interface InvokeOptions {
@@ -291,25 +292,18 @@ async function waitAndDownload(
   const latency = Math.round(outcome.seconds * 1000) / 1000;
   const ok = files.every((f) => f.ok);
   if (ctx.io.json) {
-    ctx.io.stdout(
-      `${JSON.stringify(
-        {
-          ok,
-          inferenceId: job.inferenceId,
-          task,
-          endpointName: job.endpointName,
-          inputLocation: job.inputLocation,
-          outputLocation: job.outputLocation,
-          failureLocation: job.failureLocation,
-          latencySeconds: latency,
-          instancesAtSubmit: job.instancesAtSubmit,
-          files,
-          response: body,
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    printJson(ctx.io, ok, {
+      inferenceId: job.inferenceId,
+      task,
+      endpointName: job.endpointName,
+      inputLocation: job.inputLocation,
+      outputLocation: job.outputLocation,
+      failureLocation: job.failureLocation,
+      latencySeconds: latency,
+      instancesAtSubmit: job.instancesAtSubmit,
+      files,
+      response: body,
+    });
   } else {
     ctx.io.stdout(
       `${task} ${job.inferenceId}: ${latency.toFixed(1)} s from submission to result${job.instancesAtSubmit === 0 ? " (submitted at 0 instances)" : ""}\n`,
@@ -345,9 +339,13 @@ export async function invokeCommand(
     const job = await submit(ctx, request);
     if (options.wait === false) {
       if (ctx.io.json) {
-        ctx.io.stdout(
-          `${JSON.stringify({ ok: true, inferenceId: job.inferenceId, task: job.task, outputLocation: job.outputLocation, failureLocation: job.failureLocation, record: recordFile(ctx, job.inferenceId) }, null, 2)}\n`,
-        );
+        printJson(ctx.io, true, {
+          inferenceId: job.inferenceId,
+          task: job.task,
+          outputLocation: job.outputLocation,
+          failureLocation: job.failureLocation,
+          record: recordFile(ctx, job.inferenceId),
+        });
       } else {
         ctx.io.stdout(`${job.inferenceId}\n${job.outputLocation}\n`);
         ctx.io.stderr(`submitted; fetch it later with \`gen3d invoke --result ${job.inferenceId}\`\n`);

@@ -4,6 +4,7 @@ import { endpointLogGroup, formatEvent } from "../adapters/cloudwatch-logs.js";
 import { endpointNameFor } from "../adapters/sagemaker-spec.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
 import { isAbort, UserError } from "../engine/errors.js";
+import { jsonLine, printJson } from "../engine/output.js";
 
 export interface LogsOptions {
   follow?: boolean;
@@ -50,7 +51,7 @@ export async function readLogs(ctx: AppContext, options: LogsOptions = {}): Prom
     seen.add(id);
     // --json: one document at the end; with --follow there is no end, so one JSON event a line.
     if (!ctx.io.json) ctx.io.stdout(`${formatEvent(event)}\n`);
-    else if (options.follow) ctx.io.stdout(`${JSON.stringify(event)}\n`);
+    else if (options.follow) ctx.io.stdout(jsonLine(ctx.io, { event }));
     else collected.push(event);
     printed += 1;
     if (event.timestamp !== undefined) startTime = Math.max(startTime, event.timestamp);
@@ -88,7 +89,7 @@ export async function readLogs(ctx: AppContext, options: LogsOptions = {}): Prom
     if (!(options.follow && (isAbort(error) || ctx.signal.aborted))) throw error;
   }
   if (ctx.io.json && !options.follow) {
-    ctx.io.stdout(`${JSON.stringify({ group, found, events: collected }, null, 2)}\n`);
+    printJson(ctx.io, found, { group, found, events: collected });
   }
   return { group, lines: printed, found };
 }

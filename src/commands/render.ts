@@ -1,11 +1,13 @@
 import type { Io } from "../engine/output.js";
 import { bold, dim, green, red, table, yellow } from "../engine/output.js";
-import type { RunReport } from "../engine/runner.js";
+import type { PhaseOutcome, RunReport } from "../engine/runner.js";
 import { redactSecretNamed } from "../engine/secret-names.js";
-import type { Artifacts, PhaseStatus } from "../engine/state.js";
+import type { Artifacts, PhaseRecord, PhaseStatus } from "../engine/state.js";
 import { phaseTitle } from "../phases/titles.js";
 
-export function paintStatus(io: Io, status: PhaseStatus | string): string {
+type Paint = Pick<Io, "color">;
+
+export function paintStatus(io: Paint, status: PhaseStatus | string): string {
   switch (status) {
     case "passed":
       return green(io, status);
@@ -21,29 +23,225 @@ export function paintStatus(io: Io, status: PhaseStatus | string): string {
   }
 }
 
-/** Artifacts as rows; a value under a secret-named key (or in a `TOKEN=…` string) is never printed. */
-export function renderArtifacts(io: Io, artifacts: Artifacts): string {
-  const rows = Object.entries(redactSecretNamed(artifacts))
+const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/g;
+
+/**
+ * Hashes and ISO timestamps are for --verbose: without it they leave the sentence (a digest inside
+ * a longer value, such as an image URI, is shortened to 12 characters instead).
+ */
+export function plainText(io: Pick<Io, "verbose">, text: string): string {
+  if (io.verbose) return text;
+  return text
+    .replace(/ ?\((?:sha256:)?[0-9a-f]{8,64}\)/g, "")
+    .replace(ISO_TIME, "")
+    .replace(/@sha256:([0-9a-f]{12})[0-9a-f]+/g, "@sha256:$1…")
+    .replace(/ {2,}/g, " ")
+    .replace(/ ,/g, ",")
+    .trim();
+}
+
+/** A time as a human reads it: "5 min ago"; the ISO timestamp only with --verbose. */
+export function when(io: Pick<Io, "verbose">, iso: string | undefined, now: Date): string {
+  if (!iso) return "";
+  if (io.verbose) return iso;
+  const seconds = Math.max(0, (now.getTime() - new Date(iso).getTime()) / 1000);
+  if (!Number.isFinite(seconds)) return "";
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 48 * 3600) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} days ago`;
+}
+
+/**
+ * A phase's reason as a stable code beside the sentence (the sentence may be reworded; the code is
+ * part of the JSON contract, schema/gen3d-output.schema.json).
+ */
+export type ReasonCode =
+  | "unchanged"
+  | "never-run"
+  | "pending"
+  | "forced"
+  | "upstream-ran"
+  | "stopped-while-running"
+  | "interrupted-last-time"
+  | "failed-last-time"
+  | "stale"
+  | "inputs-changed"
+  | "drift"
+  | "interrupted"
+  | "not-reached"
+  | "other";
+
+export function reasonCode(outcome: PhaseOutcome): ReasonCode {
+  if (outcome.type === "not-reached") return "not-reached";
+  if (outcome.type === "interrupted") return "interrupted";
+  if (outcome.type === "skipped") return "unchanged";
+  const sentence = outcome.reason;
+  const table: [RegExp, ReasonCode][] = [
+    [/^forced/, "forced"],
+    [/^an earlier phase re-ran/, "upstream-ran"],
+    [/^never run/, "never-run"],
+    [/^pending/, "pending"],
+    [/^a previous run stopped/, "stopped-while-running"],
+    [/^interrupted last time/, "interrupted-last-time"],
+    [/^failed last time/, "failed-last-time"],
+    [/^inputs changed/, "inputs-changed"],
+    [/^(stale|phase \d+ |resources removed)/, "stale"],
+  ];
+  const found = table.find(([pattern]) => pattern.test(sentence));
+  if (found) return found[1];
+  const reality = "reality" in outcome ? outcome.reality : undefined;
+  if (reality && reality.type !== "confirmed") return "drift";
+  return "other";
+}
+
+/** A phase in every JSON document: id, name, status, reason code, and the sentence. */
+export interface PhaseJson {
+  id: number;
+  name: string;
+  title: string;
+  status: PhaseOutcome["type"];
+  reason: ReasonCode;
+  message: string;
+  durationMs?: number;
+  outcome?: string;
+  drift?: { type: "gone" | "changed"; reason: string; changes?: string[] };
+  error?: { code: string; message: string; hint?: string };
+}
+
+export function phaseJson(outcome: PhaseOutcome): PhaseJson {
+  const { name, title } = phaseTitle(outcome.id);
+  const base = {
+    id: outcome.id,
+    name,
+    title,
+    status: outcome.type,
+    reason: reasonCode(outcome),
+    message: outcome.type === "not-reached" ? "not reached" : redactSecretNamed(outcome.reason),
+  };
+  const reality = "reality" in outcome ? outcome.reality : undefined;
+  return {
+    ...base,
+    ...(outcome.type === "passed"
+      ? { durationMs: outcome.durationMs, ...(outcome.outcome ? { outcome: outcome.outcome } : {}) }
+      : {}),
+    ...(reality && reality.type !== "confirmed"
+      ? {
+          drift: {
+            type: reality.type,
+            reason: reality.reason,
+            ...(reality.type === "changed" ? { changes: reality.changes } : {}),
+          },
+        }
+      : {}),
+    ...(outcome.type === "failed" ? { error: outcome.error } : {}),
+  };
+}
+
+/** Which phase records each artifact: an artifact is current only while that phase has passed. */
+const PRODUCED_BY: Record<string, number> = {
+  imageTag: 2,
+  imageId: 2,
+  repositoryUri: 4,
+  imageDigest: 4,
+  imageUri: 4,
+  modelName: 5,
+  createdModels: 5,
+  endpointConfigName: 6,
+  createdEndpointConfigs: 6,
+  endpointName: 7,
+  scalableTargetResourceId: 8,
+  scalingPolicyArns: 8,
+  alarmNames: 8,
+};
+
+/** Keys whose value is only a hash: shown with --verbose. */
+const HASH_ONLY = new Set(["imageId", "imageDigest"]);
+
+export interface ArtifactRow {
+  key: string;
+  value: unknown;
+  /** Recorded by a phase that has not passed since (a newer run changed what it builds on). */
+  stale?: { phase: number; status: string };
+}
+
+/** Artifacts with their freshness: from a phase that passed (current) or not (stale). */
+export function artifactRows(artifacts: Artifacts, phases: Record<string, PhaseRecord>): ArtifactRow[] {
+  return Object.entries(redactSecretNamed(artifacts))
     .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
-    .map(([k, v]) => [
-      dim(io, k),
-      Array.isArray(v) ? v.join(", ") : typeof v === "object" && v !== null ? JSON.stringify(v) : String(v),
+    .map(([key, value]) => {
+      const phase = PRODUCED_BY[key];
+      const status = phase === undefined ? undefined : (phases[String(phase)]?.status ?? "pending");
+      return phase !== undefined && status !== "passed"
+        ? { key, value, stale: { phase, status: status ?? "pending" } }
+        : { key, value };
+    });
+}
+
+/** A value a human can read: lists joined, objects as `key: value` pairs, never [object Object]. */
+export function formatValue(value: unknown): string {
+  if (Array.isArray(value)) return value.map(formatValue).join(", ");
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
+      .map(([k, v]) => `${k}: ${Array.isArray(v) ? `[${formatValue(v)}]` : formatValue(v)}`)
+      .join("; ");
+  }
+  return String(value);
+}
+
+/** Artifacts as rows; stale ones marked; a secret-named value is never printed. */
+export function renderArtifacts(
+  io: Pick<Io, "color" | "verbose">,
+  artifacts: Artifacts,
+  phases: Record<string, PhaseRecord>,
+): string {
+  const rows = artifactRows(artifacts, phases)
+    .filter((r) => io.verbose || !HASH_ONLY.has(r.key))
+    .map((r) => [
+      dim(io, r.key),
+      plainText(io, formatValue(r.value)),
+      r.stale ? yellow(io, `stale: from an earlier run (phase ${r.stale.phase} is ${r.stale.status})`) : "",
     ]);
   return rows.length > 0 ? `\n${bold(io, "Artifacts")}\n${table(rows)}` : "";
 }
 
-export function renderRunSummary(io: Io, report: RunReport, artifacts: Artifacts): string {
+/** `plan`: one row per phase — what deploy would do and why. The plan is the result: stdout. */
+export function renderPlan(io: Pick<Io, "color" | "verbose">, report: RunReport): string {
+  const verdict = (p: PhaseOutcome) =>
+    p.type === "skipped" ? "skip" : p.type === "would-run" ? "run" : p.type;
   const rows = report.phases.map((p) => {
     const { title } = phaseTitle(p.id);
-    const detail =
-      p.type === "not-reached"
-        ? ""
-        : p.type === "failed"
-          ? p.error.message
-          : p.type === "passed"
-            ? `${(p.durationMs / 1000).toFixed(1)} s${p.outcome ? `, ${p.outcome}` : ""}`
-            : p.reason;
-    return [String(p.id), title, paintStatus(io, p.type), redactSecretNamed(detail)];
+    const why = p.type === "not-reached" ? "" : plainText(io, redactSecretNamed(p.reason));
+    const mark = verdict(p) === "run" ? yellow(io, "run") : dim(io, verdict(p));
+    return [String(p.id), title, mark, why];
   });
-  return `\n${table([["#", "phase", "result", "detail"].map((h) => bold(io, h)), ...rows])}${renderArtifacts(io, artifacts)}`;
+  const running = report.phases.filter((p) => p.type === "would-run").length;
+  const summary =
+    running === 0
+      ? "Nothing to do: every phase passed and what it produced is still there."
+      : `gen3d deploy would run ${running} phase(s) and skip ${report.phases.length - running}.`;
+  return `${table([["#", "phase", "would", "why"].map((h) => bold(io, h)), ...rows])}${summary}\n`;
+}
+
+/**
+ * After `deploy`: the phases were already listed as they ran, so the verdict and what the phases
+ * that ran produced (their outcome) — never the phase list a second time.
+ */
+export function renderRunResult(io: Pick<Io, "color" | "verbose">, report: RunReport): string {
+  const ran = report.phases.filter((p) => p.type === "passed");
+  const skipped = report.phases.filter((p) => p.type === "skipped").length;
+  const counts = `${ran.length} ran, ${skipped} skipped (unchanged)`;
+  const stopped = report.phases.find((p) => p.type === "failed" || p.type === "interrupted");
+  const at = stopped ? ` at phase ${stopped.id} (${phaseTitle(stopped.id).title})` : "";
+  const verdict =
+    report.status === "passed"
+      ? `${green(io, "deploy passed")}: ${counts}`
+      : `${red(io, report.status === "interrupted" ? "interrupted" : "failed")}${at}: ${counts}`;
+  const outcomes = ran
+    .filter((p) => p.type === "passed" && p.outcome)
+    .map(
+      (p) => `  ${p.id}. ${plainText(io, redactSecretNamed(p.type === "passed" ? (p.outcome ?? "") : ""))}`,
+    );
+  return `\n${[verdict, ...outcomes].join("\n")}\n`;
 }

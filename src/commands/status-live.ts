@@ -5,7 +5,7 @@ import { describeEndpoint, variantCounts } from "../adapters/sagemaker-endpoint.
 import { endpointNameFor, scalableResourceId, VARIANT_NAME } from "../adapters/sagemaker-spec.js";
 import { desiredScaling } from "../checks/autoscaling.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
-import { bold, dim, green, red, table, yellow } from "../engine/output.js";
+import { bold, dim, green, printJson, red, table, yellow } from "../engine/output.js";
 import { describeEndpointConfig } from "../phases/06-endpoint-config.js";
 
 export interface LiveRow {
@@ -176,7 +176,7 @@ export async function statusLiveCommand(globals: GlobalOptions, runtime: Runtime
   const { ctx, release } = await openContext(globals, runtime);
   try {
     const status = await liveStatus(ctx);
-    if (ctx.io.json) ctx.io.stdout(`${JSON.stringify(status, null, 2)}\n`);
+    if (ctx.io.json) printJson(ctx.io, true, { ...status });
     else ctx.io.stdout(renderLiveStatus(ctx.io, status));
     return 0;
   } finally {

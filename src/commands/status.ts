@@ -1,11 +1,11 @@
 import { UserError } from "../engine/errors.js";
 import { REAPED_EVENT } from "../engine/leftovers.js";
-import { bold, dim, red, table } from "../engine/output.js";
+import { bold, dim, printJson, red, table } from "../engine/output.js";
 import { type GlobalOptions, ioFor, type Runtime, statePath } from "../engine/runtime.js";
 import { redactSecretNamed } from "../engine/secret-names.js";
 import { readState } from "../engine/state.js";
 import { PHASE_TITLES } from "../phases/titles.js";
-import { paintStatus, renderArtifacts } from "./render.js";
+import { artifactRows, paintStatus, plainText, renderArtifacts, when } from "./render.js";
 
 /** `gen3d status`: what STATE.json records, per phase, plus artifacts. Needs no config and no AWS. */
 export async function statusCommand(globals: GlobalOptions, runtime: Runtime): Promise<number> {
@@ -19,10 +19,14 @@ export async function statusCommand(globals: GlobalOptions, runtime: Runtime): P
   }
   const reaped = [...state.history].reverse().find((h) => h.event === REAPED_EVENT);
   const lastReaped = reaped ? { at: reaped.at, removed: reaped.detail ?? "" } : undefined;
+  const staleArtifacts = artifactRows(state.artifacts, state.phases)
+    .filter((r) => r.stale)
+    .map((r) => r.key);
   if (io.json) {
-    io.stdout(`${JSON.stringify(redactSecretNamed({ file, ...state, lastReaped }), null, 2)}\n`);
+    printJson(io, true, redactSecretNamed({ file, ...state, staleArtifacts, lastReaped }));
     return 0;
   }
+  const now = runtime.clock?.now() ?? new Date();
   const rows = PHASE_TITLES.map(({ id, title }) => {
     const record = state.phases[String(id)] ?? { status: "pending" as const, attempts: 0 };
     const detail = record.error
@@ -33,18 +37,20 @@ export async function statusCommand(globals: GlobalOptions, runtime: Runtime): P
       title,
       paintStatus(io, record.status),
       String(record.attempts),
-      record.finishedAt ?? "",
-      redactSecretNamed(detail),
+      when(io, record.finishedAt, now),
+      plainText(io, redactSecretNamed(detail)),
     ];
   });
-  io.stdout(`${bold(io, `${state.project}`)} ${dim(io, `(${file}, updated ${state.updatedAt})`)}\n`);
+  io.stdout(
+    `${bold(io, `${state.project}`)} ${dim(io, `(${file}, updated ${when(io, state.updatedAt, now)})`)}\n`,
+  );
   io.stdout(
     table([["#", "phase", "status", "tries", "finished", "detail"].map((h) => bold(io, h)), ...rows]),
   );
-  io.stdout(renderArtifacts(io, state.artifacts));
+  io.stdout(renderArtifacts(io, state.artifacts, state.phases));
   if (lastReaped) {
     io.stdout(
-      `\n${bold(io, "Reaped")} ${dim(io, lastReaped.at)} what an interrupted run left: ${lastReaped.removed}\n`,
+      `\n${bold(io, "Reaped")} ${dim(io, when(io, lastReaped.at, now))} what an interrupted run left: ${lastReaped.removed}\n`,
     );
   }
   const last = state.history.slice(-5);
@@ -52,7 +58,7 @@ export async function statusCommand(globals: GlobalOptions, runtime: Runtime): P
     io.stdout(`\n${bold(io, "Recent")}\n`);
     for (const h of last)
       io.stdout(
-        `${dim(io, h.at)} ${h.event}${h.phase ? ` phase ${h.phase}` : ""}${h.detail ? `: ${redactSecretNamed(h.detail)}` : ""}\n`,
+        `${dim(io, when(io, h.at, now))} ${h.event}${h.phase ? ` phase ${h.phase}` : ""}${h.detail ? `: ${plainText(io, redactSecretNamed(h.detail))}` : ""}\n`,
       );
   }
   return 0;

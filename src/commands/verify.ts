@@ -4,7 +4,7 @@ import path from "node:path";
 import { type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
 import { InterruptedError, isAbort, toGen3dError, UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
-import { bold, dim, green, red, yellow } from "../engine/output.js";
+import { bold, dim, green, printJson, red, yellow } from "../engine/output.js";
 import type { GateResult, Phase, PhaseContext, PhaseRunResult, Reality } from "../engine/phase.js";
 import { describeGates, failingGates } from "../engine/runner.js";
 import { StateStore } from "../engine/state.js";
@@ -221,7 +221,12 @@ export async function verifyCommand(
       ctx.config,
     );
     if (ctx.io.json) {
-      ctx.io.stdout(`${JSON.stringify(doc, null, 2)}\n`);
+      const { ok, ...payload } = doc;
+      printJson(ctx.io, ok, {
+        ...payload,
+        status: ok ? "passed" : "failed",
+        reason: ok ? "gates-passed" : "gates-failed",
+      });
     } else {
       const label = options.recorded
         ? `recorded evidence, ${recordedAt ? `from ${recordedAt}` : "never recorded"}`

@@ -1,3 +1,4 @@
+import { assertSagemakerRegion } from "../catalog/regions.js";
 import { loadConfig } from "../config/load.js";
 import { UserError } from "./errors.js";
 import { acquireStateLock, type StateLock } from "./lock.js";
@@ -42,6 +43,8 @@ export async function openContext(
 ): Promise<OpenedContext> {
   const io = ioFor(globals, runtime);
   const loaded = await loadConfig(configPath(globals, runtime));
+  // Before any network call: a mistyped region would otherwise end as a DNS failure.
+  assertSagemakerRegion(loaded.config.aws.region);
   const stateFile = statePath(globals, runtime, loaded);
   let lock: StateLock | undefined;
   const compromised = new AbortController();

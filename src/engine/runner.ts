@@ -116,7 +116,7 @@ export function describeGates(gates: readonly GateResult[]): string[] {
   return failingGates(gates).map((g) => {
     const where = g.location ? `${g.location.file}${g.location.line ? `:${g.location.line}` : ""}: ` : "";
     const details = (g.details ?? []).map((d) => `\n    ${d}`).join("");
-    return `• ${where}${g.message}${details}${g.hint ? `\n    fix: ${g.hint}` : ""}`;
+    return `• ${g.title}: ${where}${g.message}${details}${g.hint ? `\n    fix: ${g.hint}` : ""}`;
   });
 }
 
@@ -125,7 +125,14 @@ export function gateError(phase: Phase, gates: readonly GateResult[]): GateFaile
   const first = failed[0];
   return new GateFailedError(
     `GATE_${(first?.id ?? "unknown").toUpperCase().replace(/[^A-Z0-9]+/g, "_")}`,
-    `phase ${phase.id} (${phase.name}): ${failed.length} gate(s) failed${first ? `: ${first.message}` : ""}`,
+    `phase ${phase.id} (${phase.name}): ${first ? `${first.title}: ${first.message}` : "a check failed"}${
+      failed.length > 1
+        ? `; also failed: ${failed
+            .slice(1)
+            .map((g) => g.title)
+            .join(", ")}`
+        : ""
+    }`,
     { details: describeGates(gates), hint: first?.hint },
   );
 }
@@ -377,7 +384,8 @@ export async function runPhases(
   const { Listr, ListrLogger, ProcessOutput, createWritable } = await import("listr2");
   const sink = createWritable((chunk) => ctx.io.stderr(chunk)) as NodeJS.WriteStream;
   const logger = new ListrLogger({ processOutput: new ProcessOutput(sink, sink), useIcons: ctx.io.isTTY });
-  const renderer = ctx.io.json ? "silent" : ctx.io.isTTY ? "default" : "simple";
+  // `plan` prints its plan as a table (commands/render.ts), not as tasks that were skipped.
+  const renderer = ctx.io.json || options.dryRun ? "silent" : ctx.io.isTTY ? "default" : "simple";
   const list = new Listr(
     selected.map((phase) => ({
       title: `${phase.id}. ${phase.title}`,
@@ -391,7 +399,16 @@ export async function runPhases(
       registerSignalListeners: false,
       renderer,
       fallbackRenderer: "simple",
-      rendererOptions: { logger, collapseSkips: false, collapseErrors: false, suffixSkips: false },
+      // A skipped phase is not a warning: the down arrow, dimmed, with its reason as the title.
+      rendererOptions: {
+        logger,
+        collapseSkips: true,
+        collapseErrors: false,
+        suffixSkips: false,
+        color: {
+          SKIPPED_WITH_COLLAPSE: (text: string) => (ctx.io.color ? `\u001b[2m${text}\u001b[22m` : text),
+        },
+      },
       fallbackRendererOptions: { logger },
     } as never,
   );

@@ -14,6 +14,10 @@ export interface GlobalOptions {
   json?: boolean;
   yes?: boolean;
   verbose?: boolean;
+  /** commander's reading of `--no-color`. */
+  color?: boolean;
+  /** The command being run, set by cli.ts: named in every JSON document. */
+  command?: string;
 }
 
 /** What the process gives the program; tests pass their own. */
@@ -53,6 +57,8 @@ export function ioFor(globals: GlobalOptions, runtime: Runtime): Io {
     json: globals.json,
     verbose: globals.verbose,
     yes: globals.yes,
+    noColor: globals.color === false,
+    ...(globals.command ? { command: globals.command } : {}),
     env: runtime.env,
     stdout: runtime.stdout,
     stderr: runtime.stderr,

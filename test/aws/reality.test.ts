@@ -116,7 +116,7 @@ describe("gen3d plan shows drift", () => {
 
     const clean = await cli(dir, ["plan", "--from", "5", "--to", "8"]);
     expect(clean.code).toBe(0);
-    expect(clean.stderr).not.toContain("Drift");
+    expect(clean.stdout).not.toContain("Drift");
 
     // Someone makes a config with 4 concurrent invocations in the console and switches the endpoint.
     const current = await sagemaker.send(
@@ -138,18 +138,18 @@ describe("gen3d plan shows drift", () => {
     const stateBefore = await readFile(ctx.state.file, "utf8");
     const changed = await cli(dir, ["plan", "--from", "5", "--to", "8"]);
     expect(changed.code).toBe(0);
-    expect(changed.stderr).toContain(
+    expect(changed.stdout).toContain(
       `7. config changed outside gen3d: endpoint gen3d-test-async runs hand-made, not ${recordedConfig} (MaxConcurrentInvocationsPerInstance 1 → 4)`,
     );
     const json = await cli(dir, ["plan", "--from", "5", "--to", "8", "--json"]);
     const doc = JSON.parse(json.stdout);
-    expect(doc.phases.map((p: { type: string }) => p.type)).toEqual([
+    expect(doc.phases.map((p: { status: string }) => p.status)).toEqual([
       "skipped",
       "skipped",
       "would-run",
       "would-run",
     ]);
-    expect(doc.phases[2].reality).toMatchObject({
+    expect(doc.phases[2].drift).toMatchObject({
       type: "changed",
       changes: [
         `EndpointConfigName ${recordedConfig} → hand-made`,
@@ -166,8 +166,8 @@ describe("gen3d plan shows drift", () => {
     await sagemaker.send(new DeleteEndpointCommand({ EndpointName: "gen3d-test-async" }));
     const gone = await cli(dir, ["plan", "--from", "5", "--to", "8"]);
     expect(gone.code).toBe(0);
-    expect(gone.stderr).toContain("7. would re-run: endpoint gen3d-test-async no longer exists");
-    expect(gone.stderr).toMatch(/would-run\s+endpoint gen3d-test-async no longer exists/);
+    expect(gone.stdout).toContain("7. would re-run: endpoint gen3d-test-async no longer exists");
+    expect(gone.stdout).toMatch(/run\s+endpoint gen3d-test-async no longer exists/);
     expect(await readFile(ctx.state.file, "utf8")).toBe(stateBefore);
   });
 });

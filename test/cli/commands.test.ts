@@ -52,11 +52,16 @@ describe("gen3d plan and status", () => {
     const runtime = testRuntime(dir);
     expect(await main(["plan", "--json"], runtime)).toBe(0);
     const report = JSON.parse(runtime.out.stdout) as {
-      phases: { id: number; type: string; reason: string }[];
+      phases: { id: number; status: string; reason: string }[];
     };
     expect(report.phases).toHaveLength(10);
-    expect(report.phases[0]).toEqual({ id: 1, type: "would-run", reason: "never run" });
-    expect(report.phases.every((p) => p.type === "would-run")).toBe(true);
+    expect(report.phases[0]).toMatchObject({
+      id: 1,
+      status: "would-run",
+      reason: "never-run",
+      message: "never run",
+    });
+    expect(report.phases.every((p) => p.status === "would-run")).toBe(true);
     expect(await readState(path.join(dir, "STATE.json"))).toBeUndefined();
   });
 

@@ -74,7 +74,7 @@ describe("gen3d verify --phase 1", { timeout: 60_000 }, () => {
     await main(["deploy", "--to", "1"], testRuntime(dir));
     const unchanged = testRuntime(dir);
     await main(["plan", "--to", "1", "--json"], unchanged);
-    expect(JSON.parse(unchanged.out.stdout).phases[0].type).toBe("skipped");
+    expect(JSON.parse(unchanged.out.stdout).phases[0].status).toBe("skipped");
 
     await writeFile(path.join(dir, "container/requirements.txt"), "flask==3.0.3\ndiffusers\n");
     const changed = testRuntime(dir);

@@ -147,8 +147,8 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
     const before = (await moto.localSageMaker("endpoints/gen3d-it-async")) as EndpointReport;
     const result = run(dir, ["deploy", "--json"], env);
     expect(result.code, result.stderr.slice(-3000)).toBe(0);
-    const report = JSON.parse(result.stdout) as { phases: { id: number; type: string }[] };
-    expect(report.phases.map((p) => p.type)).toEqual(Array(10).fill("skipped"));
+    const report = JSON.parse(result.stdout) as { phases: { id: number; status: string }[] };
+    expect(report.phases.map((p) => p.status)).toEqual(Array(10).fill("skipped"));
     const after = (await moto.localSageMaker("endpoints/gen3d-it-async")) as EndpointReport;
     expect(after.counters.submitted).toBe(before.counters.submitted);
   });
@@ -303,7 +303,7 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
 
     const plan = run(dir, ["plan"], env);
     expect(plan.code, plan.stderr.slice(-3000)).toBe(0);
-    expect(plan.stderr).toContain("7. would re-run: endpoint gen3d-it-async no longer exists");
+    expect(plan.stdout).toContain("7. would re-run: endpoint gen3d-it-async no longer exists");
 
     const deployed = run(dir, ["deploy", "--json"], env);
     expect(deployed.code, deployed.stderr.slice(-4000)).toBe(0);

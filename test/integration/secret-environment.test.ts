@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DockerCli } from "../../src/adapters/docker.js";
-import { renderArtifacts, renderRunSummary } from "../../src/commands/render.js";
+import { renderArtifacts, renderRunResult } from "../../src/commands/render.js";
 import { statusCommand } from "../../src/commands/status.js";
 import { createIo } from "../../src/engine/output.js";
 import { systemClock } from "../../src/engine/runtime.js";
@@ -108,15 +108,12 @@ describe("secret-named localTest.environment values stay out of argv and output"
       expect(runtime.out.stdout).toContain(json ? "GEN3D_LOG_LEVEL" : "STRIPE_KEY");
     }
     const io = createIo({ env: { CI: "true" } });
-    const summary = renderRunSummary(
-      io,
-      {
-        status: "passed",
-        phases: [{ id: 5, type: "passed", reason: "x", durationMs: 1, outcome: `HF_TOKEN=${SENTINEL}` }],
-      },
-      ctx.state.state.artifacts,
-    );
+    const summary = renderRunResult(io, {
+      status: "passed",
+      phases: [{ id: 5, type: "passed", reason: "x", durationMs: 1, outcome: `HF_TOKEN=${SENTINEL}` }],
+    });
+    expect(summary).toContain("HF_TOKEN=");
     expect(summary).not.toContain(SENTINEL);
-    expect(renderArtifacts(io, ctx.state.state.artifacts)).not.toContain(SENTINEL);
+    expect(renderArtifacts(io, ctx.state.state.artifacts, ctx.state.state.phases)).not.toContain(SENTINEL);
   });
 });
