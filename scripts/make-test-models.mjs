@@ -17,12 +17,22 @@ export function deterministicBytes(size, seed) {
   return out;
 }
 
+/** A valid safetensors file of exactly `size` bytes: one U8 tensor, its header padded with spaces (preflight reads the header). */
+export function safetensorsOf(size, seed) {
+  const headerBytes = 128;
+  const data = size - 8 - headerBytes;
+  const header = JSON.stringify({ weights: { dtype: "U8", shape: [data], data_offsets: [0, data] } });
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(headerBytes));
+  return Buffer.concat([prefix, Buffer.from(header.padEnd(headerBytes, " ")), deterministicBytes(data, seed)]);
+}
+
 export function makeTestModels(root, weightMiB = 4) {
   const files = {
     "sam3/config.json": Buffer.from(
       `${JSON.stringify({ model_type: "sam3_tracker", note: "stand-in for GEN3D_BACKEND=test" })}\n`,
     ),
-    "sam3/model.safetensors": deterministicBytes(weightMiB * 1024 * 1024, "sam3"),
+    "sam3/model.safetensors": safetensorsOf(weightMiB * 1024 * 1024, "sam3"),
     "sam3d/pipeline.yaml": Buffer.from("ss_generator_ckpt_path: ss_generator.ckpt\n"),
     "sam3d/ss_generator.ckpt": deterministicBytes(weightMiB * 1024 * 1024, "sam3d"),
   };

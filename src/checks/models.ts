@@ -6,6 +6,7 @@ import { type GateResult, gate } from "../engine/phase.js";
 import type { DockerfileInput } from "./dockerfile.js";
 import { copyInstructions } from "./dockerfile.js";
 import { formatBytes } from "./format.js";
+import { checkSafetensors } from "./safetensors.js";
 
 export { formatBytes };
 
@@ -42,6 +43,22 @@ export async function modelGates(config: Gen3dConfig, baseDir: string): Promise<
         gate(id, title, "fail", `model ${model.name}: ${shown} is empty`, {
           hint: `Download the ${model.name} weights into ${shown}; an empty directory builds an image that cannot serve.`,
           evidence,
+        }),
+      );
+      continue;
+    }
+    // Each safetensors file against its own header, whatever the size tolerance allows.
+    const broken: string[] = [];
+    for (const file of files.filter((f) => f.path.endsWith(".safetensors"))) {
+      const check = await checkSafetensors(path.join(dir, file.path));
+      if (!check.ok)
+        broken.push(`${path.posix.join(shown.split(path.sep).join("/"), file.path)} ${check.problem}`);
+    }
+    if (broken.length > 0) {
+      results.push(
+        gate(id, title, "fail", `model ${model.name}: ${broken.join("; ")}`, {
+          hint: `Download ${broken.length === 1 ? "that file" : "those files"} again (a partial download or a copy that stopped early); the safetensors library refuses a file whose size differs from what its header declares.`,
+          evidence: { ...evidence, broken },
         }),
       );
       continue;

@@ -51,6 +51,14 @@ def main(args):
     subprocess.run(["gunicorn", "--bind", "0.0.0.0:8080", "gen3d_serving.app:app"])
 `;
 
+/** A valid safetensors file of exactly `size` bytes (one U8 tensor of "x"; header padded with spaces, as the format allows). */
+export function fakeSafetensors(size: number): string {
+  const headerBytes = 64;
+  const data = size - 8 - headerBytes;
+  const header = JSON.stringify({ weights: { dtype: "U8", shape: [data], data_offsets: [0, data] } });
+  return `${String.fromCharCode(headerBytes)}${"\0".repeat(7)}${header.padEnd(headerBytes, " ")}${"x".repeat(data)}`;
+}
+
 export interface ProjectFiles {
   dockerfile?: string;
   config?: Record<string, unknown>;
@@ -70,7 +78,7 @@ export async function makeProject(options: ProjectFiles = {}): Promise<string> {
     "container/gen3d_serving/__init__.py": "",
     "container/gen3d_serving/__main__.py": GOOD_SERVER_MAIN,
     "container/gen3d_serving/server.py": GOOD_SERVER,
-    ...(options.withoutModels ? {} : { "container/models/sam3/model.safetensors": "x".repeat(1000) }),
+    ...(options.withoutModels ? {} : { "container/models/sam3/model.safetensors": fakeSafetensors(1000) }),
     ...options.files,
   };
   for (const [relative, content] of Object.entries(files)) {
