@@ -102,7 +102,10 @@ export function connectionRefused(
 export function awsFailure(error: unknown, action: string, permission?: string, extraHint?: string): Error {
   if (isAbort(error)) return error as Error;
   if (error instanceof ExternalError) return error;
-  const name = awsErrorName(error) || "Error";
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
+  let name = awsErrorName(error) || "Error";
+  // An error answer without a body (S3 answers HEAD so): the status is all there is to name.
+  if (/^Unknown/.test(name) && typeof status === "number") name = `HTTP ${status}`;
   const message = awsErrorMessage(error);
   let hint: string | undefined;
   if (isAccessDenied(error)) {
