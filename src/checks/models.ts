@@ -4,7 +4,7 @@ import type { Gen3dConfig } from "../config/schema.js";
 import { listTree } from "../engine/fingerprint.js";
 import { type GateResult, gate } from "../engine/phase.js";
 import type { DockerfileInput } from "./dockerfile.js";
-import { copyInstructions } from "./dockerfile.js";
+import { copyInstructions, loadIgnoreRules } from "./dockerfile.js";
 import { formatBytes } from "./format.js";
 import { checkSafetensors } from "./safetensors.js";
 
@@ -101,6 +101,8 @@ export async function modelsInImageGate(
     m.fromStage ? [] : m.sources.map((s) => s.replace(/^\.?\/+|\/+$/g, "")),
   );
   const missing: string[] = [];
+  const ignored: { text: string; cause?: { pattern: string; line: number } }[] = [];
+  const rules = await loadIgnoreRules(dockerfile.contextDir);
   for (const model of config.models.filter((m) => m.enabled && m.packaging === "image")) {
     const relative = path
       .relative(dockerfile.contextDir, path.resolve(baseDir, model.localPath))
@@ -109,7 +111,30 @@ export async function modelsInImageGate(
     const covered = copied.some(
       (source) => source === "." || relative === source || relative.startsWith(`${source}/`),
     );
-    if (relative.startsWith("..") || !covered) missing.push(`${model.name} (${relative})`);
+    if (relative.startsWith("..") || !covered) {
+      missing.push(`${model.name} (${relative})`);
+      continue;
+    }
+    // Copied, but .dockerignore may still leave files out of the build context.
+    const files = await listTree(path.resolve(baseDir, model.localPath)).catch(() => []);
+    const left = files.map((f) => `${relative}/${f.path}`).filter((f) => rules.ignores(f));
+    const cause = left[0] ? rules.cause(left[0]) : undefined;
+    if (left.length > 0)
+      ignored.push({
+        text: `${model.name}: ${left.length} of its ${files.length} file(s) excluded by .dockerignore${cause ? ` (line ${cause.line}: \`${cause.pattern}\`)` : ""}: ${left.slice(0, 3).join(", ")}${left.length > 3 ? ", …" : ""}`,
+        ...(cause ? { cause } : {}),
+      });
+  }
+  const firstIgnored = ignored[0];
+  if (missing.length === 0 && firstIgnored) {
+    const dockerignore = path.join(path.relative(baseDir, dockerfile.contextDir) || ".", ".dockerignore");
+    return gate(id, title, "fail", ignored.map((i) => i.text).join("; "), {
+      hint: firstIgnored.cause
+        ? `Remove or narrow \`${firstIgnored.cause.pattern}\` (line ${firstIgnored.cause.line} of ${dockerignore}), or add an exception after it (e.g. \`!models/\`); the build never sees an ignored file.`
+        : `Change ${dockerignore} so the model files stay in the build context.`,
+      location: { file: dockerignore, ...(firstIgnored.cause ? { line: firstIgnored.cause.line } : {}) },
+      evidence: ignored,
+    });
   }
   if (missing.length > 0) {
     return gate(
