@@ -32,6 +32,9 @@ export function stoppedRunHint(error: Gen3dError, state: StateStore): string | u
   if (!hasRun || (error.exitCode !== 1 && error.exitCode !== 130)) return error.hint;
   if (error.exitCode === 130) return "Run `gen3d resume` to carry on from the phase that stopped.";
   if (error.hint?.includes("gen3d resume")) return error.hint;
+  // The fix is already printed under the failing check: say only what comes after it.
+  if (error.hint && error.details.some((d) => d.includes(error.hint as string)))
+    return "Once fixed, `gen3d resume` carries on from that phase.";
   const then = "then `gen3d resume` carries on from that phase.";
   return error.hint ? `${error.hint.replace(/\.?$/, ";")} ${then}` : `Fix the cause, ${then}`;
 }

@@ -178,13 +178,17 @@ export function artifactRows(artifacts: Artifacts, phases: Record<string, PhaseR
     });
 }
 
-/** A value a human can read: lists joined, objects as `key: value` pairs, never [object Object]. */
-export function formatValue(value: unknown): string {
-  if (Array.isArray(value)) return value.map(formatValue).join(", ");
+/**
+ * A value a human can read: lists joined, objects as `key: value` pairs, never [object Object].
+ * Without --verbose a field that holds only a timestamp is left out.
+ */
+export function formatValue(value: unknown, io: Pick<Io, "verbose"> = { verbose: true }): string {
+  if (Array.isArray(value)) return value.map((v) => formatValue(v, io)).join(", ");
   if (value !== null && typeof value === "object") {
     return Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
-      .map(([k, v]) => `${k}: ${Array.isArray(v) ? `[${formatValue(v)}]` : formatValue(v)}`)
+      .filter(([, v]) => io.verbose || typeof v !== "string" || !new RegExp(`^${ISO_TIME.source}$`).test(v))
+      .map(([k, v]) => `${k}: ${Array.isArray(v) ? `[${formatValue(v, io)}]` : formatValue(v, io)}`)
       .join("; ");
   }
   return String(value);
@@ -200,7 +204,7 @@ export function renderArtifacts(
     .filter((r) => io.verbose || !HASH_ONLY.has(r.key))
     .map((r) => [
       dim(io, r.key),
-      plainText(io, formatValue(r.value)),
+      plainText(io, formatValue(r.value, io)),
       r.stale ? yellow(io, `stale: from an earlier run (phase ${r.stale.phase} is ${r.stale.status})`) : "",
     ]);
   return rows.length > 0 ? `\n${bold(io, "Artifacts")}\n${table(rows)}` : "";

@@ -130,7 +130,10 @@ export function localTestGates(
         : gate(id, `${task} works`, "fail", `${task} failed: ${result.problem ?? "invalid response"}`, {
             hint: missingTask
               ? `The container does not implement the ${task} task: add it to the server and rebuild.`
-              : "Fix the container's handler for this task; `docker logs` shows its error id.",
+              : "Fix the container's handler for this task: the container is removed after the test, so its last log lines are shown here (look for the error id the response names).",
+            ...(missingTask || tail.length === 0
+              ? {}
+              : { details: ["container log (last lines):", ...tail.map((l) => `  ${l}`)] }),
           }),
     );
   }

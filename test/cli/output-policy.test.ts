@@ -1,0 +1,202 @@
+import { readFileSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { awsFailure } from "../../src/adapters/aws-errors.js";
+import { main } from "../../src/cli.js";
+import { COMMANDS } from "../../src/commands/definitions.js";
+import { stoppedRunHint } from "../../src/commands/deploy.js";
+import { colorEnabled, createIo } from "../../src/engine/output.js";
+import { StateStore } from "../../src/engine/state.js";
+import { localTestGates } from "../../src/phases/03-local-test.js";
+import { dockerDown, testRuntime } from "../support/fakes.js";
+import { makeProject, validConfig } from "../support/project.js";
+
+const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+const ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
+
+async function projectWithState(state: Record<string, unknown>) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-out-"));
+  await writeFile(path.join(dir, "gen3d.config.json"), JSON.stringify(validConfig()));
+  const now = new Date(Date.now() - 3 * 60_000).toISOString();
+  await writeFile(
+    path.join(dir, "STATE.json"),
+    JSON.stringify({
+      schemaVersion: 1,
+      project: "gen3d-test",
+      createdAt: now,
+      updatedAt: now,
+      history: [{ at: now, event: "phase-passed", phase: 2, detail: "0.2.0-9f8e7d6c5b4a" }],
+      ...state,
+    }),
+  );
+  return { dir, now };
+}
+
+describe("the program: help, version, exit codes, colours", () => {
+  it("every command's --help shows its examples and the global options", async () => {
+    for (const command of COMMANDS) {
+      const runtime = testRuntime(os.tmpdir());
+      expect(await main([command.name, "--help"], runtime)).toBe(0);
+      expect(runtime.out.stdout, command.name).toContain("Examples:");
+      expect(runtime.out.stdout, command.name).toContain(`$ ${command.examples[0]}`);
+      expect(runtime.out.stdout, command.name).toMatch(/Global Options:[\s\S]*--json[\s\S]*--no-color/);
+    }
+  });
+
+  it("--version prints package.json's version", async () => {
+    const runtime = testRuntime(os.tmpdir());
+    expect(await main(["--version"], runtime)).toBe(0);
+    expect(runtime.out.stdout.trim()).toBe(version);
+  });
+
+  it("an unexpected error exits 70 (not 1, a failed gate) and says how to report it", async () => {
+    const { dir } = await projectWithState({ phases: {}, artifacts: {} });
+    const runtime = testRuntime(dir, {
+      clock: {
+        now: () => {
+          throw new TypeError("Cannot read properties of undefined (reading 'at')");
+        },
+        sleep: async () => {},
+      },
+    });
+    expect(await main(["status"], runtime)).toBe(70);
+    expect(runtime.out.stderr).toMatch(/bug in gen3d[\s\S]*report it[\s\S]*--verbose/);
+    expect(runtime.out.stderr).not.toContain("TypeError: Cannot read"); // the stack: --verbose only
+  });
+
+  it("colour: NO_COLOR set and non-empty or --no-color turn it off, FORCE_COLOR turns it on", () => {
+    expect(colorEnabled({ env: {}, isTTY: true })).toBe(true);
+    expect(colorEnabled({ env: { NO_COLOR: "1" }, isTTY: true })).toBe(false);
+    expect(colorEnabled({ env: { NO_COLOR: "" }, isTTY: true })).toBe(true);
+    expect(colorEnabled({ env: {}, isTTY: true, noColor: true })).toBe(false);
+    expect(colorEnabled({ env: { FORCE_COLOR: "1" }, isTTY: false })).toBe(true);
+    expect(colorEnabled({ env: { FORCE_COLOR: "0" }, isTTY: true })).toBe(false);
+    expect(createIo({ env: { FORCE_COLOR: "1", CI: "true" } }).color).toBe(true);
+  });
+
+  it("--no-color and FORCE_COLOR reach the output", async () => {
+    const { dir } = await projectWithState({
+      phases: { "1": { status: "passed", attempts: 1 } },
+      artifacts: {},
+    });
+    const forced = testRuntime(dir, { env: { CI: "true", FORCE_COLOR: "1" } });
+    await main(["status"], forced);
+    expect(forced.out.stdout).toContain("\u001b[32mpassed");
+    const plain = testRuntime(dir, { env: { CI: "true", FORCE_COLOR: "1" } });
+    await main(["--no-color", "status"], plain);
+    expect(plain.out.stdout).not.toContain("\u001b[");
+  });
+});
+
+describe("hints that fit the situation", () => {
+  it("a failed gate shows its fix once, names the check, and deploy lists the phases once", async () => {
+    const dir = await makeProject({
+      config: { ...validConfig(), aws: { region: "us-east-1", endpoint: "http://127.0.0.1:9" } },
+    });
+    const runtime = testRuntime(dir, { docker: dockerDown() });
+    expect(await main(["deploy", "--to", "1"], runtime)).toBe(1);
+    const all = runtime.out.stderr + runtime.out.stdout;
+    const fixes = [...all.matchAll(/fix: (.+)/g)].map((m) => m[1]);
+    expect(fixes.length).toBeGreaterThan(0);
+    for (const fix of fixes) expect(all.split(fix as string).length - 1, fix).toBe(1);
+    expect(all).not.toMatch(/hint: .*\n[\s\S]*fix: |gate\(s\) failed/);
+    expect(all).toMatch(/Docker daemon reachable: /);
+    // One phase list: the run's lines on stderr, no table of the same phases afterwards.
+    expect(runtime.out.stdout).not.toMatch(/^#\s+phase/m);
+    // A record now exists: resume is the right next step.
+    expect(all).toContain("gen3d resume");
+  });
+
+  it("gen3d resume is suggested only where there is a run to resume", async () => {
+    const credentials = Object.assign(new Error("Could not load credentials from any providers"), {
+      name: "CredentialsProviderError",
+    });
+    const hint = (awsFailure(credentials, "GetCallerIdentity") as { hint?: string }).hint ?? "";
+    expect(hint).toMatch(/refresh them/);
+    expect(hint).not.toContain("gen3d resume");
+
+    const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-out-"));
+    const empty = await StateStore.open(path.join(dir, "STATE.json"), "p");
+    const { InterruptedError, GateFailedError } = await import("../../src/engine/errors.js");
+    expect(stoppedRunHint(new InterruptedError(), empty)).toBeUndefined();
+    await empty.setPhase(1, { status: "failed", attempts: 1 });
+    expect(stoppedRunHint(new InterruptedError(), empty)).toMatch(/gen3d resume/);
+    expect(stoppedRunHint(new GateFailedError("GATE_X", "no", { hint: "Fix X." }), empty)).toBe(
+      "Fix X; then `gen3d resume` carries on from that phase.",
+    );
+
+    const missing = testRuntime(dir);
+    expect(await main(["--config", "nope.json", "deploy"], missing)).toBe(2);
+    expect(missing.out.stderr).toContain("gen3d init");
+    expect(missing.out.stderr).not.toContain("gen3d resume");
+  });
+
+  it("a task that failed in the local test shows the removed container's log lines, not `docker logs`", () => {
+    const gates = localTestGates(
+      {
+        imageId: "sha256:1",
+        image: "x",
+        boundTo: "sha256:1",
+        startup: { healthy: true, budgetSeconds: 60, exitedEarly: false },
+        pings: { count: 3, maxMs: 5, slow: 0, failed: 0 },
+        tasks: {
+          segment: { ok: false, ms: 10, status: 500, problem: "HTTP 500", artifacts: [] },
+        },
+        logs: { problems: [], tail: ["ERROR request 4f2a: KeyError 'mask'"] },
+      },
+      ["segment"],
+      "sha256:1",
+    );
+    const failed = gates.find((g) => g.status === "fail" && g.title === "segment works");
+    expect(failed?.hint).not.toContain("docker logs");
+    expect(failed?.details?.join("\n")).toContain("ERROR request 4f2a");
+  });
+});
+
+describe("honest status", () => {
+  it("marks artifacts from an older run stale beside current ones, and renders teardown readably", async () => {
+    const { dir } = await projectWithState({
+      phases: {
+        "2": { status: "passed", attempts: 2, finishedAt: new Date().toISOString() },
+        "4": { status: "stale", attempts: 1, note: "phase 2 passed with changed inputs" },
+      },
+      artifacts: {
+        imageTag: "0.2.0-9f8e7d6c5b4a",
+        imageUri:
+          "1.dkr.ecr.us-east-1.amazonaws.com/gen3d@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        teardown: { at: "2026-12-01T10:00:00.000Z", removed: ["endpoint gen3d-async"], leftovers: [] },
+      },
+    });
+    const runtime = testRuntime(dir);
+    expect(await main(["status"], runtime)).toBe(0);
+    const out = runtime.out.stdout;
+    expect(out).toMatch(/imageTag\s+0\.2\.0-9f8e7d6c5b4a\s*$/m);
+    expect(out).toMatch(
+      /imageUri\s+\S+@sha256:aaaaaaaaaaaa…\s+stale: from an earlier run \(phase 4 is stale\)/,
+    );
+    expect(out).toMatch(/teardown\s+removed: \[endpoint gen3d-async\]/);
+    expect(out).not.toContain("[object Object]");
+    expect(out).not.toMatch(ISO);
+    expect(out).toMatch(/3 min ago/);
+
+    const verbose = testRuntime(dir);
+    await main(["status", "--verbose"], verbose);
+    expect(verbose.out.stdout).toMatch(ISO);
+    expect(verbose.out.stdout).toContain("a".repeat(64));
+
+    const json = testRuntime(dir);
+    await main(["status", "--json"], json);
+    expect(JSON.parse(json.out.stdout).staleArtifacts).toEqual(["imageUri"]);
+  });
+
+  it("plan without a terminal prints a plan, not listr's skipped tasks or warnings", async () => {
+    const dir = await makeProject({ config: validConfig() });
+    const runtime = testRuntime(dir);
+    expect(await main(["plan"], runtime)).toBe(0);
+    expect(runtime.out.stdout).toMatch(/^1\s+Preflight checks\s+run\s+never run$/m);
+    expect(runtime.out.stdout).toContain("gen3d deploy would run 10 phase(s)");
+    expect(runtime.out.stderr).not.toMatch(/SKIPPED|would run,|⚠/);
+  });
+});
