@@ -24,7 +24,11 @@ export function safetensorsOf(size, seed) {
   const header = JSON.stringify({ weights: { dtype: "U8", shape: [data], data_offsets: [0, data] } });
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(headerBytes));
-  return Buffer.concat([prefix, Buffer.from(header.padEnd(headerBytes, " ")), deterministicBytes(data, seed)]);
+  return Buffer.concat([
+    prefix,
+    Buffer.from(header.padEnd(headerBytes, " ")),
+    deterministicBytes(data, seed),
+  ]);
 }
 
 export function makeTestModels(root, weightMiB = 4) {

@@ -64,15 +64,14 @@ export const preflightPhase: Phase = {
     results.push(...(await dockerfileGates(dockerfile, text)));
     ctx.progress("models");
     results.push(...(await modelGates(config, loaded.baseDir)));
-    if (text !== undefined) {
-      const instructions = parseDockerfile(text);
+    const instructions = text !== undefined ? parseDockerfile(text) : undefined;
+    if (instructions) {
       results.push(await requirementsGate(dockerfile, instructions));
       results.push(await modelsInImageGate(config, loaded.baseDir, dockerfile, instructions));
     }
     results.push(instanceFitGate(config));
-    if (text !== undefined) {
+    if (instructions) {
       // Before anything is built, the CUDA the Dockerfile declares or its base image's tag names.
-      const instructions = parseDockerfile(text);
       const lastFrom = instructions.map((i) => i.getKeyword()).lastIndexOf("FROM");
       const finalStage = instructions.slice(lastFrom + 1).map((i) => ({
         keyword: i.getKeyword(),
