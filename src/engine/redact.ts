@@ -28,7 +28,10 @@ export function redact<T>(value: T): T {
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [key, v] of Object.entries(value)) {
-      out[key] = isSecretName(key) ? REDACTED : redact(v);
+      // A record under a secret-like name (phase 3's `credentials: { via, requests }`) is
+      // described, not a secret: its own keys are judged one by one. A value or list is dropped.
+      const record = v !== null && typeof v === "object" && !Array.isArray(v);
+      out[key] = isSecretName(key) && !record ? REDACTED : redact(v);
     }
     return out as T;
   }

@@ -70,6 +70,29 @@ describe("one rule for secret names", () => {
     );
   });
 
+  it("a record under a secret-like name is judged key by key, so evidence about credentials survives", () => {
+    expect(
+      redact({
+        credentials: { via: "endpoint", requests: 2 },
+        provider: {
+          credentials: { accessKeyId: "id", secretAccessKey: "s", sessionToken: "t", expiration: "e" },
+        },
+        tokens: ["a", "b"],
+      }),
+    ).toEqual({
+      credentials: { via: "endpoint", requests: 2 },
+      provider: {
+        credentials: {
+          accessKeyId: REDACTED,
+          secretAccessKey: REDACTED,
+          sessionToken: REDACTED,
+          expiration: "e",
+        },
+      },
+      tokens: REDACTED,
+    });
+  });
+
   it("masks credential-shaped values in free text, whatever they sit under", () => {
     const text = `pulled with ${HF} as ${AWS_KEY_ID}`;
     expect(redactText(text)).toBe(`pulled with ${REDACTED} as ${REDACTED}`);
