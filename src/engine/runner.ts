@@ -179,7 +179,8 @@ export class PhaseRunner {
       // Could not even work out what the phase depends on: it fails before it starts, and
       // STATE.json says so (a stale "passed" must not survive a broken input).
       const error = toGen3dError(thrown);
-      if (!isAbort(thrown)) {
+      // `plan` reports it and writes nothing.
+      if (!isAbort(thrown) && !this.options.dryRun) {
         await this.ctx.state.setPhase(
           phase.id,
           { status: "failed", error: { ...error.toRecord(), details: error.details } },

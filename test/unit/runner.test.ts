@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { NotImplementedError } from "../../src/engine/errors.js";
 import { gate, type Phase, type PhaseContext } from "../../src/engine/phase.js";
@@ -242,5 +243,24 @@ describe("a transient failure never invalidates passed work", () => {
     const report = await runPhases(resumed, phases, {});
     expect(report.phases.map((p) => p.type)).toEqual(["skipped", "passed", "passed", "passed"]);
     expect(report.phases[2]).toMatchObject({ reason: "an earlier phase re-ran (phase 2)" });
+  });
+});
+
+describe("plan writes nothing", () => {
+  it("even when a phase's inputs cannot be read", async () => {
+    const ctx = await createTestContext();
+    const { phases } = fakePhases(3);
+    await runPhases(ctx, phases, {});
+    const before = await readFile(ctx.state.file, "utf8");
+    const broken = fakePhases(3, {
+      2: {
+        input: () => {
+          throw new Error("docker: Cannot connect to the Docker daemon");
+        },
+      },
+    });
+    const plan = await runPhases(ctx, broken.phases, { dryRun: true });
+    expect(plan.status).toBe("failed");
+    expect(await readFile(ctx.state.file, "utf8")).toBe(before);
   });
 });
