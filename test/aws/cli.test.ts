@@ -18,6 +18,7 @@ import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
+import { expectContract } from "../support/json-contract.js";
 import { useMoto } from "../support/use-moto.js";
 import { createTestContext, runThrough, TEST_ENV } from "./support/context.js";
 
@@ -59,7 +60,8 @@ describe("CLI: status --live, logs, destroy against moto", () => {
     const { dir } = await deployedProject();
     const result = await cli(dir, ["status", "--live", "--json"]);
     expect(result.code).toBe(0);
-    const doc = JSON.parse(result.stdout);
+    const doc = expectContract(result.stdout, "status") as { drift: number; rows: { resource: string }[] };
+    expect(doc).toMatchObject({ ok: true, command: "status" });
     expect(doc.drift).toBe(0);
     expect(doc.rows.map((r: { resource: string }) => r.resource)).toEqual([
       "model",
@@ -88,8 +90,9 @@ describe("CLI: status --live, logs, destroy against moto", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/\[i-9\] gunicorn listening on 0\.0\.0\.0:8080/);
     const json = await cli(dir, ["logs", "--since", "5", "--json"]);
-    const doc = JSON.parse(json.stdout);
+    const doc = expectContract(json.stdout, "logs");
     expect(doc).toMatchObject({
+      command: "logs",
       group,
       found: true,
       events: [{ message: "gunicorn listening on 0.0.0.0:8080" }],
@@ -101,6 +104,11 @@ describe("CLI: status --live, logs, destroy against moto", () => {
     const refused = await cli(dir, ["destroy"]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/NEEDS_CONFIRMATION[\s\S]*--yes/);
+    const refusedJson = await cli(dir, ["destroy", "--json"]);
+    expect(expectContract(refusedJson.stdout, "errorDocument")).toMatchObject({
+      command: "destroy",
+      error: { code: "NEEDS_CONFIRMATION", exitCode: 2 },
+    });
     const sagemaker = new SageMakerClient({ region: "us-east-1", endpoint: moto.endpoint });
     expect((await sagemaker.send(new ListEndpointsCommand({}))).Endpoints).toHaveLength(1);
   });
@@ -110,7 +118,15 @@ describe("CLI: status --live, logs, destroy against moto", () => {
     const result = await cli(dir, ["destroy", "--yes"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/deleted\s+endpoint gen3d-test-async/);
-    expect(result.stdout).toMatch(/Nothing of this deployment is left/);
+    expect(result.stdout).toMatch(/The endpoint, its configs, models, scaling and alarm are gone/);
+    expect(result.stdout).not.toMatch(/Nothing of this deployment is left/);
+    const again = await cli(dir, ["destroy", "--yes", "--json"]);
+    expect(again.code).toBe(0);
+    expect(expectContract(again.stdout, "destroy")).toMatchObject({
+      ok: true,
+      command: "destroy",
+      leftovers: [],
+    });
     const sagemaker = new SageMakerClient({ region: "us-east-1", endpoint: moto.endpoint });
     expect((await sagemaker.send(new ListEndpointsCommand({}))).Endpoints).toEqual([]);
     const status = await cli(dir, ["status", "--live", "--json"]);

@@ -18,10 +18,13 @@ import {
   ListEndpointConfigsCommand,
   ListEndpointsCommand,
   ListModelsCommand,
+  SageMakerClient,
   UpdateEndpointWeightsAndCapacitiesCommand,
 } from "@aws-sdk/client-sagemaker";
+import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
-import { destroyDeployment, listLeftovers } from "../../src/commands/destroy.js";
+import { destroyDeployment, listLeftovers, renderRemains } from "../../src/commands/destroy.js";
+import { listSagemakerLeftovers } from "../../src/commands/destroy-remains.js";
 import { readLogs } from "../../src/commands/logs.js";
 import { liveStatus, renderLiveStatus } from "../../src/commands/status-live.js";
 import { readState } from "../../src/engine/state.js";
@@ -261,6 +264,79 @@ describe("gen3d destroy", () => {
     ]);
     const left = await s3.send(new ListObjectsV2Command({ Bucket: "gen3d-test-bucket" }));
     expect(left.Contents?.map((o) => o.Key)).toEqual(["gen3d/input/d.png"]);
+  });
+});
+
+describe("gen3d destroy says exactly what remains", () => {
+  it("counts the ECR images, the S3 objects under each prefix and the log group it leaves, with how to remove each", async () => {
+    const ctx = await deployed();
+    const ecr = await ctx.aws.ecr();
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: "gen3d" }));
+    for (const [tag, fill] of [
+      ["1.0.0", "1"],
+      ["1.0.1", "2"],
+    ]) {
+      const manifest = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+        config: {
+          mediaType: "application/vnd.docker.container.image.v1+json",
+          size: 2,
+          digest: `sha256:${(fill as string).repeat(64)}`,
+        },
+        layers: [],
+      });
+      await ecr.send(
+        new PutImageCommand({ repositoryName: "gen3d", imageManifest: manifest, imageTag: tag }),
+      );
+    }
+    const s3 = await ctx.aws.s3();
+    await s3.send(new CreateBucketCommand({ Bucket: "gen3d-test-bucket" }));
+    for (const key of ["gen3d/input/a.png", "gen3d/input/b.png", "gen3d/output/c.out"])
+      await s3.send(new PutObjectCommand({ Bucket: "gen3d-test-bucket", Key: key, Body: "x" }));
+    const logs = await ctx.aws.logs();
+    await logs.send(new CreateLogGroupCommand({ logGroupName: "/aws/sagemaker/Endpoints/gen3d-test-async" }));
+
+    const report = await destroyDeployment(ctx, { waiter: WAITER });
+    expect(report.leftovers).toEqual([]);
+    expect(report.remains.map((r) => [r.kind, r.name, r.count])).toEqual([
+      ["ecr-images", "gen3d", 2],
+      ["s3-objects", "s3://gen3d-test-bucket/gen3d/input/", 2],
+      ["s3-objects", "s3://gen3d-test-bucket/gen3d/output/", 1],
+      ["log-group", "/aws/sagemaker/Endpoints/gen3d-test-async", 1],
+    ]);
+    const text = renderRemains({ color: false }, report);
+    expect(text).not.toMatch(/nothing .*is left/i);
+    expect(text).toContain("ECR repository gen3d: 2 image(s)");
+    expect(text).toContain(
+      "s3://gen3d-test-bucket/gen3d/output/: 1 object(s) — to remove: gen3d destroy --delete-s3",
+    );
+    expect(text).toContain(
+      "aws logs delete-log-group --log-group-name /aws/sagemaker/Endpoints/gen3d-test-async",
+    );
+    const saved = await readState(ctx.state.file);
+    expect((saved?.artifacts.teardown as { remains?: string[] } | undefined)?.remains).toHaveLength(4);
+  });
+
+  it("reads every page of SageMaker's lists: a model on the second page is still found", async () => {
+    const ctx = await createTestContext({ endpoint: moto.endpoint });
+    const sagemaker = mockClient(SageMakerClient);
+    try {
+      sagemaker.on(ListEndpointsCommand).resolves({ Endpoints: [] });
+      sagemaker.on(ListEndpointConfigsCommand).resolves({ EndpointConfigs: [] });
+      sagemaker
+        .on(ListModelsCommand)
+        .resolvesOnce({
+          Models: [{ ModelName: "gen3d-test-a", ModelArn: "a", CreationTime: new Date() }],
+          NextToken: "2",
+        })
+        .resolvesOnce({ Models: [{ ModelName: "gen3d-test-b", ModelArn: "b", CreationTime: new Date() }] });
+      expect(await listSagemakerLeftovers(ctx)).toEqual(["model gen3d-test-a", "model gen3d-test-b"]);
+      // The second page was asked for: the paginator passed the first page's NextToken on.
+      expect(sagemaker.commandCalls(ListModelsCommand)).toHaveLength(2);
+    } finally {
+      sagemaker.restore();
+    }
   });
 });
 
