@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { assertSagemakerRegion } from "../../src/catalog/regions.js";
 import { costLines, estimateCost } from "../../src/checks/cost.js";
 import { parseConfig } from "../../src/config/load.js";
 import { validConfig } from "../support/project.js";
@@ -69,5 +70,46 @@ describe("the seed's cost matrix, recomputed with what a wake-up from zero bills
     expect(lines).toMatch(/async, min 0 instances: \$65\.15–\$840\.98\/month .* saves 24%–94%/);
     expect(lines).toMatch(/async, min 1 \(warm\): +\$1105\.95\/month/);
     expect(lines).toMatch(/jobs' own seconds only: \$38\.40\/month \(a common way of counting/);
+  });
+
+  it("the traffic, region and instance type can come from flags instead of the config", () => {
+    const estimate = estimateCost(seed(), {
+      jobsPerDay: 500,
+      secondsPerJob: 20,
+      region: "us-west-2",
+      instanceType: "ml.g5.xlarge",
+    });
+    expect(estimate).toMatchObject({ jobsPerDay: 500, secondsPerJob: 20, instanceType: "ml.g5.xlarge" });
+    expect(estimate?.asyncComputeOnlyPerMonth).toBeCloseTo(1.408 * ((500 * 20) / 3600) * (730 / 24), 1);
+  });
+
+  it("says whose prices it used, their date and source: exact where known, us-east-1's marked as such elsewhere", () => {
+    const oregon = estimateCost(seed(), { region: "us-west-2" });
+    expect(oregon?.prices).toMatchObject({
+      region: "us-west-2",
+      requested: "us-west-2",
+      exact: true,
+      date: "2025",
+    });
+    expect(costLines(oregon as NonNullable<typeof oregon>)[0]).toMatch(
+      /^ml\.g5\.2xlarge at \$1\.5\d\/h: us-west-2 prices .*aws\.amazon\.com\/sagemaker\/pricing.*2025/,
+    );
+    const frankfurt = estimateCost(seed(), { region: "eu-central-1" });
+    expect(frankfurt?.prices).toMatchObject({ region: "us-east-1", requested: "eu-central-1", exact: false });
+    expect(costLines(frankfurt as NonNullable<typeof frankfurt>)[0]).toMatch(
+      /us-east-1 prices: gen3d knows no prices for eu-central-1, which usually costs more/,
+    );
+  });
+});
+
+describe("regions", () => {
+  it("refuses a region SageMaker does not run in, with did-you-mean, before any call", () => {
+    expect(() => assertSagemakerRegion("us-esat-1")).toThrow(
+      expect.objectContaining({
+        code: "REGION_UNKNOWN",
+        hint: expect.stringContaining("Did you mean us-east-1?"),
+      }),
+    );
+    expect(() => assertSagemakerRegion("eu-west-1")).not.toThrow();
   });
 });
