@@ -123,9 +123,13 @@ describe("secret sentinel through a full deploy", { timeout: 600_000 }, () => {
 
   afterAll(async () => {
     await moto?.stop();
+    // This run's images only: the pushed repository is its own, the local tag is in its record.
+    const local = await readFile(path.join(dir, "STATE.json"), "utf8")
+      .then((t) => (JSON.parse(t) as { artifacts: { localImage?: string } }).artifacts.localImage)
+      .catch(() => undefined);
     const refs = (await run("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])).stdout
       .split("\n")
-      .filter((r) => r.startsWith(`${LOCAL_REGISTRY}/${repository}`));
+      .filter((r) => r.startsWith(`${LOCAL_REGISTRY}/${repository}`) || r === local);
     if (refs.length > 0) await run("docker", ["image", "rm", "--force", ...refs]).catch(() => {});
   });
 
