@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { type ImageInspect, inspectImage } from "../adapters/docker-image.js";
 import { modelDirInImageGate, SAGEMAKER_MODEL_DIR } from "../checks/dockerfile/model-paths.js";
@@ -9,35 +8,7 @@ import { BuildProgress } from "../engine/docker-progress.js";
 import { ExternalError, GateFailedError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
 import { progressIntervalMs, ThrottledLine } from "../engine/progress.js";
-import { buildTarget, dockerfileInput, PLATFORM } from "./build-context.js";
-
-/** The revision label: the config directory's git HEAD, read without running git. */
-async function gitRevision(dir: string): Promise<string> {
-  let current = dir;
-  for (let i = 0; i < 20; i++) {
-    try {
-      const head = (await readFile(path.join(current, ".git", "HEAD"), "utf8")).trim();
-      if (!head.startsWith("ref: ")) return head;
-      const ref = head.slice(5);
-      try {
-        return (await readFile(path.join(current, ".git", ref), "utf8")).trim();
-      } catch {
-        const packed = await readFile(path.join(current, ".git", "packed-refs"), "utf8").catch(() => "");
-        return (
-          packed
-            .split("\n")
-            .find((l) => l.endsWith(` ${ref}`))
-            ?.split(" ")[0] ?? "unknown"
-        );
-      }
-    } catch {
-      const parent = path.dirname(current);
-      if (parent === current) break;
-      current = parent;
-    }
-  }
-  return "unknown";
-}
+import { buildTarget, dockerfileInput, gitRevision, PLATFORM } from "./build-context.js";
 
 /**
  * Which builder `docker build` will use, decided as the docker CLI does: DOCKER_BUILDKIT, when

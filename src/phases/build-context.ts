@@ -52,3 +52,31 @@ export async function buildTarget(ctx: Pick<PhaseContext, "config" | "loaded">):
   const tag = `${ctx.config.image.version}-${combined}`;
   return { tag, ref: `${ctx.config.image.name}:${tag}`, contextHash: combined };
 }
+
+/** The revision label: the config directory's git HEAD, read without running git. */
+export async function gitRevision(dir: string): Promise<string> {
+  let current = dir;
+  for (let i = 0; i < 20; i++) {
+    try {
+      const head = (await readFile(path.join(current, ".git", "HEAD"), "utf8")).trim();
+      if (!head.startsWith("ref: ")) return head;
+      const ref = head.slice(5);
+      try {
+        return (await readFile(path.join(current, ".git", ref), "utf8")).trim();
+      } catch {
+        const packed = await readFile(path.join(current, ".git", "packed-refs"), "utf8").catch(() => "");
+        return (
+          packed
+            .split("\n")
+            .find((l) => l.endsWith(` ${ref}`))
+            ?.split(" ")[0] ?? "unknown"
+        );
+      }
+    } catch {
+      const parent = path.dirname(current);
+      if (parent === current) break;
+      current = parent;
+    }
+  }
+  return "unknown";
+}
