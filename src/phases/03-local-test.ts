@@ -13,6 +13,7 @@ import {
   containerStatus,
   publishedPort,
   removeContainer,
+  removeOrphanedLocalTests,
   runSpec,
 } from "./local-test/container.js";
 import { type LocalTestEvidence, localTestEvidence } from "./local-test/evidence.js";
@@ -77,6 +78,9 @@ async function takePort(
       throw new InterruptedError(`phase 3 was interrupted while waiting for port ${fixed}`);
     throw error;
   });
+  const orphans = await removeOrphanedLocalTests(ctx);
+  if (orphans.length > 0)
+    ctx.progress(`removed local-test container(s) a killed run left: ${orphans.join(", ")}`);
   if (await portAnswers(fixed)) {
     await lock.release();
     return { hostPort: fixed, portInUse: true };

@@ -1,6 +1,9 @@
 import { spawnSync } from "node:child_process";
+import http from "node:http";
+import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAwsClients } from "../../src/adapters/aws.js";
+import { OWNER_HOST_LABEL, OWNER_PID_LABEL } from "../../src/adapters/container-owner.js";
 import type { DockerExecOptions } from "../../src/adapters/docker.js";
 import { runPhases } from "../../src/engine/runner.js";
 import { systemClock } from "../../src/engine/runtime.js";
@@ -217,5 +220,60 @@ describe("phase 3 runs the image exactly as SageMaker does", { timeout: 240_000 
         `waiting for port 8080: it is held by the local test of project gen3d-it-first \\(.*pid ${process.pid}`,
       ),
     );
+  });
+
+  it("something else answering on 8080 fails the startup gate naming the port and how to free it; no container is started", async () => {
+    const server = http.createServer((_, res) => res.end("ok"));
+    await new Promise<void>((resolve) => server.listen(8080, "127.0.0.1", resolve));
+    try {
+      const ctx = await context();
+      const { failed, evidence } = await localTest(ctx);
+      expect(evidence.startup.portInUse).toBe(8080);
+      expect(failed[0]?.message).toMatch(
+        /port 8080 on 127\.0\.0\.1 already answered before the container started/,
+      );
+      expect(failed[0]?.hint).toMatch(/ss -ltnp 'sport = :8080'/);
+      expect(ctx.calls.some((c) => c[0] === "run")).toBe(false);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("a local-test container of another project whose run was killed, still holding 8080, is removed", async () => {
+    const stray = "gen3d-local-test-gen3d-it-killed";
+    const dead = Number(spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim());
+    spawnSync("docker", ["rm", "--force", stray]);
+    const started = spawnSync("docker", [
+      "run",
+      "--detach",
+      "--name",
+      stray,
+      "--label",
+      "gen3d.local-test=gen3d-it-killed",
+      "--label",
+      `${OWNER_PID_LABEL}=${dead}`,
+      "--label",
+      `${OWNER_HOST_LABEL}=${os.hostname()}`,
+      "--network",
+      "host",
+      "--entrypoint",
+      "python3",
+      BASE_IMAGE,
+      "-m",
+      "http.server",
+      "--bind",
+      "127.0.0.1",
+      "8080",
+    ]);
+    expect(started.status, String(started.stderr)).toBe(0);
+    try {
+      const ctx = await context();
+      const { failed, progress } = await localTest(ctx);
+      expect(failed, JSON.stringify(failed)).toEqual([]);
+      expect(progress.join("\n")).toContain(`removed local-test container(s) a killed run left: ${stray}`);
+      expect(containersNamed(stray)).toEqual([]);
+    } finally {
+      spawnSync("docker", ["rm", "--force", stray]);
+    }
   });
 });

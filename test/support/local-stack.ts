@@ -99,6 +99,11 @@ export async function containerProject(): Promise<{
 /** A config for the local stack: moto for AWS, the loopback registry for ECR, the test backend. */
 export function localConfig(options: {
   endpoint: string;
+  /**
+   * Ignored: on host networking phase 3 probes 8080, as SageMaker does, and runs take turns for it
+   * (localTest.port is only for network "publish"). Kept so older callers still compile.
+   */
+  port?: number;
   repository: string;
   modelBytes: { sam3: number; sam3d: number };
   environment?: Record<string, string>;

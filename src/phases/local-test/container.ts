@@ -2,6 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { OWNER_HOST_LABEL, OWNER_PID_LABEL, ownerAlive } from "../../adapters/container-owner.js";
 import { type ContainerCredentials, startCredentialsEndpoint } from "../../adapters/credentials-endpoint.js";
 import { containerEnvironment, SAGEMAKER_MODEL_DIR } from "../../adapters/sagemaker-spec.js";
 import type { PhaseContext } from "../../engine/phase.js";
@@ -155,4 +156,32 @@ export async function publishedPort(ctx: PhaseContext, name: string): Promise<nu
 /** Removes the container whatever its state (created, running, exited); shielded from Ctrl-C. */
 export async function removeContainer(ctx: PhaseContext, name: string): Promise<void> {
   await ctx.docker.exec(["rm", "--force", name], { allowFailure: true, shielded: true }).catch(() => {});
+}
+
+/**
+ * Local-test containers of any project whose gen3d process is gone: one of them may still hold
+ * 8080 on the host network after its run was killed (the next run of that project would remove
+ * it, but that may never come). Called while holding the port lock, so no live run is touched.
+ */
+export async function removeOrphanedLocalTests(ctx: PhaseContext): Promise<string[]> {
+  const listed = await ctx.docker.exec(
+    [
+      "ps",
+      "--all",
+      "--filter",
+      "label=gen3d.local-test",
+      "--format",
+      `{{.Names}}\t{{.Label "${OWNER_PID_LABEL}"}}\t{{.Label "${OWNER_HOST_LABEL}"}}`,
+    ],
+    { allowFailure: true, signal: ctx.signal },
+  );
+  if (listed.exitCode !== 0) return [];
+  const orphans = listed.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => line.split("\t"))
+    .filter(([, pid, host]) => pid && !ownerAlive({ pid, host: host || undefined }))
+    .map(([name]) => name as string);
+  for (const name of orphans) await removeContainer(ctx, name);
+  return orphans;
 }
