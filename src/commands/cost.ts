@@ -17,6 +17,7 @@ export async function costCommand(
   const io = ioFor(globals, runtime);
   if (options.region !== undefined) assertSagemakerRegion(options.region, "--region");
   const { config } = await loadConfig(configPath(globals, runtime));
+  if (options.region === undefined) assertSagemakerRegion(config.aws.region);
   const estimate = estimateCost(config, options);
   if (!estimate) {
     const type = options.instanceType ?? config.instance.type;

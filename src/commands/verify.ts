@@ -228,14 +228,15 @@ export async function verifyCommand(
         reason: ok ? "gates-passed" : "gates-failed",
       });
     } else {
+      // The verdict is the command's result: stdout (progress lines went to stderr).
       const label = options.recorded
         ? `recorded evidence, ${recordedAt ? `from ${recordedAt}` : "never recorded"}`
         : `fresh evidence, ${checkedAt}`;
-      ctx.io.stderr(
+      ctx.io.stdout(
         `${bold(ctx.io, `Phase ${phase.id}: ${phase.title}`)} ${dim(ctx.io, `(${label})`)}\n${renderGates(ctx.io, doc.gates)}`,
       );
       if (differences.length > 0) {
-        ctx.io.stderr(
+        ctx.io.stdout(
           `${yellow(ctx.io, "differs from the record")}${recordedAt ? ` of ${recordedAt}` : ""}:\n${differences
             .map(
               (d) =>
@@ -244,7 +245,7 @@ export async function verifyCommand(
             .join("\n")}\n`,
         );
       }
-      ctx.io.stderr(
+      ctx.io.stdout(
         failed.length === 0
           ? `${green(ctx.io, "passed")}: ${gates.length} gate(s)\n`
           : `${red(ctx.io, "failed")}: ${failed.length} of ${gates.length} gate(s)\n`,

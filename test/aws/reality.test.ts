@@ -201,7 +201,7 @@ describe("gen3d verify reads fresh evidence", () => {
       recordedGates.map((g) => [g.id, g.status]),
     );
     const recordedText = await cli(dir, ["verify", "--phase", "7", "--recorded"]);
-    expect(recordedText.stderr).toContain(`(recorded evidence, from ${recordedAt})`);
+    expect(recordedText.stdout).toContain(`(recorded evidence, from ${recordedAt})`);
 
     await sagemaker.send(new DeleteEndpointCommand({ EndpointName: "gen3d-test-async" }));
     const stateBefore = await readFile(ctx.state.file, "utf8");

@@ -29,11 +29,13 @@ describe("gen3d verify --phase 1", { timeout: 60_000 }, () => {
     const dir = await makeProject({ config: withEndpoint(validConfig()) });
     const runtime = testRuntime(dir);
     const code = await main(["verify", "--phase", "1"], runtime);
-    expect(runtime.out.stderr).toMatch(/✔ `docker run IMAGE serve` reaches the entry point: .*decided in phase 3/);
-    expect(runtime.out.stderr).toMatch(/✔ Docker daemon reachable: Docker \d/);
-    expect(runtime.out.stderr).toMatch(/✔ execution role exists and trusts SageMaker/);
-    expect(runtime.out.stderr).toMatch(/real-time, always on: +\$\d/);
-    expect(runtime.out.stderr).toMatch(/- service quota for the instance type: .*not checked/);
+    expect(runtime.out.stdout).toMatch(
+      /✔ `docker run IMAGE serve` reaches the entry point: .*decided in phase 3/,
+    );
+    expect(runtime.out.stdout).toMatch(/✔ Docker daemon reachable: Docker \d/);
+    expect(runtime.out.stdout).toMatch(/✔ execution role exists and trusts SageMaker/);
+    expect(runtime.out.stdout).toMatch(/real-time, always on: +\$\d/);
+    expect(runtime.out.stdout).toMatch(/- service quota for the instance type: .*not checked/);
     expect(code, runtime.out.stderr).toBe(0);
   });
 
@@ -60,7 +62,7 @@ describe("gen3d verify --phase 1", { timeout: 60_000 }, () => {
       const runtime = testRuntime(dir);
       const code = await main(["verify", "--phase", "1"], runtime);
       expect(code).toBe(1);
-      for (const pattern of mistake.expect) expect(runtime.out.stderr).toMatch(pattern);
+      for (const pattern of mistake.expect) expect(runtime.out.stdout).toMatch(pattern);
       const json = testRuntime(dir);
       await main(["verify", "--phase", "1", "--json"], json);
       const report = JSON.parse(json.out.stdout) as { ok: boolean; gates: { id: string; status: string }[] };
