@@ -39,7 +39,7 @@ export function credentialShape(name: string, value: string): string | undefined
 }
 
 const ENVIRONMENT_FIX =
-  "remove it: the container environment is stored in clear text in the SageMaker model (DescribeModel shows it to anyone allowed to read it) and in the local test container (docker inspect). Let the container read the secret at start-up from AWS Secrets Manager or SSM Parameter Store through its execution role, and give its name here instead (e.g. HF_TOKEN_SECRET_ARN)";
+  "remove it: the container's environment is stored in clear text in the SageMaker model (anyone allowed DescribeModel reads it) and shown by docker inspect of the local test. Have the container fetch the secret at start-up from AWS Secrets Manager or SSM Parameter Store with its execution role, and put only the secret's name here (e.g. HF_TOKEN_SECRET_ARN)";
 
 /** `path: message` for every credential-looking value in what becomes the container's environment or build. */
 export function credentialProblems(config: Gen3dConfig): string[] {
@@ -47,7 +47,9 @@ export function credentialProblems(config: Gen3dConfig): string[] {
   for (const [name, value] of Object.entries(config.localTest.environment)) {
     const shape = credentialShape(name, value);
     if (shape)
-      problems.push(`${formatPath(["localTest", "environment", name])}: the value looks like ${shape}; ${ENVIRONMENT_FIX}`);
+      problems.push(
+        `${formatPath(["localTest", "environment", name])}: the value looks like ${shape}; ${ENVIRONMENT_FIX}`,
+      );
   }
   for (const [name, value] of Object.entries(config.image.buildArgs)) {
     const shape = credentialShape(name, value);

@@ -76,7 +76,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const segment of path) {
     if (typeof segment === "number") out += `[${segment}]`;
-    else if (/^[A-Za-z0-9_$-]+$/.test(String(segment)))
+    else if (/^[A-Za-z0-9_$][A-Za-z0-9_$-]*$/.test(String(segment)))
       out += out === "" ? String(segment) : `.${String(segment)}`;
     else out += `["${printable(String(segment), 60).replace(/"/g, '\\"')}"]`;
   }

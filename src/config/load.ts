@@ -154,7 +154,7 @@ function tooDeep(value: unknown, limit: number): PropertyKey[] | undefined {
 const MAX_PROBLEMS_SHOWN = 50;
 
 function invalid(file: string, lines: readonly string[], hint?: string): UserError {
-  const shown = lines.slice(0, MAX_PROBLEMS_SHOWN).map((l) => `• ${printable(l, 400)}`);
+  const shown = lines.slice(0, MAX_PROBLEMS_SHOWN).map((l) => `• ${printable(l, 800)}`);
   if (lines.length > shown.length) shown.push(`• … and ${lines.length - shown.length} more`);
   return new UserError("CONFIG_INVALID", `${file} has ${lines.length} problem(s)`, {
     details: shown,

@@ -117,7 +117,7 @@ describe("a credential-looking value in the container environment is refused at 
     const [line] = lines as [string];
     expect(line.startsWith(`• localTest.environment.${name}: the value looks like `)).toBe(true);
     expect(line).toMatch(shape);
-    expect(line).toMatch(/Secrets Manager/);
+    expect(line).toMatch(/Secrets Manager or SSM Parameter Store .* \(e\.g\. HF_TOKEN_SECRET_ARN\)$/);
     expect(line).not.toContain(value.slice(4, 20));
   });
 
