@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bootId } from "../../src/engine/lock.js";
 import { readState } from "../../src/engine/state.js";
 import { startHangingServer } from "../support/hanging-server.js";
 import { makeProject, validConfig } from "../support/project.js";
@@ -112,4 +114,40 @@ describe("crash safety (real process, kill -9)", { timeout: 90_000 }, () => {
       state?.history.some((h) => h.event === "phase-started" && h.detail === "interrupted last time"),
     ).toBe(true);
   });
+
+  it.skipIf(process.platform !== "linux")(
+    "a lock whose holder PID now belongs to an unrelated process is taken at once, without naming it gen3d",
+    async () => {
+      const fresh = await makeProject({
+        config: validConfig({ aws: { region: "us-east-1", endpoint: hanging.url } }),
+      });
+      const stateFile = path.join(fresh, "STATE.json");
+      const unrelated = spawn("sleep", ["60"], { stdio: "ignore" });
+      try {
+        // What a killed gen3d leaves once the kernel has handed its PID to another process.
+        await mkdir(`${stateFile}.lock`);
+        await writeFile(
+          `${stateFile}.lock-owner`,
+          JSON.stringify({
+            pid: unrelated.pid,
+            host: os.hostname(),
+            bootId: bootId(),
+            processStart: "1",
+            command: "deploy",
+            startedAt: "2026-12-02T06:00:00.000Z",
+          }),
+        );
+        const started = Date.now();
+        const child = gen3d(fresh, ["deploy"]);
+        await waitFor(async () => (await readState(stateFile))?.phases["1"]?.status === "running");
+        expect(Date.now() - started).toBeLessThan(20_000);
+        child.kill("SIGKILL");
+        const { stderr } = await child.output;
+        expect(stderr).not.toMatch(/STATE_LOCKED|locked by/);
+        expect(JSON.parse(await readFile(`${stateFile}.lock-owner`, "utf8")).pid).toBe(child.pid);
+      } finally {
+        unrelated.kill("SIGKILL");
+      }
+    },
+  );
 });
