@@ -69,6 +69,20 @@ describe("apt-get read as the shell runs it (issue 13 item 3)", () => {
     }
   });
 
+  it("reads RUN lines with flags and heredocs at their own Dockerfile lines", async () => {
+    const mount = await aptGate(
+      withRun(
+        "RUN --mount=type=cache,target=/var/cache/apt \\\n    apt-get update && apt-get install -y tzdata",
+      ),
+    );
+    expect(mount?.location?.line).toBe(4);
+    const heredoc = await aptGate(
+      withRun("RUN <<EOF\nset -e\napt-get update\napt-get install -y tzdata\nEOF"),
+    );
+    expect(heredoc?.status).toBe("fail");
+    expect(heredoc?.message).toMatch(/apt-get install runs at line 6 before DEBIAN_FRONTEND/);
+  });
+
   it("checks exec-form RUN lines, and says so when a RUN is not valid sh", async () => {
     const exec = await aptGate(withRun('RUN ["apt-get", "install", "-y", "tzdata"]'));
     expect(exec?.status).toBe("fail");

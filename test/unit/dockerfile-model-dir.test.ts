@@ -47,6 +47,7 @@ describe("weights baked under /opt/ml/model (issue 13 item 5)", () => {
     for (const run of [
       "RUN curl -fsSL -o /opt/ml/model/sam3.pt https://example.invalid/sam3.pt",
       "RUN echo ok > /opt/ml/model/READY",
+      "RUN python3 download.py --out /opt/ml/model/sam3",
     ]) {
       const gate = await modelDirGate(
         GOOD_DOCKERFILE.replace("WORKDIR /opt/gen3d", `${run}\nWORKDIR /opt/gen3d`),
@@ -54,6 +55,19 @@ describe("weights baked under /opt/ml/model (issue 13 item 5)", () => {
       expect(gate?.status, run).toBe("fail");
       expect(gate?.message).toMatch(/^line 9: RUN /);
     }
+  });
+
+  it("an ADD from a URL is flagged without a made-up size", async () => {
+    const gate = await modelDirGate(
+      GOOD_DOCKERFILE.replace(
+        "WORKDIR /opt/gen3d",
+        "ADD https://example.invalid/sam3.pt /opt/ml/model/\nWORKDIR /opt/gen3d",
+      ),
+    );
+    expect(gate?.status).toBe("fail");
+    expect(gate?.message).toMatch(
+      /^line 9: ADD https:\/\/example\.invalid\/sam3\.pt \/opt\/ml\/model\/ — files baked under/,
+    );
   });
 
   it("passes the good layout", async () => {

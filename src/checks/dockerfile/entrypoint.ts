@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Instruction } from "dockerfile-ast";
 import { type GateResult, gate } from "../../engine/phase.js";
@@ -25,6 +25,18 @@ const SERVE_FIX =
 
 const PHASE3 = "whether it starts an HTTP server on 8080 is decided in phase 3, which runs the image";
 
+/** The first bytes of a file: enough for a `#!` line, without reading a binary whole. */
+async function firstLine(file: string): Promise<string> {
+  const handle = await open(file, "r");
+  try {
+    const buffer = Buffer.alloc(128);
+    const { bytesRead } = await handle.read(buffer, 0, 128, 0);
+    return buffer.subarray(0, bytesRead).toString("latin1").split("\n")[0] ?? "";
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The Python file an exec-form argv runs, when it is in the build context. */
 async function pythonSource(
   argv: string[],
@@ -35,7 +47,7 @@ async function pythonSource(
   const program = path.posix.basename(argv[0] as string);
   if (!PYTHON.test(program)) {
     const file = await contextFileFor(argv[0] as string, mappings, input.contextDir, workdir);
-    const python = file && (file.endsWith(".py") || /^#!.*python/.test(await readFile(file, "utf8")));
+    const python = file && (file.endsWith(".py") || /^#!.*python/.test(await firstLine(file)));
     return python ? { described: argv[0] as string, file } : { described: argv[0] as string };
   }
   for (let i = 1; i < argv.length; i++) {

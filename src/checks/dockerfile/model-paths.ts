@@ -37,8 +37,6 @@ const READS_ONLY = new Set([
   "wc",
   "readlink",
   "realpath",
-  "python",
-  "python3",
 ]);
 
 interface Baked {
@@ -83,7 +81,7 @@ export async function bakedUnderModelDir(
     const destination = imagePath(mapping.destination, workdirAt(final, index));
     if (!under(destination)) continue;
     const what = `${mapping.keyword} ${mapping.sources.join(" ")} ${mapping.destination}`;
-    if (mapping.fromStage) {
+    if (mapping.fromStage || mapping.sources.some((source) => /^(https?|git):\/\//.test(source))) {
       baked.push({ line: mapping.line, what });
       continue;
     }
