@@ -86,16 +86,21 @@ export function reasonToRun(
  * undefined when it does not. Staleness follows fingerprints: the phase passed over inputs other
  * than those of its last pass, it never passed before, or it re-made a product that had gone or
  * changed outside gen3d. A re-run over the same inputs — a retry after Docker or AWS was briefly
- * unreachable, an interrupted run, --force — leaves later phases to their own inputs and reads.
+ * unreachable, an interrupted run, --force — leaves later phases to their own inputs and reads,
+ * unless the run says it created or updated its product anew.
  */
 export function invalidatesLater(
   before: PhaseRecord,
   inputHash: string,
   reality: Reality | undefined,
+  outcome?: string,
 ): string | undefined {
   if (reality && reality.type !== "confirmed") return `re-made what it produces (${reality.reason})`;
   if (before.inputHash === undefined) return "ran for the first time";
   if (before.inputHash !== inputHash) return "passed with changed inputs";
+  // Same inputs, but the run says it made its product anew (an endpoint re-created after a
+  // failure): what later phases set up on the old one may be gone.
+  if (outcome === "created" || outcome === "updated") return `re-ran and ${outcome} what it produces`;
   return undefined;
 }
 
@@ -272,7 +277,7 @@ export class PhaseRunner {
       // The inputs as they stand now that the phase passed: a phase may depend on what it made
       // (phase 2 on the image that exists), so the next run compares against this.
       const passedHash = await Promise.resolve(phase.inputs(ctx)).then(hashValue, () => inputHash);
-      const invalidates = invalidatesLater(record, passedHash, reality);
+      const invalidates = invalidatesLater(record, passedHash, reality, result.outcome);
       await state.update(
         (draft) => {
           const next: PhaseRecord = {

@@ -8,6 +8,8 @@ import { createTestContext } from "../support/context.js";
 
 interface FakePhaseOptions {
   input?: () => unknown;
+  /** What the run says it did; "checked" (nothing made anew) unless given. */
+  outcome?: () => string;
   fail?: () => boolean;
   run?: (ctx: PhaseContext) => Promise<void>;
 }
@@ -28,7 +30,7 @@ function fakePhases(count: number, options: Record<number, FakePhaseOptions> = {
         return {
           evidence: { ran: id },
           artifacts: id === 2 ? { imageTag: "1.0.0-abc" } : {},
-          outcome: "created",
+          outcome: o.outcome?.() ?? "checked",
         };
       },
       verify: async () => [
@@ -262,5 +264,24 @@ describe("plan writes nothing", () => {
     const plan = await runPhases(ctx, broken.phases, { dryRun: true });
     expect(plan.status).toBe("failed");
     expect(await readFile(ctx.state.file, "utf8")).toBe(before);
+  });
+});
+
+describe("a retry that makes its product anew", () => {
+  it("marks later phases stale even over unchanged inputs (an endpoint re-created after a failure)", async () => {
+    const ctx = await createTestContext();
+    let failing = false;
+    const { phases, runs } = fakePhases(4, {
+      2: { fail: () => failing, outcome: () => (failing ? "checked" : "created") },
+    });
+    await runPhases(ctx, phases, {});
+    failing = true;
+    expect((await runPhases(ctx, phases, { only: 2, force: true })).status).toBe("failed");
+    expect(ctx.state.phase(3).status).toBe("passed");
+    failing = false;
+    const report = await runPhases(ctx, phases, {});
+    expect(report.phases.map((p) => p.type)).toEqual(["skipped", "passed", "passed", "passed"]);
+    expect(report.phases[2]).toMatchObject({ reason: "an earlier phase re-ran (phase 2)" });
+    expect(runs).toEqual([1, 2, 3, 4, 2, 2, 3, 4]);
   });
 });
