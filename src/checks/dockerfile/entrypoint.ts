@@ -10,8 +10,8 @@ import {
   looksExecForm,
   workdirAt,
 } from "./parse.js";
-import { importedRoots, logicalLines, topLevel } from "./python-script.js";
-import { contextFileFor, findModule, isFile, isLocalModule } from "./sources.js";
+import { topLevel } from "./python-script.js";
+import { contextFileFor, findModule, isFile, localModules } from "./sources.js";
 
 const PYTHON = /^python(\d+(\.\d+)?)?$/;
 /** Python options that take the next word as their value. */
@@ -69,19 +69,13 @@ async function pythonSource(
 
 /** Does running this file only define things (and so exit at once)? A package's __init__ runs first. */
 async function definesOnly(file: string, contextDir: string) {
+  const local = await localModules(contextDir);
   const files = [file];
   const init = path.join(path.dirname(file), "__init__.py");
   if (path.basename(file) === "__main__.py" && (await isFile(init))) files.unshift(init);
   const defined: string[] = [];
   for (const f of files) {
     const source = await readFile(f, "utf8");
-    const roots = new Set(
-      logicalLines(source)
-        .filter((l) => !l.indented && /^(import|from)\s/.test(l.text))
-        .flatMap((l) => importedRoots(l.text)),
-    );
-    const local = new Set<string>();
-    for (const root of roots) if (await isLocalModule(contextDir, path.dirname(f), root)) local.add(root);
     const top = topLevel(source, (module) => local.has(module));
     if (!top.definesOnly) return undefined;
     defined.push(...top.defined);

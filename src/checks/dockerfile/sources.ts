@@ -89,14 +89,28 @@ export async function findModule(contextDir: string, module: string): Promise<st
   return undefined;
 }
 
-/** Whether `module` is the project's own code: a module or package beside the script or in the context. */
-export async function isLocalModule(contextDir: string, scriptDir: string, module: string): Promise<boolean> {
-  for (const dir of [scriptDir, contextDir]) {
-    if (
-      (await isFile(path.join(dir, `${module}.py`))) ||
-      (await isFile(path.join(dir, module, "__init__.py")))
-    )
-      return true;
+/**
+ * The names Python could import from the project's own code: every `name.py` and every package
+ * directory (`name/__init__.py`) anywhere in the build context (one bounded walk).
+ */
+export async function localModules(contextDir: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  const queue = [""];
+  let visited = 0;
+  while (queue.length > 0 && visited < 5000) {
+    const dir = queue.shift() as string;
+    visited++;
+    let entries: Dirent[] = [];
+    try {
+      entries = await readdir(path.join(contextDir, dir), { withFileTypes: true });
+    } catch {}
+    for (const e of entries) {
+      if (e.isFile() && e.name.endsWith(".py")) names.add(e.name.slice(0, -3));
+      if (e.isDirectory() && !e.name.startsWith(".") && e.name !== "node_modules") {
+        if (await isFile(path.join(contextDir, dir, e.name, "__init__.py"))) names.add(e.name);
+        queue.push(path.join(dir, e.name));
+      }
+    }
   }
-  return (await findModule(contextDir, module)) !== undefined;
+  return names;
 }
