@@ -16,6 +16,7 @@ import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
+import { expectContract } from "../support/json-contract.js";
 import type { AsyncResult } from "../support/moto/moto.js";
 import { useMoto } from "../support/use-moto.js";
 import { CallLog, createTestContext, recordingClients, runThrough, TEST_ENV } from "./support/context.js";
@@ -118,7 +119,11 @@ describe("gen3d invoke (moto)", () => {
       log,
     );
     expect(submitted.code).toBe(0);
-    const doc = JSON.parse(submitted.stdout);
+    const doc = expectContract(submitted.stdout, "invoke") as {
+      inferenceId: string;
+      record: string;
+      outputLocation: string;
+    };
     expect(doc).toMatchObject({
       ok: true,
       task: "segment",
@@ -143,13 +148,15 @@ describe("gen3d invoke (moto)", () => {
 
     const fetched = await cli(dir, ["invoke", "--result", doc.inferenceId, "--json"], log);
     expect(fetched.code).toBe(0);
-    const result = JSON.parse(fetched.stdout);
+    const result = expectContract(fetched.stdout, "invoke") as {
+      files: { kind: string; path: string }[];
+    } & Record<string, unknown>;
     expect(result).toMatchObject({
       ok: true,
       inferenceId: doc.inferenceId,
       outputLocation: doc.outputLocation,
     });
-    const mask = result.files.find((f: { kind: string }) => f.kind === "mask");
+    const mask = result.files.find((f) => f.kind === "mask") as { path: string };
     expect(mask.path).toBe(path.join(dir, "gen3d-results", doc.inferenceId, "mask.png"));
     expect(pngSize(await readFile(mask.path))).toEqual({ width: 96, height: 64 });
     // Fetching did not submit again.
