@@ -103,7 +103,7 @@ describe("the next run reaps what a killed run left", { timeout: 120_000 }, () =
     const status = await spawnCli(dir, ["status"]).output;
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(
-      /Reaped \S+ what an interrupted run left: .*temp file .*STATE\.json\.2879817749/,
+      /Reaped (just now|\d+ min ago) what an interrupted run left: .*temp file .*STATE\.json\.2879817749/,
     );
     expect(status.stdout).toContain(`container ${LISTING} (created, left by pid`);
     expect(status.stdout).toContain(`container ${LOCAL_TEST} (running)`);
