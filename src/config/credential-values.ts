@@ -22,15 +22,25 @@ const CREDENTIAL_SHAPES: { pattern: RegExp; what: string }[] = [
 ];
 
 /**
- * Under a secret-like name, an opaque run of key characters this long is a secret too: an AWS
- * secret access key is 40 base64 characters, a session token several hundred.
+ * Under a secret-like name, an opaque run of key characters is a secret too: an AWS secret access
+ * key is 40 base64 characters, a session token several hundred, an API key 32+ hex or base62. A
+ * value made of short dash-separated words ("sentinel-9c41d7e2-not-for-output", a UUID) is not.
  */
-const OPAQUE_SECRET = /^[A-Za-z0-9/+=_-]{32,}$/;
+function opaque(value: string): boolean {
+  const v = value.trim();
+  if (v.length < 32 || /\s/.test(v)) return false;
+  return v
+    .split(/[-_.~:]/)
+    .some(
+      (part) =>
+        part.length >= 24 && /^[A-Za-z0-9/+=]+$/.test(part) && /\d/.test(part) && /[A-Za-z]/.test(part),
+    );
+}
 
 /** What a credential-looking value looks like, or undefined. The value itself is never echoed. */
 export function credentialShape(name: string, value: string): string | undefined {
   for (const { pattern, what } of CREDENTIAL_SHAPES) if (pattern.test(value)) return what;
-  if (isSecretName(name) && OPAQUE_SECRET.test(value.trim())) {
+  if (isSecretName(name) && opaque(value)) {
     return value.trim().length === 40 && /^[A-Za-z0-9/+]{40}$/.test(value.trim())
       ? "an AWS secret access key (40 base64 characters) under a secret-like name"
       : "a secret (a long opaque value under a secret-like name)";

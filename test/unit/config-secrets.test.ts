@@ -141,6 +141,8 @@ describe("a credential-looking value in the container environment is refused at 
             GEN3D_KEY_PREFIX: "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5",
             HF_TOKEN_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf-token-AbCdEf",
             HF_TOKEN: "sentinel-1234abcd",
+            MODEL_API_KEY: "sentinel-9c41d7e2-not-for-output",
+            CLIENT_SECRET_ID: "0b5e7d3c-2f1a-4c8e-9d6b-3a7f1e2c4b5d",
           },
         },
       }),
