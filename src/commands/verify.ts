@@ -191,7 +191,11 @@ export async function verifyCommand(
       } else {
         const error = {
           code: "VERIFY_FAILED",
-          message: `phase ${phase.id} (${phase.name}): ${failed.length} gate(s) failed on fresh evidence: ${failed[0]?.message ?? ""}`,
+          message: `phase ${phase.id} (${phase.name}) on fresh evidence: ${
+            failed.length === 1 && failed[0]
+              ? `${failed[0].title}: ${failed[0].message}`
+              : `${failed.length} checks failed: ${failed.map((g) => g.title).join(", ")}`
+          }`,
           details: describeGates(gates),
         };
         await ctx.state.setPhase(
@@ -247,8 +251,8 @@ export async function verifyCommand(
       }
       ctx.io.stdout(
         failed.length === 0
-          ? `${green(ctx.io, "passed")}: ${gates.length} gate(s)\n`
-          : `${red(ctx.io, "failed")}: ${failed.length} of ${gates.length} gate(s)\n`,
+          ? `${green(ctx.io, "passed")}: ${gates.length} check(s)\n`
+          : `${red(ctx.io, "failed")}: ${failed.length} of ${gates.length} check(s)\n`,
       );
       if (updated) ctx.io.stderr(`${dim(ctx.io, `recorded in ${ctx.state.file}`)}\n`);
     }
