@@ -11,6 +11,7 @@ import {
   renderArtifacts,
   renderPlan,
   renderRunResult,
+  withoutNoise,
 } from "./render.js";
 
 export interface DeployOptions extends RunOptions {
@@ -46,7 +47,14 @@ export async function deployCommand(
   options: DeployOptions,
 ): Promise<number> {
   const command = options.resume ? "resume" : options.dryRun ? "plan" : "deploy";
-  const { ctx, release } = await openContext(globals, runtime, options.dryRun ? {} : { lock: command });
+  const opened = await openContext(globals, runtime, options.dryRun ? {} : { lock: command });
+  const { release } = opened;
+  // The phases' lines (skip reasons, progress) carry hashes and timestamps: --verbose shows them.
+  const io = opened.ctx.io;
+  const ctx =
+    io.verbose || io.json
+      ? opened.ctx
+      : { ...opened.ctx, io: { ...io, stderr: (t: string) => io.stderr(withoutNoise(String(t))) } };
   try {
     if (options.resume && Object.keys(ctx.state.state.phases).length === 0) {
       throw new UserError("NOTHING_TO_RESUME", `${ctx.state.file} has no run to resume`, {

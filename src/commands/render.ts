@@ -26,18 +26,22 @@ export function paintStatus(io: Paint, status: PhaseStatus | string): string {
 const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/g;
 
 /**
- * Hashes and ISO timestamps are for --verbose: without it they leave the sentence (a digest inside
- * a longer value, such as an image URI, is shortened to 12 characters instead).
+ * Hashes and ISO timestamps are for --verbose: without it they leave the text (a digest inside
+ * a longer value, such as an image URI, is shortened to 12 characters instead). Keeps line breaks
+ * and terminal control codes, so it can filter a renderer's stream.
  */
-export function plainText(io: Pick<Io, "verbose">, text: string): string {
-  if (io.verbose) return text;
+export function withoutNoise(text: string): string {
   return text
     .replace(/ ?\((?:sha256:)?[0-9a-f]{8,64}\)/g, "")
-    .replace(ISO_TIME, "")
-    .replace(/@sha256:([0-9a-f]{12})[0-9a-f]+/g, "@sha256:$1…")
-    .replace(/ {2,}/g, " ")
-    .replace(/ ,/g, ",")
-    .trim();
+    .replace(new RegExp(` ?${ISO_TIME.source}`, "g"), "")
+    .replace(/(sha256:[0-9a-f]{12})[0-9a-f]{52}/g, "$1…")
+    .replace(/([^\S\n]),/g, ",");
+}
+
+/** One value or sentence for a table cell: without hashes and timestamps unless --verbose. */
+export function plainText(io: Pick<Io, "verbose">, text: string): string {
+  if (io.verbose) return text;
+  return withoutNoise(text).replace(/ {2,}/g, " ").trim();
 }
 
 /** A time as a human reads it: "5 min ago"; the ISO timestamp only with --verbose. */

@@ -7,6 +7,7 @@ import { awsFailure } from "../../src/adapters/aws-errors.js";
 import { main } from "../../src/cli.js";
 import { COMMANDS } from "../../src/commands/definitions.js";
 import { stoppedRunHint } from "../../src/commands/deploy.js";
+import { withoutNoise } from "../../src/commands/render.js";
 import { colorEnabled, createIo } from "../../src/engine/output.js";
 import { StateStore } from "../../src/engine/state.js";
 import { localTestGates } from "../../src/phases/03-local-test.js";
@@ -189,6 +190,16 @@ describe("honest status", () => {
     const json = testRuntime(dir);
     await main(["status", "--json"], json);
     expect(JSON.parse(json.out.stdout).staleArtifacts).toEqual(["imageUri"]);
+  });
+
+  it("a skipped phase's line loses its timestamp and input hash unless --verbose", () => {
+    expect(
+      withoutNoise(
+        "[SKIPPED] Build the image: skipped, passed 2026-12-02T06:00:00.123Z, inputs unchanged (9f8e7d6c), image sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef exists\n",
+      ),
+    ).toBe(
+      "[SKIPPED] Build the image: skipped, passed, inputs unchanged, image sha256:0123456789ab… exists\n",
+    );
   });
 
   it("plan without a terminal prints a plan, not listr's skipped tasks or warnings", async () => {
