@@ -83,7 +83,9 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
       // --help and --version end here with exit code 0; usage errors are already printed.
       if (thrown.exitCode === 0) return 0;
       if (!json) return EXIT.badInput;
-      failure = new UserError("USAGE", thrown.message.replace(/^error: /, ""), {
+      const message =
+        thrown.code === "commander.help" ? "no command given" : thrown.message.replace(/^error: /, "");
+      failure = new UserError("USAGE", message, {
         hint: `Run \`gen3d ${commandIn(argv) === "gen3d" ? "" : `${commandIn(argv)} `}--help\` for the flags it takes.`,
       });
     }
