@@ -1,6 +1,8 @@
+import os from "node:os";
 import path from "node:path";
 import { OWNER_HOST_LABEL, OWNER_PID_LABEL, ownerAlive } from "../adapters/container-owner.js";
 import type { Docker } from "../adapters/docker.js";
+import { processStartedAt } from "./lock.js";
 import type { Io } from "./output.js";
 import { reapTempFiles, type StateStore } from "./state.js";
 
@@ -18,9 +20,11 @@ interface ContainerRow {
   state: string;
   pid: string;
   host: string;
+  /** When docker created it: "2026-12-02 07:10:51 +0000 UTC". */
+  created: string;
 }
 
-const FORMAT = `{{.ID}}\t{{.Names}}\t{{.State}}\t{{.Label "${OWNER_PID_LABEL}"}}\t{{.Label "${OWNER_HOST_LABEL}"}}`;
+const FORMAT = `{{.ID}}\t{{.Names}}\t{{.State}}\t{{.Label "${OWNER_PID_LABEL}"}}\t{{.Label "${OWNER_HOST_LABEL}"}}\t{{.CreatedAt}}`;
 
 async function listContainers(docker: Docker, filter: string, signal: AbortSignal): Promise<ContainerRow[]> {
   const listed = await docker.exec(["ps", "--all", "--no-trunc", "--filter", filter, "--format", FORMAT], {
@@ -33,9 +37,30 @@ async function listContainers(docker: Docker, filter: string, signal: AbortSigna
     .split("\n")
     .filter(Boolean)
     .map((line) => {
-      const [id = "", name = "", state = "", pid = "", host = ""] = line.split("\t");
-      return { id, name, state, pid, host };
+      const [id = "", name = "", state = "", pid = "", host = "", created = ""] = line.split("\t");
+      return { id, name, state, pid, host, created };
     });
+}
+
+function createdAt(row: ContainerRow): Date | undefined {
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?) ([+-]\d\d)(\d\d)/.exec(row.created);
+  if (!m) return undefined;
+  const at = new Date(`${m[1]}T${m[2]}${m[3]}:${m[4]}`);
+  return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
+/**
+ * Whether the container's recorded owner still runs. A live PID on this machine that started
+ * after the container was created is not its owner: the kernel gave the dead owner's PID to
+ * another process, or gen3d is PID 1 again in a restarted container.
+ */
+function ownerRuns(row: ContainerRow): boolean {
+  if (!(row.pid && ownerAlive({ pid: row.pid, host: row.host || undefined }))) return false;
+  if (row.host && row.host !== os.hostname()) return true;
+  const started = processStartedAt(Number(row.pid));
+  const created = createdAt(row);
+  // Two seconds of slack: both clocks here have whole seconds.
+  return !(started && created && started.getTime() > created.getTime() + 2_000);
 }
 
 /**
@@ -57,7 +82,7 @@ export async function reapContainers(
   const orphans = rows.filter((row) => {
     if (seen.has(row.id)) return false;
     seen.add(row.id);
-    return !(row.pid && ownerAlive({ pid: row.pid, host: row.host || undefined }));
+    return !ownerRuns(row);
   });
   if (orphans.length === 0) return [];
   await docker.exec(["rm", "--force", ...orphans.map((o) => o.id)], {

@@ -78,6 +78,20 @@ export function processStartTime(pid: number): string | undefined {
   return fields[19];
 }
 
+/** Linux's USER_HZ, the unit of /proc/PID/stat's start time, on every mainstream architecture. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * When process `pid` started, as a date (to about a second: the boot time has whole seconds), or
+ * undefined off Linux or when it does not exist.
+ */
+export function processStartedAt(pid: number): Date | undefined {
+  const ticks = Number(processStartTime(pid));
+  const boot = Number(/^btime (\d+)$/m.exec(readProc("/proc/stat") ?? "")?.[1]);
+  if (!Number.isFinite(ticks) || !Number.isFinite(boot) || boot === 0) return undefined;
+  return new Date(boot * 1000 + (ticks / CLOCK_TICKS_PER_SECOND) * 1000);
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
