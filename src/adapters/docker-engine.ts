@@ -110,10 +110,26 @@ function engineFailure(error: unknown, what: string, signal?: AbortSignal): Erro
   if (signal?.aborted) return new InterruptedError(`${what} was interrupted`);
   const message = error instanceof Error ? error.message : String(error);
   const unreachable = /ENOENT|ECONNREFUSED|EACCES|socket hang up/.test(message);
+  if (unreachable)
+    return new ExternalError("DOCKER_UNREACHABLE", "the Docker daemon is not reachable", {
+      cause: error,
+      hint: "Start Docker (or check DOCKER_HOST and `docker info`), then run the command again.",
+    });
+  // The daemon went away under a running request (restarted, killed, out of memory).
+  const dropped = /ECONNRESET|EPIPE/.test(message);
   return new ExternalError(
-    unreachable ? "DOCKER_UNREACHABLE" : "DOCKER_FAILED",
-    unreachable ? "the Docker daemon is not reachable" : `${what} failed: ${message}`,
-    { cause: error },
+    dropped ? "DOCKER_UNREACHABLE" : "DOCKER_FAILED",
+    dropped
+      ? `${what} failed: the Docker daemon dropped the connection (${message})`
+      : `${what} failed: ${message}`,
+    {
+      cause: error,
+      ...(dropped
+        ? {
+            hint: "The Docker daemon restarted or stopped mid-way: check `docker info` and the daemon's log, then run the command again (finished layers are cached).",
+          }
+        : {}),
+    },
   );
 }
 
@@ -150,8 +166,18 @@ async function follow(
   }
   handle(buffered);
   if (failure !== undefined) {
+    // The daemon could not reach the registry (or lost it mid-upload) after its own retries.
+    const network =
+      /connection reset|connection refused|i\/o timeout|no such host|broken pipe|unexpected EOF/i.test(
+        failure,
+      );
     throw new ExternalError("DOCKER_FAILED", `${what} failed: ${failure.split("\n")[0]}`, {
       details: [...recent.slice(-5), failure],
+      ...(network
+        ? {
+            hint: "The registry could not be reached or dropped the connection on every one of Docker's retries: check that it is up and reachable from the Docker daemon (aws.registry, network, proxy), then run the command again — layers already pushed are kept.",
+          }
+        : {}),
     });
   }
 }
