@@ -192,9 +192,14 @@ export async function verifyCommand(
         const error = {
           code: "VERIFY_FAILED",
           message: `phase ${phase.id} (${phase.name}) on fresh evidence: ${
-            failed.length === 1 && failed[0]
-              ? `${failed[0].title}: ${failed[0].message}`
-              : `${failed.length} checks failed: ${failed.map((g) => g.title).join(", ")}`
+            failed[0] ? `${failed[0].title}: ${failed[0].message}` : "a check failed"
+          }${
+            failed.length > 1
+              ? ` (also failed: ${failed
+                  .slice(1)
+                  .map((g) => g.title)
+                  .join(", ")})`
+              : ""
           }`,
           details: describeGates(gates),
         };

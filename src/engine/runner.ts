@@ -130,9 +130,14 @@ export function gateError(phase: Phase, gates: readonly GateResult[]): GateFaile
   const first = failed[0];
   return new GateFailedError(
     `GATE_${(first?.id ?? "unknown").toUpperCase().replace(/[^A-Z0-9]+/g, "_")}`,
-    failed.length === 1 && first
-      ? `phase ${phase.id} (${phase.name}): ${first.title}: ${first.message}`
-      : `phase ${phase.id} (${phase.name}): ${failed.length} checks failed: ${failed.map((g) => g.title).join(", ")}`,
+    `phase ${phase.id} (${phase.name}): ${first ? `${first.title}: ${first.message}` : "a check failed"}${
+      failed.length > 1
+        ? ` (also failed: ${failed
+            .slice(1)
+            .map((g) => g.title)
+            .join(", ")})`
+        : ""
+    }`,
     { details: describeGates(gates), hint: first?.hint },
   );
 }
