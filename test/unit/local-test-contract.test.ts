@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -7,7 +7,9 @@ import { startCredentialsEndpoint } from "../../src/adapters/credentials-endpoin
 import { containerEnvironment } from "../../src/adapters/sagemaker-spec.js";
 import { listeningPorts } from "../../src/checks/container-probe.js";
 import { configSchema } from "../../src/config/schema.js";
+import { runSpec } from "../../src/phases/local-test/container.js";
 import { acquirePortLock, type PortHolder } from "../../src/phases/local-test/port-lock.js";
+import { createTestContext, withProgress } from "../support/context.js";
 import { validConfig } from "../support/project.js";
 
 describe("the port a server's log says it listens on", () => {
@@ -229,5 +231,71 @@ describe("the loopback credentials endpoint", () => {
       b.environment.AWS_CONTAINER_AUTHORIZATION_TOKEN,
     );
     await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describe("how phase 3 hands AWS credentials to the container", () => {
+  const SECRET = `unit-sentinel-${Math.random().toString(36).slice(2, 10)}`;
+  const aws = (endpoint?: string) =>
+    ({
+      region: "us-east-1",
+      endpoint,
+      s3: async () => ({
+        config: {
+          credentials: async () => ({
+            accessKeyId: "AKIDUNIT",
+            secretAccessKey: SECRET,
+            sessionToken: "tok",
+          }),
+        },
+      }),
+    }) as never;
+
+  it("host networking: a loopback endpoint URI and the token by name; no key, no port variable, loopback bind", async () => {
+    const ctx = await createTestContext({ aws: aws("http://127.0.0.1:5055") });
+    const spec = await runSpec(withProgress(ctx), 8080);
+    const argv = spec.args.join(" ");
+    expect(argv).not.toContain(SECRET);
+    expect(argv).not.toContain("AKIDUNIT");
+    expect(argv).not.toContain("SAGEMAKER_BIND_TO_PORT");
+    expect(spec.args).toEqual(
+      expect.arrayContaining(["--network", "host", "-e", "GEN3D_BIND_HOST=127.0.0.1"]),
+    );
+    expect(spec.args).toContain("AWS_ENDPOINT_URL=http://127.0.0.1:5055");
+    expect(argv).toMatch(/AWS_CONTAINER_CREDENTIALS_FULL_URI=http:\/\/127\.0\.0\.1:\d+\//);
+    expect(Object.keys(spec.secretEnv)).toEqual(["AWS_CONTAINER_AUTHORIZATION_TOKEN"]);
+    expect(JSON.stringify(spec.secretEnv)).not.toContain(SECRET);
+    expect(spec.credentials.via).toBe("endpoint");
+    await spec.close();
+  });
+
+  it("published port: -p 127.0.0.1::8080 (any free port), a read-only mounted credentials file that close() removes", async () => {
+    const ctx = await createTestContext({
+      config: validConfig({ localTest: { network: "publish" } }),
+      aws: aws(),
+    });
+    const spec = await runSpec(withProgress(ctx), undefined);
+    expect(spec.args).toEqual(expect.arrayContaining(["--publish", "127.0.0.1::8080"]));
+    expect(spec.args.join(" ")).not.toContain(SECRET);
+    expect(spec.args.join(" ")).not.toContain("GEN3D_BIND_HOST");
+    expect(spec.args).toContain("AWS_SHARED_CREDENTIALS_FILE=/run/gen3d/aws-credentials");
+    const mount = spec.args[spec.args.indexOf("-v") + 1] as string;
+    expect(mount).toMatch(/:\/run\/gen3d\/aws-credentials:ro$/);
+    const file = mount.split(":")[0] as string;
+    expect(await readFile(file, "utf8")).toContain(`aws_secret_access_key = ${SECRET}`);
+    expect((await stat(path.dirname(file))).mode & 0o077).toBe(0);
+    expect(spec.credentials.via).toBe("file");
+    await spec.close();
+    await expect(stat(file)).rejects.toThrow();
+  });
+
+  it("published port: a fixed localTest.port maps to the container's 8080", async () => {
+    const ctx = await createTestContext({
+      config: validConfig({ localTest: { network: "publish", port: 18123 } }),
+      aws: aws(),
+    });
+    const spec = await runSpec(withProgress(ctx), 18123);
+    expect(spec.args).toEqual(expect.arrayContaining(["--publish", "127.0.0.1:18123:8080"]));
+    await spec.close();
   });
 });
