@@ -27,9 +27,17 @@ export interface PortLockOptions {
   signal: AbortSignal;
   /** Told who holds the port, each time that changes, while waiting. */
   waiting(holder: PortHolder | undefined): void;
-  /** Where the lock lives: one folder for the whole host (os.tmpdir() unless a test says). */
+  /** Where the lock lives: one folder for the whole host (/tmp unless a test says). */
   dir?: string;
   pollMs?: number;
+}
+
+/**
+ * One folder every user of this host sees: /tmp, not $TMPDIR (which differs between users and
+ * sessions, and would let two of them both think the port is free). Windows has no host network.
+ */
+function hostWideDir(): string {
+  return process.platform === "win32" ? os.tmpdir() : "/tmp";
 }
 
 function lockBase(dir: string, port: number): string {
@@ -69,7 +77,7 @@ export async function acquirePortLock(
   me: { project: string; config: string },
   options: PortLockOptions,
 ): Promise<PortLock> {
-  const base = lockBase(options.dir ?? os.tmpdir(), port);
+  const base = lockBase(options.dir ?? hostWideDir(), port);
   const lockOptions = {
     realpath: false,
     lockfilePath: `${base}.lock`,
