@@ -85,8 +85,12 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
       if (!json) return EXIT.badInput;
       const message =
         thrown.code === "commander.help" ? "no command given" : thrown.message.replace(/^error: /, "");
+      const named = commandIn(argv);
       failure = new UserError("USAGE", message, {
-        hint: `Run \`gen3d ${commandIn(argv) === "gen3d" ? "" : `${commandIn(argv)} `}--help\` for the flags it takes.`,
+        hint:
+          named === "gen3d"
+            ? "Run `gen3d --help` for the commands and global options."
+            : `Run \`gen3d ${named} --help\` for the flags it takes.`,
       });
     }
     const { createIo, errorJson, renderError } = await import("./engine/output.js");
