@@ -1,7 +1,7 @@
 import {
   type ApplicationAutoScalingClient,
   DescribeScalableTargetsCommand,
-  DescribeScalingPoliciesCommand,
+  paginateDescribeScalingPolicies,
 } from "@aws-sdk/client-application-auto-scaling";
 import { type CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import {
@@ -44,22 +44,14 @@ export async function describeScalingPolicies(
   signal: AbortSignal,
 ): Promise<ScalingPolicy[]> {
   const policies: ScalingPolicy[] = [];
-  let NextToken: string | undefined;
   try {
-    do {
-      const out = await client.send(
-        new DescribeScalingPoliciesCommand({
-          ServiceNamespace: SERVICE_NAMESPACE,
-          ResourceId: resourceId,
-          ScalableDimension: SCALABLE_DIMENSION,
-          ...(NextToken ? { NextToken } : {}),
-        }),
-        { abortSignal: signal },
-      );
-      for (const p of out.ScalingPolicies ?? [])
+    for await (const page of paginateDescribeScalingPolicies(
+      { client: client as ApplicationAutoScalingClient },
+      { ServiceNamespace: SERVICE_NAMESPACE, ResourceId: resourceId, ScalableDimension: SCALABLE_DIMENSION },
+      { abortSignal: signal },
+    ))
+      for (const p of page.ScalingPolicies ?? [])
         if (p.ResourceId === resourceId) policies.push(scalingPolicySchema.parse(p));
-      NextToken = out.NextToken;
-    } while (NextToken);
   } catch (error) {
     throw awsFailure(error, "DescribeScalingPolicies", "application-autoscaling:DescribeScalingPolicies");
   }

@@ -28,16 +28,17 @@ export async function listSagemakerLeftovers(ctx: AppContext): Promise<string[]>
   const project = ctx.config.project.name;
   const ours = (name: string | undefined) => typeof name === "string" && name.startsWith(`${project}-`);
   const config = { client, pageSize: 100 };
-  const input = { NameContains: project };
+  const input = () => ({ NameContains: project });
+  const options = { abortSignal: ctx.signal };
   const out: string[] = [];
   try {
-    for await (const page of paginateListEndpoints(config, input))
+    for await (const page of paginateListEndpoints(config, input(), options))
       for (const e of page.Endpoints ?? [])
         if (ours(e.EndpointName)) out.push(`endpoint ${e.EndpointName} (${e.EndpointStatus})`);
-    for await (const page of paginateListEndpointConfigs(config, input))
+    for await (const page of paginateListEndpointConfigs(config, input(), options))
       for (const c of page.EndpointConfigs ?? [])
         if (ours(c.EndpointConfigName)) out.push(`endpoint-config ${c.EndpointConfigName}`);
-    for await (const page of paginateListModels(config, input))
+    for await (const page of paginateListModels(config, input(), options))
       for (const m of page.Models ?? []) if (ours(m.ModelName)) out.push(`model ${m.ModelName}`);
   } catch (error) {
     throw awsFailure(
@@ -84,6 +85,7 @@ export async function surveyRemains(ctx: AppContext, endpointName: string): Prom
         for await (const page of paginateListImages(
           { client, pageSize: 1000 },
           { repositoryName: repository },
+          { abortSignal: signal },
         ))
           n += page.imageIds?.length ?? 0;
         return n;
@@ -109,6 +111,7 @@ export async function surveyRemains(ctx: AppContext, endpointName: string): Prom
           for await (const page of paginateListObjectsV2(
             { client, pageSize: 1000 },
             { Bucket: bucket, Prefix: key },
+            { abortSignal: signal },
           ))
             n += page.Contents?.length ?? 0;
           return n;
@@ -130,13 +133,13 @@ export async function surveyRemains(ctx: AppContext, endpointName: string): Prom
         for await (const page of paginateDescribeLogGroups(
           { client, pageSize: 50 },
           { logGroupNamePrefix: group },
+          { abortSignal: signal },
         ))
           n += (page.logGroups ?? []).filter((g) => g.logGroupName === group).length;
         return n;
       },
     ),
   );
-  if (signal.aborted) throw signal.reason;
   return found.filter((r): r is Remaining => r !== undefined);
 }
 

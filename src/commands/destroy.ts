@@ -134,9 +134,8 @@ async function deleteS3Prefix(ctx: AppContext, uri: string, removed: Removal[]):
     for await (const page of paginateListObjectsV2(
       { client: s3, pageSize: 1000 },
       { Bucket: bucket, Prefix: prefix },
-      // The paginator takes no abort signal: check it between pages.
+      { abortSignal: ctx.signal },
     )) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
       const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key as string }));
       if (keys.length > 0) {
         await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }), {
