@@ -3,7 +3,7 @@
  * Random-kill harness over the whole ten-phase run, on the local SageMaker with its data plane.
  *
  *   npm run build && . scripts/local-stack/env.sh
- *   node test/chaos/harness.mjs [--seed S] [--draws N] [--time-scale X] [--code-every K] [--bin PATH] [--keep] [--json]
+ *   node test/chaos/harness.mjs [--seed S] [--draws N] [--time-scale X] [--code-every K] [--kill-window S] [--bin PATH] [--keep] [--json]
  *
  * It starts its own local SageMaker (local-sagemaker/server.py --data-plane, AWS-side periods X
  * times faster so phase 10's scale-in to zero takes seconds), a throwaway project copied from
@@ -38,7 +38,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,6 +58,8 @@ const TIME_SCALE = Number(flag("--time-scale", "120"));
 /** Every how many draws the container code changes (phases 2–10 re-run). */
 const CODE_EVERY = Number(flag("--code-every", "5"));
 const MAX_RESUMES = 4;
+/** Kill moments drawn from [0, S] for every draw, skipping the calibration deploy (the CI share). */
+const KILL_WINDOW_S = flag("--kill-window", undefined);
 const JSON_OUT = args.includes("--json");
 /** After every draw the report so far is written here, so a long run that is stopped still counts. */
 const OUT = flag("--out", undefined);
@@ -84,14 +85,6 @@ export function random(seed) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function startEmulator(stateDir) {
@@ -225,7 +218,8 @@ async function makeProject(endpoint) {
       scaleToZeroSeconds: 300,
     },
     scaleToZero: { coldStart: true },
-    localTest: { aliveAfterSeconds: 1, port: await freePort(), environment: { GEN3D_BACKEND: "test" } },
+    // No port: the local test probes the container on 8080, as SageMaker does.
+    localTest: { aliveAfterSeconds: 1, environment: { GEN3D_BACKEND: "test" } },
   };
   await writeConfig(dir, config);
   await setCodeVersion(dir, 0);
@@ -597,17 +591,26 @@ async function main() {
     if (first.code !== 0) throw new Error(`the first deploy failed:\n${first.stderr.slice(-4000)}`);
     const windows = { code: first.ms, env: 0 };
     let envVersion = 0;
-    project.config.localTest.environment.GEN3D_CHAOS_DRAW = String(++envVersion);
-    await writeConfig(project.dir, project.config);
-    const second = await gen3d(project.dir, ["deploy"], env).done;
-    if (second.code !== 0) throw new Error(`the calibration deploy failed:\n${second.stderr.slice(-4000)}`);
-    windows.env = second.ms;
+    if (KILL_WINDOW_S) {
+      windows.code = windows.env = Number(KILL_WINDOW_S) * 1000;
+    } else {
+      project.config.localTest.environment.GEN3D_CHAOS_DRAW = String(++envVersion);
+      await writeConfig(project.dir, project.config);
+      const second = await gen3d(project.dir, ["deploy"], env).done;
+      if (second.code !== 0) throw new Error(`the calibration deploy failed:\n${second.stderr.slice(-4000)}`);
+      windows.env = second.ms;
+    }
     const calibrationViolations = await check(project.dir, emulator, ctx);
     if (calibrationViolations.length)
       throw new Error(`invariants broken before any kill:\n  ${calibrationViolations.join("\n  ")}`);
-    report.calibration = { codeChangeSeconds: first.ms / 1000, envChangeSeconds: second.ms / 1000 };
+    report.calibration = {
+      firstDeploySeconds: first.ms / 1000,
+      codeChangeSeconds: windows.code / 1000,
+      envChangeSeconds: windows.env / 1000,
+      fixedWindow: Boolean(KILL_WINDOW_S),
+    };
     log(
-      `calibration: a deploy 1 → 10 takes ${(first.ms / 1000).toFixed(1)} s after a code change, ${(second.ms / 1000).toFixed(1)} s after an environment change`,
+      `kill windows: ${(windows.code / 1000).toFixed(1)} s after a code change, ${(windows.env / 1000).toFixed(1)} s after an environment change${KILL_WINDOW_S ? " (--kill-window)" : ""}; the first deploy took ${(first.ms / 1000).toFixed(1)} s`,
     );
 
     for (let draw = 1; draw <= DRAWS; draw++) {

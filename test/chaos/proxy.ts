@@ -79,7 +79,7 @@ export async function startProxy(options: { listen: Target; upstream: Target }):
       const line = /^(GET|POST|PUT|PATCH|HEAD|DELETE) [^\r\n]+/.exec(text)?.[0];
       if (line) {
         requests.push(line);
-        if (resetRule && resetRule.line.test(line)) {
+        if (resetRule?.line.test(line)) {
           watching = resetRule.line;
           sent = 0;
         }

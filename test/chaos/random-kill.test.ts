@@ -7,10 +7,12 @@ import { requireLocalStack } from "../support/local-stack.js";
  * The bounded share of test/chaos/harness.mjs that CI runs: a fixed seed, a few draws of
  * `gen3d deploy` 1 → 10 on the local SageMaker with its data plane, each SIGKILLed at a seeded
  * moment and resumed; the harness checks STATE.json, AWS (SDK and aws CLI), containers, the
- * registry's tags and the emulator's per-InferenceId ledger after each draw. Draw 2 changes the
- * container code (phases 2–10 re-run). The ≥ 100-draw figures are in bench/README.md.
+ * registry's tags and the emulator's per-InferenceId ledger after each draw. Draw 1 changes the
+ * model's environment (phases 3, 5–10 re-run), draw 2 the container code (2–10). A fixed kill
+ * window skips the calibration deploy to keep it to minutes; the long run is in bench/README.md.
+ * GEN3D_CHAOS_BIN runs another build of the CLI (default: this checkout's bin/gen3d.js).
  */
-const DRAWS = 3;
+const DRAWS = 2;
 
 interface Report {
   error?: string;
@@ -33,7 +35,12 @@ it(`${DRAWS} random kills over deploy 1 → 10, each resumed: no invariant broke
       "14",
       "--code-every",
       "2",
+      "--kill-window",
+      "90",
+      "--time-scale",
+      "300",
       "--json",
+      ...(process.env.GEN3D_CHAOS_BIN ? ["--bin", process.env.GEN3D_CHAOS_BIN] : []),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -47,8 +54,8 @@ it(`${DRAWS} random kills over deploy 1 → 10, each resumed: no invariant broke
   expect(report.violations, stderr.slice(-4000)).toEqual([]);
   expect(code).toBe(0);
   expect(report.results).toHaveLength(DRAWS);
-  expect(report.results.map((r) => r.kind)).toEqual(["env", "code", "env"]);
+  expect(report.results.map((r) => r.kind)).toEqual(["env", "code"]);
   // The kills landed (a draw whose deploy finished first proves nothing), and each resume passed.
-  expect(report.results.filter((r) => r.killed).length).toBeGreaterThanOrEqual(2);
+  expect(report.results.filter((r) => r.killed).length).toBeGreaterThanOrEqual(1);
   for (const r of report.results) expect(r.resumes).toBeGreaterThanOrEqual(1);
 });
