@@ -206,10 +206,14 @@ export function renderArtifacts(
 ): string {
   const rows = artifactRows(artifacts, phases)
     .filter((r) => io.verbose || !HASH_ONLY.has(r.key))
+    // The marker follows the value: a long value (policy ARNs) must not push it off the screen.
     .map((r) => [
       dim(io, r.key),
-      plainText(io, formatValue(r.value, io)),
-      r.stale ? yellow(io, `stale: from an earlier run (phase ${r.stale.phase} is ${r.stale.status})`) : "",
+      `${plainText(io, formatValue(r.value, io))}${
+        r.stale
+          ? `  ${yellow(io, `stale: from an earlier run (phase ${r.stale.phase} is ${r.stale.status})`)}`
+          : ""
+      }`,
     ]);
   return rows.length > 0 ? `\n${bold(io, "Artifacts")}\n${table(rows)}` : "";
 }
