@@ -5,9 +5,9 @@ import type { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import { z } from "zod";
 import { ExternalError } from "../engine/errors.js";
 import type { Clock } from "../engine/phase.js";
+import { VARIANT_NAME } from "../spec/sagemaker.js";
 import { awsFailure, isNotFound } from "./aws-errors.js";
 import { describeEndpoint, variantCounts } from "./sagemaker-endpoint.js";
-import { VARIANT_NAME } from "./sagemaker-spec.js";
 
 /**
  * One async invocation end to end, shared by phase 9, phase 10's cold start and `gen3d invoke`:

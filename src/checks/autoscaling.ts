@@ -4,9 +4,9 @@ import type {
 } from "@aws-sdk/client-application-auto-scaling";
 import type { PutMetricAlarmInput } from "@aws-sdk/client-cloudwatch";
 import { z } from "zod";
-import { scalableResourceId } from "../adapters/sagemaker-spec.js";
 import type { Gen3dConfig } from "../config/schema.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
+import { scalableResourceId } from "../spec/sagemaker.js";
 import { subsetDiff } from "./aws-compare.js";
 
 /**

@@ -3,7 +3,7 @@ import type { AwsClients } from "../adapters/aws.js";
 import { awsFailure } from "../adapters/aws-errors.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { type Gen3dError, isAbort } from "../engine/errors.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
 import { passRoleGate } from "./aws-passrole.js";
 import { quotaGate } from "./aws-quota.js";
 

@@ -2,7 +2,7 @@ import type { AwsClients } from "../adapters/aws.js";
 import { awsErrorName } from "../adapters/aws-errors.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { isAbort } from "../engine/errors.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
 
 const ID = "aws.pass-role";
 const TITLE = "caller may pass the execution role to SageMaker (iam:PassRole)";

@@ -1,10 +1,10 @@
 import type { AwsClients } from "../adapters/aws.js";
 import { awsErrorName } from "../adapters/aws-errors.js";
 import { describeEndpoint } from "../adapters/sagemaker-endpoint.js";
-import { endpointNameFor, VARIANT_NAME } from "../adapters/sagemaker-spec.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { isAbort } from "../engine/errors.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
+import { endpointNameFor, VARIANT_NAME } from "../spec/sagemaker.js";
 
 const ID = "aws.quota";
 const TITLE = "service quota for the instance type";

@@ -1,7 +1,7 @@
 import { findInstance } from "../catalog/instances.js";
 import { pricesFor, type RegionPrices } from "../catalog/regions.js";
 import type { Gen3dConfig } from "../config/schema.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
 
 const HOURS_PER_MONTH = 730;
 const DAY_SECONDS = 24 * 3600;

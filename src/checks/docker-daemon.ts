@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Docker } from "../adapters/docker.js";
 import { dockerAdvice } from "../adapters/docker.js";
 import { Gen3dError } from "../engine/errors.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
 
 const versionEvidence = z.object({
   Client: z.object({ Version: z.string() }).passthrough().optional(),

@@ -1,4 +1,4 @@
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
 import { noninteractiveGate } from "./dockerfile/apt.js";
 import { baseImageGate } from "./dockerfile/base-image.js";
 import { copySourcesGate } from "./dockerfile/copy-sources.js";

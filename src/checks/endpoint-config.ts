@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { DesiredEndpointConfig } from "../adapters/sagemaker-spec.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
+import type { DesiredEndpointConfig } from "../spec/sagemaker.js";
 import { subsetDiff } from "./aws-compare.js";
 
 export const describeEndpointConfigSchema = z.looseObject({

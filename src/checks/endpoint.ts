@@ -1,6 +1,6 @@
 import type { DescribedEndpoint } from "../adapters/sagemaker-endpoint.js";
-import { VARIANT_NAME } from "../adapters/sagemaker-spec.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
+import { VARIANT_NAME } from "../spec/sagemaker.js";
 
 /** Phase 7's gates: InService, on the config phase 6 made, with the async variant. */
 export function endpointGates(

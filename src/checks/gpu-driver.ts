@@ -9,7 +9,7 @@ import {
   type InferenceAmi,
   instanceFamily,
 } from "../catalog/instances.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
 
 /** The CUDA version an image is built for, and where gen3d read it. */
 export interface ImageCuda {

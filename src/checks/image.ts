@@ -3,7 +3,7 @@ import type { Docker } from "../adapters/docker.js";
 import { type ImageInspect, inspectImage } from "../adapters/docker-image.js";
 import type { Gen3dConfig, ModelConfig } from "../config/schema.js";
 import { listTree } from "../engine/fingerprint.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
 import { formatBytes } from "./models.js";
 
 export const BAKED_MODEL_ROOT = "/opt/gen3d/models";

@@ -1,6 +1,6 @@
 import { findInstance, instancesThatFit } from "../catalog/instances.js";
 import type { Gen3dConfig } from "../config/schema.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
 
 /** The instance's GPU memory must hold every enabled model at once: the server keeps them all loaded. */
 export function instanceFitGate(config: Gen3dConfig): GateResult {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { TaskName } from "../config/schema.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
 import { classifyEndpointFailure } from "./endpoint-failure.js";
 
 /** Phase 9's evidence (one job per task through the async endpoint) and the gates that read it. */

@@ -1,5 +1,5 @@
 import { DOCKER_V2_MANIFEST } from "../adapters/registry.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
 
 /** What phase 4 read from the registry about one pushed tag. */
 export interface ManifestEvidence {

@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Gen3dConfig } from "../config/schema.js";
 import { listTree } from "../engine/fingerprint.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
 import type { DockerfileInput } from "./dockerfile.js";
 import { copyInstructions, loadIgnoreRules } from "./dockerfile.js";
 import { formatBytes } from "./format.js";

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Instruction } from "dockerfile-ast";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
 import { isLocation, isPinned, pipInstalls, readPipArgs } from "./dockerfile/pins.js";
 import { contextFileFor } from "./dockerfile/sources.js";
 import { copyInstructions, type DockerfileInput } from "./dockerfile.js";

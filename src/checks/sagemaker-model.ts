@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { DesiredModel } from "../adapters/sagemaker-spec.js";
-import { type GateResult, gate } from "../engine/phase.js";
+import { type GateResult, gate } from "../engine/gate.js";
+import type { DesiredModel } from "../spec/sagemaker.js";
 import { subsetDiff } from "./aws-compare.js";
 import type { ModelDataReport } from "./model-data.js";
 

@@ -21,11 +21,11 @@ import {
   waitForDeleted,
   waitForInService,
 } from "../adapters/sagemaker-endpoint.js";
-import { asyncOutputPaths, endpointNameFor, scalableResourceId } from "../adapters/sagemaker-spec.js";
 import { desiredScaling, SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../checks/autoscaling.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
 import { ExternalError } from "../engine/errors.js";
 import { bold, dim, green, printJson, yellow } from "../engine/output.js";
+import { asyncOutputPaths, endpointNameFor, scalableResourceId } from "../spec/sagemaker.js";
 import {
   describeRemaining,
   listSagemakerLeftovers,

@@ -6,7 +6,7 @@ import { tasksUnderTest } from "../checks/task-results.js";
 import { TASK_NAMES, type TaskName } from "../config/schema.js";
 import type { AppContext } from "../engine/app.js";
 import { UserError } from "../engine/errors.js";
-import type { InvokeOptions } from "./invoke.js";
+import type { InvokeOptions } from "./invoke-options.js";
 
 /** `gen3d invoke`'s flags, checked before anything is uploaded: each error names the flag and the fix. */
 

@@ -22,21 +22,10 @@ import type { TaskName } from "../config/schema.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
 import { ExternalError, UserError } from "../engine/errors.js";
 import { printJson } from "../engine/output.js";
+import type { InvokeOptions } from "./invoke-options.js";
 import { type InvokeRequest, parseInvokeRequest } from "./invoke-request.js";
 
-export interface InvokeOptions {
-  task?: string;
-  image?: string;
-  point?: string;
-  box?: string;
-  mask?: string;
-  out?: string;
-  /** commander's `--no-wait` sets this to false. */
-  wait?: boolean;
-  result?: string;
-  /** Tests: the first poll delay. */
-  pollMinMs?: number;
-}
+export type { InvokeOptions } from "./invoke-options.js";
 
 /** What `--no-wait` leaves for `--result ID`: one file per job, beside STATE.json. */
 const invocationRecord = asyncJobRecord.extend({

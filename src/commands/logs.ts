@@ -1,10 +1,10 @@
 import { type FilteredLogEvent, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { endpointLogGroup, formatEvent } from "../adapters/cloudwatch-logs.js";
-import { endpointNameFor } from "../adapters/sagemaker-spec.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
 import { isAbort, UserError } from "../engine/errors.js";
 import { jsonLine, printJson } from "../engine/output.js";
+import { endpointNameFor } from "../spec/sagemaker.js";
 
 export interface LogsOptions {
   follow?: boolean;

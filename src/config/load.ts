@@ -1,14 +1,12 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { containerEnvironment, endpointNameFor, projectTags } from "../adapters/sagemaker-spec.js";
 import { UserError } from "../engine/errors.js";
+import { containerEnvironment, endpointNameFor, projectTags } from "../spec/sagemaker.js";
 import { credentialProblems } from "./credential-values.js";
 import { formatIssues, formatPath, printable } from "./format-issues.js";
 import { findJsonSyntaxError } from "./json-syntax.js";
 import { environmentMapProblems, resourceNameProblems, tagProblems } from "./sagemaker-limits.js";
 import { configSchema, type Gen3dConfig } from "./schema.js";
-
-export { DEFAULT_CONFIG_FILE } from "../engine/runtime.js";
 
 export interface LoadedConfig {
   config: Gen3dConfig;

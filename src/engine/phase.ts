@@ -2,24 +2,11 @@ import type { AwsClients } from "../adapters/aws.js";
 import type { Docker } from "../adapters/docker.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { Gen3dConfig } from "../config/schema.js";
+import type { GateResult } from "./gate.js";
 import type { Io } from "./output.js";
 import type { Artifacts, StateStore } from "./state.js";
 
-/** What a gate concluded, from evidence it parsed. `not-checked` is shown, never hidden. */
-export type GateStatus = "pass" | "fail" | "warn" | "not-checked";
-
-export interface GateResult {
-  id: string;
-  title: string;
-  status: GateStatus;
-  message: string;
-  hint?: string;
-  /** Where the problem is: a file and line for a Dockerfile finding. */
-  location?: { file: string; line?: number };
-  /** Extra lines shown under a failure: a log tail, a list of files. */
-  details?: string[];
-  evidence?: unknown;
-}
+export { type GateResult, type GateStatus, gate } from "./gate.js";
 
 export interface Clock {
   now(): Date;
@@ -83,13 +70,3 @@ export type Reality =
   | { type: "gone"; reason: string }
   /** It is there but not as gen3d left it: "config changed outside gen3d: …". */
   | { type: "changed"; reason: string; changes: string[] };
-
-export function gate(
-  id: string,
-  title: string,
-  status: GateStatus,
-  message: string,
-  extra: Omit<GateResult, "id" | "title" | "status" | "message"> = {},
-): GateResult {
-  return { id, title, status, message, ...extra };
-}

@@ -1,6 +1,5 @@
 import net from "node:net";
 import { inspectImage } from "../adapters/docker-image.js";
-import { containerEnvironment } from "../adapters/sagemaker-spec.js";
 import { logProblems, ping } from "../checks/container-probe.js";
 import { smokeImage, tasksUnderTest as smokeTasks } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
@@ -8,6 +7,7 @@ import { InterruptedError, UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
 import { localTestContainerName } from "../engine/leftovers.js";
 import { gate, type Phase, type PhaseContext } from "../engine/phase.js";
+import { containerEnvironment } from "../spec/sagemaker.js";
 import {
   containerLogs,
   containerStatus,

@@ -1,17 +1,12 @@
 import { CreateModelCommand, DescribeModelCommand, type SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { listAllObjects } from "../adapters/s3-listing.js";
-import {
-  desiredModel,
-  inputsOrPending,
-  modelDataPrefix,
-  SAGEMAKER_MODEL_DIR,
-} from "../adapters/sagemaker-spec.js";
 import { type ModelDataReport, modelDataReport } from "../checks/model-data.js";
 import { compared, gone } from "../checks/reality.js";
 import { describeModelSchema, modelDifferences, modelGates } from "../checks/sagemaker-model.js";
 import { ExternalError, GateFailedError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
+import { desiredModel, inputsOrPending, modelDataPrefix, SAGEMAKER_MODEL_DIR } from "../spec/sagemaker.js";
 
 export type ModelOutcome = { type: "created" | "adopted" | "unchanged"; modelName: string; modelArn: string };
 

@@ -5,11 +5,6 @@ import {
 } from "@aws-sdk/client-sagemaker";
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import {
-  type DesiredEndpointConfig,
-  desiredEndpointConfig,
-  inputsOrPending,
-} from "../adapters/sagemaker-spec.js";
-import {
   describeEndpointConfigSchema,
   endpointConfigDifferences,
   endpointConfigGates,
@@ -17,6 +12,7 @@ import {
 import { compared, gone } from "../checks/reality.js";
 import { ExternalError, UserError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
+import { type DesiredEndpointConfig, desiredEndpointConfig, inputsOrPending } from "../spec/sagemaker.js";
 
 export type EndpointConfigOutcome = { type: "created" | "adopted" | "unchanged"; endpointConfigName: string };
 

@@ -20,14 +20,6 @@ import {
   waitForDeleted,
   waitForInService,
 } from "../adapters/sagemaker-endpoint.js";
-import {
-  endpointNameFor,
-  inputsOrPending,
-  projectTags,
-  scalableResourceId,
-  startupHealthCheckSeconds,
-  VARIANT_NAME,
-} from "../adapters/sagemaker-spec.js";
 import { typicalDeployLine } from "../catalog/deploy-time.js";
 import { SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../checks/autoscaling.js";
 import { endpointGates } from "../checks/endpoint.js";
@@ -37,6 +29,14 @@ import { confirmed, describeChange, gone } from "../checks/reality.js";
 import { ExternalError, UserError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
 import { elapsedOfLimit } from "../engine/progress.js";
+import {
+  endpointNameFor,
+  inputsOrPending,
+  projectTags,
+  scalableResourceId,
+  startupHealthCheckSeconds,
+  VARIANT_NAME,
+} from "../spec/sagemaker.js";
 import { describeEndpointConfig, desiredConfigFor } from "./06-endpoint-config.js";
 import { applyAutoscaling } from "./08-autoscaling.js";
 

@@ -5,7 +5,6 @@ import {
 import { PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
 import { describeAlarm, describeScalableTarget, describeScalingPolicies } from "../adapters/autoscaling.js";
 import { awsFailure } from "../adapters/aws-errors.js";
-import { endpointNameFor } from "../adapters/sagemaker-spec.js";
 import {
   alarmDifferences,
   autoscalingGates,
@@ -18,6 +17,7 @@ import {
 import { compared, gone } from "../checks/reality.js";
 import { UserError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
+import { endpointNameFor } from "../spec/sagemaker.js";
 
 type Step = "created" | "updated" | "unchanged";
 export interface AutoscalingOutcome {

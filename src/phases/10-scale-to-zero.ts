@@ -8,10 +8,10 @@ import {
   waitForJob,
 } from "../adapters/async-invoke.js";
 import { describeEndpoint, formatDuration, variantCounts } from "../adapters/sagemaker-endpoint.js";
-import { endpointNameFor, VARIANT_NAME } from "../adapters/sagemaker-spec.js";
 import { endpointStillThere } from "../checks/reality-endpoint.js";
 import { ExternalError, UserError } from "../engine/errors.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
+import { endpointNameFor, VARIANT_NAME } from "../spec/sagemaker.js";
 
 export interface ScaleToZeroOptions {
   /** Seconds between DescribeEndpoint polls. */

@@ -22,12 +22,12 @@ import {
 } from "@aws-sdk/client-sagemaker";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { deriveStartupTimeout } from "../../src/adapters/sagemaker-spec.js";
 import { classifyEndpointFailure } from "../../src/checks/endpoint-failure.js";
 import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
+import { deriveStartupTimeout } from "../../src/spec/sagemaker.js";
 import { createTestContext, runThrough, testConfig } from "./support/context.js";
 
 const sagemaker = mockClient(SageMakerClient);

@@ -92,7 +92,7 @@ describe("container environment limits (CreateModel), before anything is built",
 
 describe("the spec refuses what slipped past the config (defence in depth)", () => {
   it("desiredModel throws SAGEMAKER_LIMITS naming the key", async () => {
-    const { desiredModel } = await import("../../src/adapters/sagemaker-spec.js");
+    const { desiredModel } = await import("../../src/spec/sagemaker.js");
     const config = parseConfig(validConfig(), "x");
     (config.localTest.environment as Record<string, string>)["BAD-KEY"] = "1";
     const state = {

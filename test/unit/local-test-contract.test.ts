@@ -4,11 +4,11 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { startCredentialsEndpoint } from "../../src/adapters/credentials-endpoint.js";
-import { containerEnvironment } from "../../src/adapters/sagemaker-spec.js";
 import { listeningPorts } from "../../src/checks/container-probe.js";
 import { configSchema } from "../../src/config/schema.js";
 import { runSpec } from "../../src/phases/local-test/container.js";
 import { acquirePortLock, type PortHolder } from "../../src/phases/local-test/port-lock.js";
+import { containerEnvironment } from "../../src/spec/sagemaker.js";
 import { createTestContext, withProgress } from "../support/context.js";
 import { validConfig } from "../support/project.js";
 

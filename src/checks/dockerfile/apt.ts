@@ -1,5 +1,5 @@
 import type { Instruction } from "dockerfile-ast";
-import { type GateResult, gate } from "../../engine/phase.js";
+import { type GateResult, gate } from "../../engine/gate.js";
 import { runContexts } from "./env.js";
 import type { DockerfileInput } from "./parse.js";
 import { runCommands, type ShellCommand, throughEnv } from "./shell.js";

@@ -1,5 +1,5 @@
 import type { Instruction } from "dockerfile-ast";
-import { type GateResult, gate } from "../../engine/phase.js";
+import { type GateResult, gate } from "../../engine/gate.js";
 import { argsIn, type DockerfileInput, expand, From, globalArgs, lineOf, properties } from "./parse.js";
 
 interface BaseImage {

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { type GateResult, gate } from "../../engine/phase.js";
+import { type GateResult, gate } from "../../engine/gate.js";
 import { loadIgnoreRules } from "./ignore.js";
 import type { CopyMapping, DockerfileInput } from "./parse.js";
 import { matchSource } from "./sources.js";

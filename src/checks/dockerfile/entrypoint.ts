@@ -1,7 +1,7 @@
 import { open, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Instruction } from "dockerfile-ast";
-import { type GateResult, gate } from "../../engine/phase.js";
+import { type GateResult, gate } from "../../engine/gate.js";
 import {
   type CopyMapping,
   type DockerfileInput,

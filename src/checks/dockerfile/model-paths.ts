@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Instruction } from "dockerfile-ast";
 import { listTree } from "../../engine/fingerprint.js";
-import { type GateResult, gate } from "../../engine/phase.js";
+import { type GateResult, gate } from "../../engine/gate.js";
 import { formatBytes } from "../format.js";
 import { runContexts } from "./env.js";
 import { loadIgnoreRules } from "./ignore.js";

@@ -9,7 +9,10 @@ import { environmentProblems, resourceNameProblems, tagProblems } from "../confi
 import type { Gen3dConfig } from "../config/schema.js";
 import { UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
-import type { PhaseContext } from "../engine/phase.js";
+import type { StateStore } from "../engine/state.js";
+
+/** What desired state derives from: the config and what earlier phases recorded. */
+type SpecSource = { state: Pick<StateStore, "state" | "phase">; config: Gen3dConfig };
 
 /**
  * What gen3d wants SageMaker to hold, derived from config and upstream phases only. Names derive
@@ -50,7 +53,7 @@ export interface UpstreamImage {
 }
 
 /** Phase 4's pushed image, pinned by digest. Fails naming phase 4 when it is missing or malformed. */
-export function upstreamImage(ctx: Pick<PhaseContext, "state">): UpstreamImage {
+export function upstreamImage(ctx: Pick<SpecSource, "state">): UpstreamImage {
   const { imageUri, imageDigest } = ctx.state.state.artifacts;
   const uri = imageUriSchema.safeParse(imageUri);
   if (!uri.success) {
@@ -77,7 +80,7 @@ export function upstreamImage(ctx: Pick<PhaseContext, "state">): UpstreamImage {
  * Phase 3's measured seconds to the first healthy /ping, or undefined. The runner records a
  * phase's run() evidence under `evidence.run`; a flat `evidence.startup` is read too.
  */
-export function measuredStartupSeconds(ctx: Pick<PhaseContext, "state">): number | undefined {
+export function measuredStartupSeconds(ctx: Pick<SpecSource, "state">): number | undefined {
   type Startup = { startup?: { secondsToHealthy?: unknown } };
   const evidence = ctx.state.phase(3).evidence as (Startup & { run?: Startup }) | undefined;
   const value = evidence?.run?.startup?.secondsToHealthy ?? evidence?.startup?.secondsToHealthy;
@@ -90,7 +93,7 @@ export function measuredStartupSeconds(ctx: Pick<PhaseContext, "state">): number
  * storage, not the build machine's page cache), rounded up to whole minutes so that measurement
  * noise does not make a new endpoint config on every run, clamped to SageMaker's 60–3600.
  */
-export function startupHealthCheckSeconds(ctx: Pick<PhaseContext, "state" | "config">): {
+export function startupHealthCheckSeconds(ctx: SpecSource): {
   seconds: number;
   source: "config" | "measured";
   measured?: number;
@@ -208,7 +211,7 @@ export interface DesiredModel {
   settingsHash: string;
 }
 
-export function desiredModel(ctx: Pick<PhaseContext, "state" | "config">): DesiredModel {
+export function desiredModel(ctx: SpecSource): DesiredModel {
   const { config } = ctx;
   const image = upstreamImage(ctx);
   const environment = containerEnvironment(config);
@@ -254,7 +257,7 @@ export function desiredModel(ctx: Pick<PhaseContext, "state" | "config">): Desir
  * image: none when the family's default driver runs it (or the CUDA version is unknown), the
  * lowest-driver AMI that runs it and allows the family otherwise. No such AMI is a config error.
  */
-export function inferenceAmiVersion(ctx: Pick<PhaseContext, "state" | "config">): string | undefined {
+export function inferenceAmiVersion(ctx: SpecSource): string | undefined {
   const recorded = ctx.state.state.artifacts.imageCuda as ImageCuda | null | undefined;
   const cuda = recorded ? parseCuda(recorded.version) : undefined;
   if (!recorded || !cuda) return undefined;
@@ -277,10 +280,7 @@ export interface DesiredEndpointConfig {
   settingsHash: string;
 }
 
-export function desiredEndpointConfig(
-  ctx: Pick<PhaseContext, "state" | "config">,
-  modelName: string,
-): DesiredEndpointConfig {
+export function desiredEndpointConfig(ctx: SpecSource, modelName: string): DesiredEndpointConfig {
   const { config } = ctx;
   const startup = startupHealthCheckSeconds(ctx);
   const ami = inferenceAmiVersion(ctx);
