@@ -307,10 +307,13 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
 
     const deployed = run(dir, ["deploy", "--json"], env);
     expect(deployed.code, deployed.stderr.slice(-4000)).toBe(0);
-    const report = JSON.parse(deployed.stdout) as { phases: { id: number; type: string; reason: string }[] };
+    const report = JSON.parse(deployed.stdout) as {
+      phases: { id: number; status: string; reason: string; message: string }[];
+    };
     expect(report.phases.find((p) => p.id === 7)).toMatchObject({
-      type: "passed",
-      reason: "endpoint gen3d-it-async no longer exists",
+      status: "passed",
+      reason: "drift",
+      message: "endpoint gen3d-it-async no longer exists",
     });
     const endpoint = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: "gen3d-it-async" }));
     expect(endpoint.EndpointStatus).toBe("InService");
