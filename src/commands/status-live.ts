@@ -2,10 +2,10 @@ import { DescribeModelCommand } from "@aws-sdk/client-sagemaker";
 import { describeAlarm, describeScalableTarget, describeScalingPolicies } from "../adapters/autoscaling.js";
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { describeEndpoint, variantCounts } from "../adapters/sagemaker-endpoint.js";
+import { describeEndpointConfig } from "../adapters/sagemaker-endpoint-config.js";
 import { desiredScaling } from "../checks/autoscaling.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
 import { bold, dim, green, printJson, red, table, yellow } from "../engine/output.js";
-import { describeEndpointConfig } from "../phases/06-endpoint-config.js";
 import { endpointNameFor, scalableResourceId, VARIANT_NAME } from "../spec/sagemaker.js";
 
 export interface LiveRow {

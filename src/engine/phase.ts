@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { AwsClients } from "../adapters/aws.js";
 import type { Docker } from "../adapters/docker.js";
 import type { LoadedConfig } from "../config/load.js";
@@ -46,6 +47,13 @@ export interface Phase {
   id: number;
   name: string;
   title: string;
+  /**
+   * Artifact keys it reads from earlier phases, each with the shape it reads: checked by the
+   * runner before `run`, handed to the phase as `ctx.upstream` (engine/contract.ts definePhase).
+   */
+  needs?: Record<string, z.ZodType>;
+  /** What it leaves in STATE.json's artifacts for later phases: checked when it passes. */
+  produces?: z.ZodObject;
   /** What the phase depends on; its hash decides whether a passed phase is still valid. */
   inputs(ctx: PhaseContext): Promise<unknown>;
   /** Does the work. Idempotent: decides "already done" by looking at reality. */

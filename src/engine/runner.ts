@@ -1,3 +1,4 @@
+import { checkNeeds, checkProduced } from "./contract.js";
 import {
   GateFailedError,
   type Gen3dError,
@@ -261,6 +262,7 @@ export class PhaseRunner {
     };
     try {
       task.setOutput(reason);
+      checkNeeds(phase, state.state.artifacts, this.all);
       const result = await phase.run(ctx);
       if (signal.aborted) throw new InterruptedError();
       if (result.artifacts) await state.setArtifacts(result.artifacts);
@@ -278,6 +280,7 @@ export class PhaseRunner {
       }
       // 13: an abort during the gates (a paginated AWS read that stopped early) is not a pass.
       if (signal.aborted) throw new InterruptedError();
+      checkProduced(phase, state.state.artifacts);
       const done = finish();
       // The inputs as they stand now that the phase passed: a phase may depend on what it made
       // (phase 2 on the image that exists), so the next run compares against this.

@@ -1,9 +1,11 @@
 import path from "node:path";
+import { z } from "zod";
 import { type ImageInspect, inspectImage } from "../adapters/docker-image.js";
 import { modelDirInImageGate, SAGEMAKER_MODEL_DIR } from "../checks/dockerfile/model-paths.js";
 import { cudaFromImageConfig, gpuDriverGate, type ImageCuda } from "../checks/gpu-driver.js";
 import { imageGates, modelsInImageGates } from "../checks/image.js";
 import { confirmed, gone } from "../checks/reality.js";
+import { definePhase } from "../engine/contract.js";
 import { BuildProgress } from "../engine/docker-progress.js";
 import { ExternalError, GateFailedError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
@@ -111,10 +113,16 @@ async function engineFor(ctx: PhaseContext) {
 }
 
 /** Phase 2: docker build --platform linux/amd64 with an immutable, content-derived tag. */
-export const buildPhase: Phase = {
+export const buildPhase: Phase = definePhase({
   id: 2,
   name: "build",
   title: "Build the image",
+  produces: z.object({
+    imageTag: z.string().min(1),
+    imageId: z.string().min(1),
+    localImage: z.string().min(1),
+    imageCuda: z.object({ version: z.string(), source: z.string() }).nullable(),
+  }),
 
   async inputs(ctx) {
     // A missing context is run()'s error to report; `plan` still shows the phase would run.
@@ -284,4 +292,4 @@ export const buildPhase: Phase = {
       changes: [`Id ${imageId} → ${image.Id}`],
     };
   },
-};
+});

@@ -6,6 +6,7 @@ import { inspectImage } from "../adapters/docker-image.js";
 import { type RegistryTarget, type RemoteImage, readRemoteImage } from "../adapters/registry.js";
 import { manifestMediaTypeGate } from "../checks/manifest.js";
 import { confirmed, gone } from "../checks/reality.js";
+import { definePhase } from "../engine/contract.js";
 import { PushProgress, type PushSummary, pushSummaryLine } from "../engine/docker-progress.js";
 import { ExternalError, GateFailedError, UserError } from "../engine/errors.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
@@ -238,10 +239,16 @@ function repoDigestFor(repoDigests: string[] | null, remoteName: string): string
 }
 
 /** Phase 4: push the tested image and prove the registry holds exactly it. */
-export const pushPhase: Phase = {
+export const pushPhase: Phase = definePhase({
   id: 4,
   name: "push",
   title: "Push to ECR and verify the digest",
+  produces: z.object({
+    repositoryUri: z.string().min(1),
+    imageDigest: z.string().min(1),
+    imageUri: z.string().min(1),
+    pushedTag: z.string().min(1),
+  }),
 
   async inputs(ctx) {
     const artifacts = ctx.state.state.artifacts as { imageId?: string; imageTag?: string };
@@ -462,4 +469,4 @@ export const pushPhase: Phase = {
       changes: [`manifestDigest ${imageDigest} → ${remote.manifestDigest}`],
     };
   },
-};
+});

@@ -1,9 +1,11 @@
 import { CreateModelCommand, DescribeModelCommand, type SageMakerClient } from "@aws-sdk/client-sagemaker";
+import { z } from "zod";
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { listAllObjects } from "../adapters/s3-listing.js";
 import { type ModelDataReport, modelDataReport } from "../checks/model-data.js";
 import { compared, gone } from "../checks/reality.js";
 import { describeModelSchema, modelDifferences, modelGates } from "../checks/sagemaker-model.js";
+import { definePhase } from "../engine/contract.js";
 import { ExternalError, GateFailedError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
 import { desiredModel, inputsOrPending, modelDataPrefix, SAGEMAKER_MODEL_DIR } from "../spec/sagemaker.js";
@@ -34,10 +36,11 @@ async function inspectModelData(ctx: PhaseContext): Promise<ModelDataReport | un
 }
 
 /** Phase 5: the SageMaker model, image pinned by digest, named by content. */
-export const modelPhase: Phase = {
+export const modelPhase: Phase = definePhase({
   id: 5,
   name: "model",
   title: "Create the SageMaker model",
+  produces: z.object({ modelName: z.string().min(1), createdModels: z.array(z.string()) }),
 
   async inputs(ctx) {
     return inputsOrPending(() => ({ model: desiredModel(ctx).input, region: ctx.aws.region }));
@@ -70,7 +73,7 @@ export const modelPhase: Phase = {
     const differences = parsed.success ? modelDifferences(desired, parsed.data) : ["(root): unreadable"];
     return compared(`model ${desired.name}`, differences, `model ${desired.name} exists`);
   },
-};
+});
 
 async function ensureModel(ctx: PhaseContext, sagemaker: SageMakerClient): Promise<ModelOutcome> {
   const desired = desiredModel(ctx);

@@ -1,59 +1,33 @@
-import {
-  CreateEndpointConfigCommand,
-  DescribeEndpointConfigCommand,
-  type SageMakerClient,
-} from "@aws-sdk/client-sagemaker";
-import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
+import { CreateEndpointConfigCommand } from "@aws-sdk/client-sagemaker";
+import { z } from "zod";
+import { awsFailure } from "../adapters/aws-errors.js";
+import { describeEndpointConfig } from "../adapters/sagemaker-endpoint-config.js";
 import {
   describeEndpointConfigSchema,
   endpointConfigDifferences,
   endpointConfigGates,
 } from "../checks/endpoint-config.js";
 import { compared, gone } from "../checks/reality.js";
-import { ExternalError, UserError } from "../engine/errors.js";
-import type { Phase, PhaseContext } from "../engine/phase.js";
+import { type ContractContext, definePhase } from "../engine/contract.js";
+import { ExternalError } from "../engine/errors.js";
+import type { Phase } from "../engine/phase.js";
 import { type DesiredEndpointConfig, desiredEndpointConfig, inputsOrPending } from "../spec/sagemaker.js";
 
 export type EndpointConfigOutcome = { type: "created" | "adopted" | "unchanged"; endpointConfigName: string };
 
-function upstreamModelName(ctx: PhaseContext): string {
-  const name = ctx.state.state.artifacts.modelName;
-  if (typeof name !== "string" || name === "") {
-    throw new UserError(
-      "UPSTREAM_MISSING",
-      "STATE.json has no artifacts.modelName: phase 5 (model) has not run",
-      {
-        hint: "Run phase 5 first: `gen3d deploy --from 5` (or `gen3d resume`).",
-      },
-    );
-  }
-  return name;
-}
+const needs = { modelName: z.string().min(1) };
 
-export function desiredConfigFor(ctx: PhaseContext): DesiredEndpointConfig {
-  return desiredEndpointConfig(ctx, upstreamModelName(ctx));
-}
-
-export async function describeEndpointConfig(
-  sagemaker: SageMakerClient,
-  name: string,
-  signal: AbortSignal,
-): Promise<unknown> {
-  try {
-    return await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name }), {
-      abortSignal: signal,
-    });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw awsFailure(error, `DescribeEndpointConfig ${name}`, "sagemaker:DescribeEndpointConfig");
-  }
+function desiredConfigFor(ctx: ContractContext<typeof needs>): DesiredEndpointConfig {
+  return desiredEndpointConfig(ctx, ctx.upstream.modelName);
 }
 
 /** Phase 6: one async endpoint config per settings hash. */
-export const endpointConfigPhase: Phase = {
+export const endpointConfigPhase: Phase = definePhase({
   id: 6,
   name: "endpoint-config",
   title: "Create the async endpoint config",
+  needs,
+  produces: z.object({ endpointConfigName: z.string().min(1), createdEndpointConfigs: z.array(z.string()) }),
 
   async inputs(ctx) {
     return inputsOrPending(() => ({ endpointConfig: desiredConfigFor(ctx).input, region: ctx.aws.region }));
@@ -123,4 +97,4 @@ export const endpointConfigPhase: Phase = {
       : ["(root): unreadable"];
     return compared("config", differences, `endpoint config ${desired.name} exists`);
   },
-};
+});

@@ -8,6 +8,7 @@ import {
   type SageMakerClient,
   UpdateEndpointCommand,
 } from "@aws-sdk/client-sagemaker";
+import { z } from "zod";
 import { describeScalableTarget, describeScalingPolicies } from "../adapters/autoscaling.js";
 import { awsFailure } from "../adapters/aws-errors.js";
 import { tailEndpointLogs } from "../adapters/cloudwatch-logs.js";
@@ -20,16 +21,19 @@ import {
   waitForDeleted,
   waitForInService,
 } from "../adapters/sagemaker-endpoint.js";
+import { describeEndpointConfig } from "../adapters/sagemaker-endpoint-config.js";
 import { typicalDeployLine } from "../catalog/deploy-time.js";
 import { SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../checks/autoscaling.js";
 import { endpointGates } from "../checks/endpoint.js";
 import { describeEndpointConfigSchema, endpointConfigDifferences } from "../checks/endpoint-config.js";
 import { classifyEndpointFailure } from "../checks/endpoint-failure.js";
 import { confirmed, describeChange, gone } from "../checks/reality.js";
-import { ExternalError, UserError } from "../engine/errors.js";
+import { type ContractContext, definePhase } from "../engine/contract.js";
+import { ExternalError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
 import { elapsedOfLimit } from "../engine/progress.js";
 import {
+  desiredEndpointConfig,
   endpointNameFor,
   inputsOrPending,
   projectTags,
@@ -37,8 +41,7 @@ import {
   startupHealthCheckSeconds,
   VARIANT_NAME,
 } from "../spec/sagemaker.js";
-import { describeEndpointConfig, desiredConfigFor } from "./06-endpoint-config.js";
-import { applyAutoscaling } from "./08-autoscaling.js";
+import { applyAutoscaling } from "./autoscaling/apply.js";
 
 export type DeployOutcome =
   | { type: "created"; endpointName: string; endpointConfigName: string; replacedFailed: boolean }
@@ -52,17 +55,9 @@ export interface DeployTiming {
   maxDelaySeconds: number;
 }
 
-function upstreamConfigName(ctx: PhaseContext): string {
-  const name = ctx.state.state.artifacts.endpointConfigName;
-  if (typeof name !== "string" || name === "") {
-    throw new UserError(
-      "UPSTREAM_MISSING",
-      "STATE.json has no artifacts.endpointConfigName: phase 6 (endpoint config) has not run",
-      { hint: "Run phase 6 first: `gen3d deploy --from 6` (or `gen3d resume`)." },
-    );
-  }
-  return name;
-}
+/** What phase 7 reads from phases 5 and 6: the model (to describe a config changed outside gen3d) and the config. */
+const needs = { modelName: z.string().min(1), endpointConfigName: z.string().min(1) };
+type DeployContext = ContractContext<typeof needs>;
 
 /**
  * Allowance for this machine's clock running ahead of AWS's when the attempt's start comes from
@@ -321,9 +316,9 @@ export function createDeployPhase(
     return after;
   }
 
-  async function deploy(ctx: PhaseContext): Promise<DeployOutcome> {
+  async function deploy(ctx: DeployContext): Promise<DeployOutcome> {
     const name = endpointNameFor(ctx.config);
-    const configName = upstreamConfigName(ctx);
+    const configName = ctx.upstream.endpointConfigName;
     const sagemaker = await ctx.aws.sagemaker();
     let current = await describeEndpoint(sagemaker, name, ctx.signal);
     let replacedFailed = false;
@@ -399,14 +394,16 @@ export function createDeployPhase(
     return { type: "updated", endpointName: name, endpointConfigName: configName, previousConfigName };
   }
 
-  return {
+  return definePhase({
     id: 7,
     name: "deploy",
     title: "Deploy the endpoint",
+    needs,
+    produces: z.object({ endpointName: z.string().min(1) }),
     async inputs(ctx) {
       return inputsOrPending(() => ({
         endpointName: endpointNameFor(ctx.config),
-        endpointConfigName: upstreamConfigName(ctx),
+        endpointConfigName: ctx.upstream.endpointConfigName,
         region: ctx.aws.region,
       }));
     },
@@ -423,14 +420,14 @@ export function createDeployPhase(
       const sagemaker = await ctx.aws.sagemaker();
       return endpointGates(
         name,
-        upstreamConfigName(ctx),
+        ctx.upstream.endpointConfigName,
         await describeEndpoint(sagemaker, name, ctx.signal),
       );
     },
     /** DescribeEndpoint: it exists, has not failed, and runs the config gen3d deployed. */
     async reality(ctx) {
       const name = endpointNameFor(ctx.config);
-      const configName = upstreamConfigName(ctx);
+      const configName = ctx.upstream.endpointConfigName;
       const sagemaker = await ctx.aws.sagemaker();
       const endpoint = await describeEndpoint(sagemaker, name, ctx.signal);
       if (endpoint === undefined) return gone(`endpoint ${name} no longer exists`);
@@ -445,7 +442,7 @@ export function createDeployPhase(
         await describeEndpointConfig(sagemaker, running, ctx.signal),
       );
       const changes = actual.success
-        ? endpointConfigDifferences(desiredConfigFor(ctx), actual.data)
+        ? endpointConfigDifferences(desiredEndpointConfig(ctx, ctx.upstream.modelName), actual.data)
             .filter((d) => !d.startsWith("EndpointConfigName:"))
             .map(describeChange)
         : [];
@@ -457,7 +454,7 @@ export function createDeployPhase(
         changes: [`EndpointConfigName ${configName} → ${running}`, ...changes],
       };
     },
-  };
+  });
 }
 
 /** Phase 7: create or update the endpoint, wait for InService, diagnose a failure. */

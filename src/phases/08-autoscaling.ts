@@ -1,171 +1,28 @@
-import {
-  PutScalingPolicyCommand,
-  RegisterScalableTargetCommand,
-} from "@aws-sdk/client-application-auto-scaling";
-import { PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
-import { describeAlarm, describeScalableTarget, describeScalingPolicies } from "../adapters/autoscaling.js";
-import { awsFailure } from "../adapters/aws-errors.js";
+import { z } from "zod";
 import {
   alarmDifferences,
   autoscalingGates,
-  type DesiredScaling,
   desiredScaling,
   policyDifferences,
-  type ScalingReality,
   targetDifferences,
 } from "../checks/autoscaling.js";
 import { compared, gone } from "../checks/reality.js";
-import { UserError } from "../engine/errors.js";
-import type { Phase, PhaseContext } from "../engine/phase.js";
+import { definePhase } from "../engine/contract.js";
+import type { Phase } from "../engine/phase.js";
 import { endpointNameFor } from "../spec/sagemaker.js";
-
-type Step = "created" | "updated" | "unchanged";
-export interface AutoscalingOutcome {
-  type: Step;
-  target: Step;
-  targetTracking: Step;
-  stepScaling: Step;
-  alarm: Step;
-  changes: string[];
-}
-
-function upstreamEndpointName(ctx: PhaseContext): string {
-  const name = ctx.state.state.artifacts.endpointName;
-  if (typeof name !== "string" || name === "") {
-    throw new UserError(
-      "UPSTREAM_MISSING",
-      "STATE.json has no artifacts.endpointName: phase 7 (deploy) has not run",
-      {
-        hint: "Run phase 7 first: `gen3d deploy --from 7` (or `gen3d resume`).",
-      },
-    );
-  }
-  return name;
-}
-
-async function reality(ctx: PhaseContext, desired: DesiredScaling): Promise<ScalingReality> {
-  const autoscaling = await ctx.aws.autoscaling();
-  const cloudwatch = await ctx.aws.cloudwatch();
-  const resourceId = desired.target.ResourceId;
-  const [target, policies, alarm] = await Promise.all([
-    describeScalableTarget(autoscaling, resourceId, ctx.signal),
-    describeScalingPolicies(autoscaling, resourceId, ctx.signal),
-    describeAlarm(cloudwatch, desired.alarm.AlarmName, ctx.signal),
-  ]);
-  return {
-    target,
-    targetTracking: policies.find((p) => p.PolicyName === desired.targetTracking.PolicyName),
-    stepScaling: policies.find((p) => p.PolicyName === desired.stepScaling.PolicyName),
-    alarm,
-  };
-}
-
-const step = (missing: boolean, differences: string[]): Step =>
-  missing ? "created" : differences.length > 0 ? "updated" : "unchanged";
-
-/**
- * Puts the scalable target, both policies and the alarm as the config wants them for this
- * endpoint, changing only what differs. Phase 8's work; phase 7 also calls it to re-attach
- * autoscaling to a fleet that a failed, rolled-back update left without it.
- */
-export async function applyAutoscaling(
-  ctx: PhaseContext,
-  endpointName: string,
-): Promise<{ outcome: AutoscalingOutcome; artifacts: Record<string, unknown> }> {
-  const desired = desiredScaling(ctx.config, endpointName);
-  const autoscaling = await ctx.aws.autoscaling();
-  const cloudwatch = await ctx.aws.cloudwatch();
-  const now = await reality(ctx, desired);
-  const changes: string[] = [];
-
-  const targetDiff = targetDifferences(desired, now.target);
-  if (targetDiff.length > 0) {
-    changes.push(...targetDiff);
-    ctx.progress(
-      `registering scalable target ${desired.target.ResourceId} (min ${desired.target.MinCapacity}, max ${desired.target.MaxCapacity})`,
-    );
-    try {
-      await autoscaling.send(new RegisterScalableTargetCommand(desired.target), {
-        abortSignal: ctx.signal,
-      });
-    } catch (error) {
-      throw awsFailure(
-        error,
-        "RegisterScalableTarget",
-        "application-autoscaling:RegisterScalableTarget (and iam:CreateServiceLinkedRole for the first registration)",
-      );
-    }
-  }
-
-  const policyArns: Record<string, string | undefined> = {
-    targetTracking: now.targetTracking?.PolicyARN,
-    stepScaling: now.stepScaling?.PolicyARN,
-  };
-  const outcomes: Record<string, Step> = {};
-  for (const key of ["targetTracking", "stepScaling"] as const) {
-    const wanted = desired[key];
-    const diff = policyDifferences(wanted, now[key]);
-    outcomes[key] = step(now[key] === undefined, diff);
-    if (diff.length === 0) continue;
-    changes.push(...diff);
-    ctx.progress(`putting scaling policy ${wanted.PolicyName}`);
-    try {
-      const out = await autoscaling.send(new PutScalingPolicyCommand(wanted), { abortSignal: ctx.signal });
-      policyArns[key] = out.PolicyARN;
-    } catch (error) {
-      throw awsFailure(
-        error,
-        `PutScalingPolicy ${wanted.PolicyName}`,
-        "application-autoscaling:PutScalingPolicy",
-      );
-    }
-  }
-
-  const stepArn = policyArns.stepScaling;
-  const alarmDiff = alarmDifferences(desired, now.alarm, stepArn);
-  if (alarmDiff.length > 0) {
-    changes.push(...alarmDiff);
-    ctx.progress(`putting alarm ${desired.alarm.AlarmName} → ${desired.stepScaling.PolicyName}`);
-    try {
-      await cloudwatch.send(
-        new PutMetricAlarmCommand({ ...desired.alarm, AlarmActions: stepArn ? [stepArn] : [] }),
-        {
-          abortSignal: ctx.signal,
-        },
-      );
-    } catch (error) {
-      throw awsFailure(error, `PutMetricAlarm ${desired.alarm.AlarmName}`, "cloudwatch:PutMetricAlarm");
-    }
-  }
-
-  const parts = {
-    target: step(now.target === undefined, targetDiff),
-    targetTracking: outcomes.targetTracking ?? "unchanged",
-    stepScaling: outcomes.stepScaling ?? "unchanged",
-    alarm: step(now.alarm === undefined, alarmDiff),
-  };
-  const all = Object.values(parts);
-  const type: Step = all.every((s) => s === "unchanged")
-    ? "unchanged"
-    : all.every((s) => s === "created")
-      ? "created"
-      : "updated";
-  const outcome: AutoscalingOutcome = { type, ...parts, changes };
-  const artifacts = {
-    scalableTargetResourceId: desired.target.ResourceId,
-    scalingPolicyArns: [policyArns.targetTracking, policyArns.stepScaling].filter((a): a is string =>
-      Boolean(a),
-    ),
-    alarmNames: [desired.alarm.AlarmName],
-  };
-  return { outcome, artifacts };
-}
+import { applyAutoscaling, scalingReality } from "./autoscaling/apply.js";
 
 /** Phase 8: scalable target (min 0), target tracking, and the step policy + alarm that leave zero. */
-export const autoscalingPhase: Phase = {
+export const autoscalingPhase: Phase = definePhase({
   id: 8,
   name: "autoscaling",
   title: "Configure scale-to-zero autoscaling",
+  needs: { endpointName: z.string().min(1) },
+  produces: z.object({
+    scalableTargetResourceId: z.string(),
+    scalingPolicyArns: z.array(z.string()),
+    alarmNames: z.array(z.string()),
+  }),
 
   async inputs(ctx) {
     // The endpoint's name derives from the config, so the plan can hash this before phase 7 ran.
@@ -173,20 +30,20 @@ export const autoscalingPhase: Phase = {
   },
 
   async run(ctx) {
-    const { outcome, artifacts } = await applyAutoscaling(ctx, upstreamEndpointName(ctx));
+    const { outcome, artifacts } = await applyAutoscaling(ctx, ctx.upstream.endpointName);
     await ctx.state.setArtifacts(artifacts);
     return { outcome: outcome.type, artifacts, evidence: { outcome } };
   },
 
   async verify(ctx) {
-    const desired = desiredScaling(ctx.config, upstreamEndpointName(ctx));
-    return autoscalingGates(desired, await reality(ctx, desired));
+    const desired = desiredScaling(ctx.config, ctx.upstream.endpointName);
+    return autoscalingGates(desired, await scalingReality(ctx, desired));
   },
 
   /** The scalable target, both policies and the alarm still exist as gen3d put them. */
   async reality(ctx) {
-    const desired = desiredScaling(ctx.config, upstreamEndpointName(ctx));
-    const now = await reality(ctx, desired);
+    const desired = desiredScaling(ctx.config, ctx.upstream.endpointName);
+    const now = await scalingReality(ctx, desired);
     if (!now.target) return gone(`scalable target ${desired.target.ResourceId} no longer exists`);
     for (const key of ["targetTracking", "stepScaling"] as const) {
       if (!now[key]) return gone(`scaling policy ${desired[key].PolicyName} no longer exists`);
@@ -200,4 +57,4 @@ export const autoscalingPhase: Phase = {
     ];
     return compared("autoscaling", differences, `scalable target, 2 policies and alarm exist`);
   },
-};
+});

@@ -24,7 +24,7 @@ import {
 import { endpointStillThere } from "../checks/reality-endpoint.js";
 import { checkTaskArtifacts, smokeImage, taskPayload, tasksUnderTest } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
-import { UserError } from "../engine/errors.js";
+import { type ContractContext, definePhase } from "../engine/contract.js";
 import { hashValue } from "../engine/fingerprint.js";
 import { gate, type Phase, type PhaseContext } from "../engine/phase.js";
 
@@ -48,19 +48,12 @@ type Ledger = z.infer<typeof ledgerSchema>;
 
 const FAILURE_CONTENT_LIMIT = 2_000;
 
-function upstream(ctx: PhaseContext) {
-  const { endpointName, endpointConfigName, imageDigest } = ctx.state.state.artifacts;
-  if (typeof endpointName !== "string" || endpointName === "") {
-    throw new UserError(
-      "UPSTREAM_MISSING",
-      "STATE.json has no artifacts.endpointName: phase 7 (deploy) has not run",
-      {
-        hint: "Run phases 7 and 8 first: `gen3d deploy --from 7`.",
-      },
-    );
-  }
-  return { endpointName, endpointConfigName, imageDigest };
-}
+/** What phase 9 reads from phase 7 (the endpoint) and, to name what it tested, phases 4 and 6. */
+const needs = {
+  endpointName: z.string().min(1),
+  endpointConfigName: z.string().optional(),
+  imageDigest: z.string().optional(),
+};
 
 function newRunId(now: Date): string {
   const stamp = now
@@ -149,8 +142,8 @@ async function judgeResult(
 }
 
 /** Uploads, submits (or finds in STATE.json) and waits for each task's job, in chain order. */
-async function exercise(ctx: PhaseContext): Promise<IntegrationEvidence> {
-  const { endpointName, endpointConfigName, imageDigest } = upstream(ctx);
+async function exercise(ctx: ContractContext<typeof needs>): Promise<IntegrationEvidence> {
+  const { endpointName, endpointConfigName, imageDigest } = ctx.upstream;
   const { config } = ctx;
   const tasks = tasksUnderTest(config);
   const images = new Map<TaskName, Awaited<ReturnType<typeof smokeImage>>>();
@@ -324,10 +317,11 @@ function recordedEvidence(ctx: PhaseContext): IntegrationEvidence | undefined {
 }
 
 /** Phase 9: every enabled task through the deployed async endpoint, results parsed. */
-export const integrationPhase: Phase = {
+export const integrationPhase: Phase = definePhase({
   id: PHASE_ID,
   name: "integration",
   title: "Integration test through the endpoint",
+  needs,
 
   async inputs(ctx) {
     const { endpointName, endpointConfigName, imageDigest } = ctx.state.state.artifacts;
@@ -370,12 +364,12 @@ export const integrationPhase: Phase = {
         ),
       ];
     }
-    const { endpointConfigName, imageDigest } = ctx.state.state.artifacts;
+    const { endpointConfigName, imageDigest } = ctx.upstream;
     return integrationGates(evidence, tasksUnderTest(ctx.config), { endpointConfigName, imageDigest });
   },
 
   /** The endpoint the jobs went through still exists. */
   async reality(ctx) {
-    return endpointStillThere(ctx, upstream(ctx).endpointName);
+    return endpointStillThere(ctx, ctx.upstream.endpointName);
   },
-};
+});

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import {
   asyncJobRecord,
   emulatorEndpoint,
@@ -9,6 +10,7 @@ import {
 } from "../adapters/async-invoke.js";
 import { describeEndpoint, formatDuration, variantCounts } from "../adapters/sagemaker-endpoint.js";
 import { endpointStillThere } from "../checks/reality-endpoint.js";
+import { definePhase } from "../engine/contract.js";
 import { ExternalError, UserError } from "../engine/errors.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
 import { endpointNameFor, VARIANT_NAME } from "../spec/sagemaker.js";
@@ -51,20 +53,6 @@ export interface ColdStartEvidence {
 const WAIT_KEY = "scaleToZeroWaitSince";
 /** When zero was last observed; verify reads it once a cold start (or real work) scaled out again. */
 const OBSERVED_KEY = "scaleToZeroObservedAt";
-
-function upstreamEndpoint(ctx: PhaseContext): string {
-  const name = ctx.state.state.artifacts.endpointName;
-  if (typeof name !== "string" || name === "") {
-    throw new UserError(
-      "UPSTREAM_MISSING",
-      "STATE.json has no artifacts.endpointName: phase 7 (deploy) has not run",
-      {
-        hint: "Run phases 7 and 8 first: `gen3d deploy --from 7`.",
-      },
-    );
-  }
-  return name;
-}
 
 /** The cold-start job, in STATE.json's artifacts from before it is submitted until its result. */
 export const COLD_START_JOB_KEY = "coldStartJob";
@@ -187,10 +175,11 @@ async function measureColdStart(
 }
 
 export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSeconds: 30 }): Phase {
-  return {
+  return definePhase({
     id: 10,
     name: "scale-to-zero",
     title: "Wait for scale to zero",
+    needs: { endpointName: z.string().min(1) },
 
     async inputs(ctx) {
       return {
@@ -201,7 +190,7 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
     },
 
     async run(ctx) {
-      const endpointName = upstreamEndpoint(ctx);
+      const endpointName = ctx.upstream.endpointName;
       const sagemaker = await ctx.aws.sagemaker();
       const recorded = ctx.state.state.artifacts[WAIT_KEY];
       const since =
@@ -278,7 +267,7 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
     },
 
     async verify(ctx, fresh) {
-      const endpointName = upstreamEndpoint(ctx);
+      const endpointName = ctx.upstream.endpointName;
       const endpoint = await describeEndpoint(await ctx.aws.sagemaker(), endpointName, ctx.signal);
       // Right after run(), its evidence is not in STATE.json yet: judge what this run measured.
       const recorded = (
@@ -352,9 +341,9 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
 
     /** The endpoint that scaled to zero still exists. */
     async reality(ctx) {
-      return endpointStillThere(ctx, upstreamEndpoint(ctx));
+      return endpointStillThere(ctx, ctx.upstream.endpointName);
     },
-  };
+  });
 }
 
 /** Phase 10: wait, resumably, until the endpoint runs zero instances; optionally time a cold start. */
