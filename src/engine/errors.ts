@@ -1,3 +1,5 @@
+import path from "node:path";
+
 /**
  * The error taxonomy. Every failure that reaches the user is a Gen3dError with a stable code from
  * the union below; the renderer in output.ts prints message, cause and hint, and the stack only
@@ -71,6 +73,7 @@ export const ERROR_CODES = [
   "STATE_PROJECT_MISMATCH",
   "STATE_UNREADABLE",
   "STATE_VERSION",
+  "STATE_WRITE_FAILED",
   "TAG_EXISTS",
   "UNKNOWN_INSTANCE",
   "UNKNOWN_INVOCATION",
@@ -211,4 +214,28 @@ export function withHint<E extends Gen3dError>(error: E, hint: string | undefine
   if (error.cause !== undefined)
     Object.defineProperty(copy, "cause", { value: error.cause, enumerable: false });
   return copy;
+}
+
+const FULL_DISK = new Set(["ENOSPC", "EDQUOT"]);
+
+/**
+ * A write of STATE.json (or its lock's owner record) that the file system refused. The file on
+ * disk is the one before this step: it is written whole to a temporary file and renamed.
+ */
+export function stateWriteError(file: string, error: unknown): ExternalError {
+  const code = (error as NodeJS.ErrnoException).code ?? "";
+  const full = FULL_DISK.has(code);
+  const dir = path.dirname(file);
+  return new ExternalError(
+    "STATE_WRITE_FAILED",
+    full
+      ? `could not write ${file}: the disk is full (${code}); STATE.json is intact, as it was before this step`
+      : `could not write ${file} (${code || (error as Error).message}); STATE.json is intact, as it was before this step`,
+    {
+      cause: error,
+      hint: full
+        ? `Free some space on the file system that holds ${dir} (df -h ${dir}), then run the same command again: it carries on from the recorded state.`
+        : `Check that ${dir} is writable (permissions, a read-only mount), then run the same command again.`,
+    },
+  );
 }

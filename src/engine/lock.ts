@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import lockfile from "proper-lockfile";
 import { z } from "zod";
-import { LockedError } from "./errors.js";
+import { LockedError, stateWriteError } from "./errors.js";
 
 /**
  * Who holds the lock. `bootId` and `processStart` tell a live holder from a PID that now belongs
@@ -208,7 +208,15 @@ export async function acquireStateLock(
     }
   }
   heldHere.add(path.resolve(stateFile));
-  await writeFile(ownerFile(stateFile), JSON.stringify(currentOwner(command)));
+  try {
+    await writeFile(ownerFile(stateFile), JSON.stringify(currentOwner(command)));
+  } catch (error) {
+    // A lock without its owner record (disk full) would refuse the next run: let go of both.
+    heldHere.delete(path.resolve(stateFile));
+    await release().catch(() => {});
+    await rm(ownerFile(stateFile), { force: true });
+    throw stateWriteError(ownerFile(stateFile), error);
+  }
   return {
     async release() {
       // Lock first, owner record second: the other way round, a waiting run could see an

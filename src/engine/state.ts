@@ -2,7 +2,7 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 // zod/mini: the same validation, tree-shaken, so `gen3d status` does not pay for all of zod at start.
 import * as z from "zod/mini";
-import { StateError } from "./errors.js";
+import { StateError, stateWriteError } from "./errors.js";
 import { redact } from "./redact.js";
 
 export const STATE_SCHEMA_VERSION = 1;
@@ -201,7 +201,12 @@ export class StateStore {
     }
     const clean = stateSchema.parse(redact(draft));
     const { default: writeFileAtomic } = await import("write-file-atomic");
-    await writeFileAtomic(this.file, `${JSON.stringify(clean, null, 2)}\n`, { fsync: true });
+    try {
+      await writeFileAtomic(this.file, `${JSON.stringify(clean, null, 2)}\n`, { fsync: true });
+    } catch (error) {
+      // write-file-atomic removes its temporary file on failure; the old STATE.json is untouched.
+      throw stateWriteError(this.file, error);
+    }
     this.current = clean;
   }
 

@@ -13,7 +13,7 @@ import { useMoto } from "../support/use-moto.js";
  * fills up, then `gen3d deploy --from 5 --to 5` tries to record phase 5 as running. The write
  * fails; the old STATE.json must be byte-for-byte what it was (written whole to a temp file and
  * renamed, never truncated in place), no temp file may be left beside it, and the error must say
- * the disk is full. The gaps measured today are `it.fails` below (each flips to `it` once fixed).
+ * the disk is full, that STATE.json is intact and to free space; the lock goes with the failed run.
  * Needs root for the mount (CI runs as root; elsewhere the test says why it
  * cannot run instead of passing).
  */
@@ -98,23 +98,19 @@ describe("disk full while writing STATE.json", { timeout: 120_000 }, () => {
     expect(told).toMatch(/ENOSPC|no space left/i);
   });
 
-  // Known gaps (engine-owned src/engine/state.ts, lock.ts, errors.ts), measured by the test above:
-  // the user reads "Error [INTERNAL]: ENOSPC … This is a bug in gen3d", not that the disk is full,
-  // that STATE.json was left as it was, and to free space; and the lock's owner file
-  // (STATE.json.lock-owner) stays behind. When the engine fixes them, flip these to `it`.
-  it.fails("the error says the disk is full, that STATE.json is intact, and to free space — not a gen3d bug", () => {
+  // Before the fix the user read "Error [INTERNAL]: ENOSPC … This is a bug in gen3d", the lock's
+  // owner file stayed behind, and the next run was refused as locked for up to 2 minutes.
+  it("the error says the disk is full, that STATE.json is intact, and to free space — not a gen3d bug", () => {
     expect(told).not.toMatch(/INTERNAL|bug in gen3d/);
     expect(told).toMatch(/STATE\.json[^\n]*(intact|unchanged|as it was)/i);
     expect(told).toMatch(/free (up )?(some )?space/i);
   });
 
-  it.fails("nothing is left beside STATE.json after the failed run", () => {
+  it("nothing is left beside STATE.json after the failed run", () => {
     expect(leftBeside).toEqual([]);
   });
 
-  // Today the failed run leaves STATE.json.lock with an owner file it could not write, and the next
-  // run, with space again, is refused for up to 2 minutes as "locked by another gen3d process".
-  it.fails("with space again, the next run completes at once from the intact file", async () => {
+  it("with space again, the next run completes at once from the intact file", async () => {
     await rm(path.join(mountPoint as string, "filler"));
     const again = await cli(dir, ["deploy", "--from", "5", "--to", "5"]);
     expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
