@@ -93,6 +93,20 @@ export async function modelsInImageGates(
       ],
       { allowFailure: true, signal, timeoutMs: 120_000 },
     );
+    // find exits 1 for a path it cannot read; 125–127 are docker's own failure (the daemon, a
+    // missing `find`): that says nothing about the weights, so it must not read as "missing".
+    if (listing.exitCode >= 125) {
+      const said = listing.stderr.trim().split("\n").at(-1) || `exit ${listing.exitCode}`;
+      results.push(
+        gate(id, title, "fail", `could not list ${where} in the image: docker run failed (${said})`, {
+          hint:
+            listing.exitCode === 125
+              ? "Docker could not start the listing container: check `docker info` and run the command again."
+              : "The image has no usable `find` (a distroless or scratch base?): add findutils, or set models[].packaging to s3.",
+        }),
+      );
+      continue;
+    }
     if (listing.exitCode !== 0) {
       results.push(
         gate(
