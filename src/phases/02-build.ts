@@ -281,8 +281,8 @@ export const buildPhase: Phase = definePhase({
 
   /** The image still exists locally, with the ID phase 2 recorded. */
   async reality(ctx) {
-    const { localImage, imageId } = ctx.state.state.artifacts as { localImage?: string; imageId?: string };
-    if (!localImage || !imageId) return gone("phase 2 recorded no image");
+    const { localImage, imageId } = ctx.state.state.artifacts;
+    if (typeof localImage !== "string" || !localImage || !imageId) return gone("phase 2 recorded no image");
     const image = await inspectImage(ctx.docker, localImage, ctx.signal);
     if (!image) return gone(`image ${localImage} no longer exists locally`);
     if (image.Id === imageId) return confirmed(`image ${localImage} is ${imageId.slice(0, 19)}`);

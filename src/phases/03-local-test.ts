@@ -1,8 +1,10 @@
 import net from "node:net";
+import { z } from "zod";
 import { inspectImage } from "../adapters/docker-image.js";
 import { logProblems, ping } from "../checks/container-probe.js";
 import { smokeImage, tasksUnderTest as smokeTasks } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
+import { type ContractContext, definePhase } from "../engine/contract.js";
 import { InterruptedError, UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
 import { localTestContainerName } from "../engine/leftovers.js";
@@ -31,15 +33,8 @@ export function tasksUnderTest(ctx: Pick<PhaseContext, "config">): TaskName[] {
   return smokeTasks(ctx.config);
 }
 
-function upstreamLocalImage(ctx: PhaseContext): { ref: string; id: string } {
-  const { localImage, imageId } = ctx.state.state.artifacts as { localImage?: string; imageId?: string };
-  if (typeof localImage !== "string" || typeof imageId !== "string") {
-    throw new UserError("UPSTREAM_MISSING", "phase 2 (build) has not recorded an image", {
-      hint: "Run `gen3d deploy --to 3`.",
-    });
-  }
-  return { ref: localImage, id: imageId };
-}
+/** The image phase 2 built, by name and ID. */
+const needs = { localImage: z.string().min(1), imageId: z.string().min(1) };
 
 /** Whether something already accepts connections on 127.0.0.1:PORT. */
 function portAnswers(port: number): Promise<boolean> {
@@ -89,8 +84,8 @@ async function takePort(
 }
 
 /** Runs the image exactly as SageMaker would, probes it, invokes every task, and stops it. */
-async function exercise(ctx: PhaseContext): Promise<LocalTestEvidence> {
-  const image = upstreamLocalImage(ctx);
+async function exercise(ctx: ContractContext<typeof needs>): Promise<LocalTestEvidence> {
+  const image = { ref: ctx.upstream.localImage, id: ctx.upstream.imageId };
   const inspected = await inspectImage(ctx.docker, image.ref, ctx.signal);
   if (!inspected || inspected.Id !== image.id) {
     throw new UserError(
@@ -227,10 +222,11 @@ function recordedEvidence(ctx: PhaseContext): LocalTestEvidence | undefined {
 }
 
 /** Phase 3: the container, run exactly as SageMaker runs it, on this machine. */
-export const localTestPhase: Phase = {
+export const localTestPhase: Phase = definePhase({
   id: 3,
   name: "local-test",
   title: "Test the container locally",
+  needs,
 
   async inputs(ctx) {
     const fixtures = Object.fromEntries(
@@ -241,7 +237,7 @@ export const localTestPhase: Phase = {
       ),
     );
     return {
-      imageId: (ctx.state.state.artifacts as { imageId?: string }).imageId,
+      imageId: ctx.state.state.artifacts.imageId,
       env: containerEnvironment(ctx.config),
       fixtures,
       smokeTests: ctx.config.smokeTests,
@@ -267,8 +263,7 @@ export const localTestPhase: Phase = {
         }),
       ];
     }
-    const { localImage } = ctx.state.state.artifacts as { localImage?: string };
-    const current = localImage ? await inspectImage(ctx.docker, localImage, ctx.signal) : undefined;
+    const current = await inspectImage(ctx.docker, ctx.upstream.localImage, ctx.signal);
     return localTestGates(evidence, tasksUnderTest(ctx), current?.Id);
   },
-};
+});

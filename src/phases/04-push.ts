@@ -6,7 +6,7 @@ import { inspectImage } from "../adapters/docker-image.js";
 import { type RegistryTarget, type RemoteImage, readRemoteImage } from "../adapters/registry.js";
 import { manifestMediaTypeGate } from "../checks/manifest.js";
 import { confirmed, gone } from "../checks/reality.js";
-import { definePhase } from "../engine/contract.js";
+import { type ContractContext, definePhase } from "../engine/contract.js";
 import { PushProgress, type PushSummary, pushSummaryLine } from "../engine/docker-progress.js";
 import { ExternalError, GateFailedError, UserError } from "../engine/errors.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
@@ -57,16 +57,13 @@ const pushEvidence = z.object({
 });
 type PushEvidence = z.infer<typeof pushEvidence>;
 
-function upstream(ctx: PhaseContext) {
-  const artifacts = ctx.state.state.artifacts as { localImage?: string; imageId?: string; imageTag?: string };
+/** The image phase 2 built and tagged. */
+const needs = { localImage: z.string().min(1), imageId: z.string().min(1), imageTag: z.string().min(1) };
+
+function upstream(ctx: ContractContext<typeof needs>) {
   const tested = localTestEvidence.safeParse(
     (ctx.state.phase(3).evidence as { run?: unknown } | undefined)?.run,
   );
-  if (!artifacts.localImage || !artifacts.imageId || !artifacts.imageTag) {
-    throw new UserError("UPSTREAM_MISSING", "phase 2 (build) has not recorded an image", {
-      hint: "Run `gen3d deploy --to 4`.",
-    });
-  }
   if (ctx.state.phase(3).status !== "passed" || !tested.success) {
     throw new UserError(
       "UNTESTED_IMAGE",
@@ -77,9 +74,9 @@ function upstream(ctx: PhaseContext) {
     );
   }
   return {
-    ref: artifacts.localImage,
-    imageId: artifacts.imageId,
-    tag: artifacts.imageTag,
+    ref: ctx.upstream.localImage,
+    imageId: ctx.upstream.imageId,
+    tag: ctx.upstream.imageTag,
     testedImageId: tested.data.imageId,
   };
 }
@@ -243,6 +240,7 @@ export const pushPhase: Phase = definePhase({
   id: 4,
   name: "push",
   title: "Push to ECR and verify the digest",
+  needs,
   produces: z.object({
     repositoryUri: z.string().min(1),
     imageDigest: z.string().min(1),
@@ -251,7 +249,7 @@ export const pushPhase: Phase = definePhase({
   }),
 
   async inputs(ctx) {
-    const artifacts = ctx.state.state.artifacts as { imageId?: string; imageTag?: string };
+    const { artifacts } = ctx.state.state;
     return {
       imageId: artifacts.imageId,
       tag: artifacts.imageTag,
@@ -449,13 +447,9 @@ export const pushPhase: Phase = definePhase({
 
   /** The registry still holds the recorded digest under the pushed tag. */
   async reality(ctx) {
-    const { repositoryUri, imageDigest, pushedTag, imageTag } = ctx.state.state.artifacts as {
-      repositoryUri?: string;
-      imageDigest?: string;
-      pushedTag?: string;
-      imageTag?: string;
-    };
-    const tag = pushedTag ?? imageTag;
+    const { repositoryUri, imageDigest, pushedTag, imageTag } = ctx.state.state.artifacts;
+    // pushedTag is phase 4's own record; imageTag, for a record from before it kept one.
+    const tag = typeof pushedTag === "string" ? pushedTag : imageTag;
     if (!repositoryUri || !imageDigest || !tag) return gone("phase 4 recorded no pushed image");
     const target = await registryTarget(ctx, repositoryUri, false);
     const ref = `${target.host}/${target.repository}:${tag}`;
