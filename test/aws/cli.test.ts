@@ -12,15 +12,14 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { ListEndpointsCommand, SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
-import type { Runtime } from "../../src/engine/app.js";
 import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
+import { runCli } from "../support/cli-in-process.js";
 import { expectContract } from "../support/json-contract.js";
 import { useMoto } from "../support/use-moto.js";
-import { createTestContext, runThrough, TEST_ENV } from "./support/context.js";
+import { createTestContext, runThrough } from "./support/context.js";
 
 const moto = useMoto();
 
@@ -37,23 +36,7 @@ async function deployedProject() {
   return { ctx, file, dir: ctx.loaded.baseDir };
 }
 
-async function cli(dir: string, argv: string[], env: Record<string, string> = {}) {
-  const out = { stdout: "", stderr: "" };
-  const runtime: Runtime = {
-    stdout: (t) => {
-      out.stdout += t;
-    },
-    stderr: (t) => {
-      out.stderr += t;
-    },
-    env: { ...TEST_ENV, ...env },
-    cwd: dir,
-    isTTY: false,
-    signal: new AbortController().signal,
-  };
-  const code = await main(argv, runtime);
-  return { code, ...out };
-}
+const cli = (dir: string, argv: string[], env: Record<string, string> = {}) => runCli(dir, argv, { env });
 
 describe("CLI: status --live, logs, destroy against moto", () => {
   it("status --live --json reports no drift after a deploy", async () => {

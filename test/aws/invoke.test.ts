@@ -10,16 +10,15 @@ import { describe, expect, it } from "vitest";
 import { parseS3Uri } from "../../src/adapters/async-invoke.js";
 import { createAwsClients } from "../../src/adapters/aws.js";
 import { pngSize, syntheticPng } from "../../src/checks/artifacts.js";
-import { main } from "../../src/cli.js";
-import type { Runtime } from "../../src/engine/app.js";
 import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
+import { runCli } from "../support/cli-in-process.js";
 import { expectContract } from "../support/json-contract.js";
 import type { AsyncResult } from "../support/moto/moto.js";
 import { useMoto } from "../support/use-moto.js";
-import { CallLog, createTestContext, recordingClients, runThrough, TEST_ENV } from "./support/context.js";
+import { CallLog, createTestContext, recordingClients, runThrough } from "./support/context.js";
 
 const moto = useMoto();
 const BUCKET = "gen3d-test-bucket";
@@ -56,22 +55,8 @@ const segmentResult = (): AsyncResult => ({
 });
 
 async function cli(dir: string, argv: string[], log = new CallLog()) {
-  const out = { stdout: "", stderr: "" };
-  const runtime: Runtime = {
-    stdout: (t) => {
-      out.stdout += t;
-    },
-    stderr: (t) => {
-      out.stderr += t;
-    },
-    env: { ...TEST_ENV },
-    cwd: dir,
-    isTTY: false,
-    signal: new AbortController().signal,
-    aws: recordingClients(createAwsClients({ region: "us-east-1", endpoint: moto.endpoint }), log),
-  };
-  const code = await main(argv, runtime);
-  return { code, ...out, log };
+  const aws = recordingClients(createAwsClients({ region: "us-east-1", endpoint: moto.endpoint }), log);
+  return { ...(await runCli(dir, argv, { aws })), log };
 }
 
 async function s3Json(uri: string) {

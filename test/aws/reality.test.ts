@@ -13,14 +13,13 @@ import {
   UpdateEndpointCommand,
 } from "@aws-sdk/client-sagemaker";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
-import type { Runtime } from "../../src/engine/app.js";
 import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
+import { runCli } from "../support/cli-in-process.js";
 import { useMoto } from "../support/use-moto.js";
-import { createTestContext, runThrough, TEST_ENV, type TestContext, testConfig } from "./support/context.js";
+import { createTestContext, runThrough, type TestContext, testConfig } from "./support/context.js";
 
 const moto = useMoto();
 const PHASES_5_TO_8 = [
@@ -43,23 +42,7 @@ async function deployedProject(): Promise<TestContext> {
   return ctx;
 }
 
-async function cli(dir: string, argv: string[]) {
-  const out = { stdout: "", stderr: "" };
-  const runtime: Runtime = {
-    stdout: (t) => {
-      out.stdout += t;
-    },
-    stderr: (t) => {
-      out.stderr += t;
-    },
-    env: { ...TEST_ENV },
-    cwd: dir,
-    isTTY: false,
-    signal: new AbortController().signal,
-  };
-  const code = await main(argv, runtime);
-  return { code, ...out };
-}
+const cli = (dir: string, argv: string[]) => runCli(dir, argv);
 
 describe("a passed phase is skipped only when what it produced is still there", () => {
   it("after the endpoint and model are deleted behind gen3d's back, deploy re-runs phases 5 and 7 with the reason and the endpoint exists again", async () => {

@@ -2,13 +2,12 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ListEndpointsCommand, ListModelsCommand, SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
-import type { Runtime } from "../../src/engine/app.js";
 import { modelPhase } from "../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
-import { createTestContext, runThrough, TEST_ENV } from "../aws/support/context.js";
+import { createTestContext, runThrough } from "../aws/support/context.js";
+import { runCli } from "../support/cli-in-process.js";
 import { freePort } from "../support/local-stack.js";
 import { type MotoServer, startMoto } from "../support/moto/moto.js";
 
@@ -23,23 +22,7 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-async function cli(dir: string, argv: string[]) {
-  const out = { stdout: "", stderr: "" };
-  const runtime: Runtime = {
-    stdout: (t) => {
-      out.stdout += t;
-    },
-    stderr: (t) => {
-      out.stderr += t;
-    },
-    env: { ...TEST_ENV },
-    cwd: dir,
-    isTTY: false,
-    signal: new AbortController().signal,
-  };
-  const code = await main(argv, runtime);
-  return { code, ...out };
-}
+const cli = (dir: string, argv: string[]) => runCli(dir, argv);
 
 describe("the local AWS restarted with its state lost", { timeout: 180_000 }, () => {
   it("status --live shows the recorded resources missing; deploy re-creates them", async () => {

@@ -3,9 +3,8 @@ import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promise
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
-import type { Runtime } from "../../src/engine/app.js";
-import { createTestContext, TEST_ENV } from "../aws/support/context.js";
+import { createTestContext } from "../aws/support/context.js";
+import { runCli } from "../support/cli-in-process.js";
 import { useMoto } from "../support/use-moto.js";
 
 /**
@@ -49,23 +48,7 @@ async function fill(dir: string) {
   }
 }
 
-async function cli(dir: string, argv: string[]) {
-  const out = { stdout: "", stderr: "" };
-  const runtime: Runtime = {
-    stdout: (t) => {
-      out.stdout += t;
-    },
-    stderr: (t) => {
-      out.stderr += t;
-    },
-    env: { ...TEST_ENV },
-    cwd: dir,
-    isTTY: false,
-    signal: new AbortController().signal,
-  };
-  const code = await main(argv, runtime);
-  return { code, ...out };
-}
+const cli = (dir: string, argv: string[]) => runCli(dir, argv);
 
 describe("disk full while writing STATE.json", { timeout: 120_000 }, () => {
   let told = "";
