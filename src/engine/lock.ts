@@ -92,7 +92,8 @@ export function processStartedAt(pid: number): Date | undefined {
   return new Date(boot * 1000 + (ticks / CLOCK_TICKS_PER_SECOND) * 1000);
 }
 
-function processAlive(pid: number): boolean {
+/** Process `pid` exists (signal 0 reaches it, or it exists but belongs to another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

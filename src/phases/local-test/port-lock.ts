@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import lockfile from "proper-lockfile";
 import { z } from "zod";
+import { processAlive } from "../../engine/lock.js";
 
 /**
  * One local test per host port. On host networking every image must listen on 8080 (SageMaker's
@@ -49,15 +50,6 @@ async function readHolder(base: string): Promise<PortHolder | undefined> {
     return holder.parse(JSON.parse(await readFile(`${base}.holder`, "utf8")));
   } catch {
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -116,7 +108,7 @@ export async function acquirePortLock(
       () => 0,
     );
     const orphaned = current
-      ? current.host === os.hostname() && !alive(current.pid)
+      ? current.host === os.hostname() && !processAlive(current.pid)
       : // the holder writes its record right after taking the lock: none after 5 s means it died between
         ageMs > 5_000;
     if (orphaned) {
