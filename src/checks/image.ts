@@ -60,6 +60,43 @@ export function imageGates(ref: string, image: ImageInspect | undefined, config:
 }
 
 /**
+ * The files under `dir` in image `ref` with their sizes (`find` in a throwaway container without
+ * network: what was built, not the build context), with find's or docker's exit code and stderr.
+ */
+export async function filesInImage(
+  docker: Docker,
+  ref: string,
+  dir: string,
+  signal?: AbortSignal,
+): Promise<{ exitCode: number; stderr: string; files: { size: number; path: string }[] }> {
+  const result = await docker.exec(
+    [
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--entrypoint",
+      "find",
+      ref,
+      dir,
+      "-type",
+      "f",
+      "-printf",
+      "%s\\t%P\\n",
+    ],
+    { allowFailure: true, signal, timeoutMs: 120_000 },
+  );
+  const files = result.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [size, file] = line.split("\t");
+      return { size: Number(size), path: file ?? "" };
+    });
+  return { exitCode: result.exitCode, stderr: result.stderr, files };
+}
+
+/**
  * Every model file of the image-packaged models is inside the image with the size it has on disk.
  * Reads the image's own filesystem (`find` in a throwaway container without network), not the
  * build context: what matters is what was built.
@@ -76,23 +113,7 @@ export async function modelsInImageGates(
     const id = `image.model.${model.name}`;
     const title = `model ${model.name} inside the image`;
     const where = containerModelPath(model);
-    const listing = await docker.exec(
-      [
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--entrypoint",
-        "find",
-        ref,
-        where,
-        "-type",
-        "f",
-        "-printf",
-        "%s\\t%P\\n",
-      ],
-      { allowFailure: true, signal, timeoutMs: 120_000 },
-    );
+    const listing = await filesInImage(docker, ref, where, signal);
     // find exits 1 for a path it cannot read; 125–127 are docker's own failure (the daemon, a
     // missing `find`): that says nothing about the weights, so it must not read as "missing".
     if (listing.exitCode >= 125) {
@@ -121,15 +142,7 @@ export async function modelsInImageGates(
       );
       continue;
     }
-    const inImage = new Map(
-      listing.stdout
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => {
-          const [size, file] = line.split("\t");
-          return [file as string, Number(size)];
-        }),
-    );
+    const inImage = new Map(listing.files.map((f) => [f.path, f.size]));
     const local = await listTree(path.resolve(baseDir, model.localPath)).catch(() => []);
     const missing = local.filter((f) => inImage.get(f.path) === undefined).map((f) => f.path);
     const wrongSize = local

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { type ImageInspect, inspectImage } from "../adapters/docker-image.js";
 import { modelDirInImageGate, SAGEMAKER_MODEL_DIR } from "../checks/dockerfile/model-paths.js";
 import { cudaFromImageConfig, gpuDriverGate, type ImageCuda } from "../checks/gpu-driver.js";
-import { imageGates, modelsInImageGates } from "../checks/image.js";
+import { filesInImage, imageGates, modelsInImageGates } from "../checks/image.js";
 import { confirmed, gone } from "../checks/reality.js";
 import { definePhase } from "../engine/contract.js";
 import { BuildProgress } from "../engine/docker-progress.js";
@@ -78,34 +78,12 @@ async function modelDirListing(
   ctx: PhaseContext,
   ref: string,
 ): Promise<{ size: number; path: string }[] | { error: string }> {
-  const result = await ctx.docker.exec(
-    [
-      "run",
-      "--rm",
-      "--network",
-      "none",
-      "--entrypoint",
-      "find",
-      ref,
-      SAGEMAKER_MODEL_DIR,
-      "-type",
-      "f",
-      "-printf",
-      "%s\\t%P\\n",
-    ],
-    { allowFailure: true, signal: ctx.signal, timeoutMs: 120_000 },
-  );
+  const result = await filesInImage(ctx.docker, ref, SAGEMAKER_MODEL_DIR, ctx.signal);
   if (result.exitCode !== 0) {
     if (/No such file or directory/.test(result.stderr)) return [];
     return { error: result.stderr.trim().split("\n").at(-1) ?? `find exited ${result.exitCode}` };
   }
-  return result.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => {
-      const [size, file] = line.split("\t");
-      return { size: Number(size), path: file ?? "" };
-    });
+  return result.files;
 }
 
 async function engineFor(ctx: PhaseContext) {
