@@ -12,25 +12,16 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { ListEndpointsCommand, SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { describe, expect, it } from "vitest";
-import { modelPhase } from "../../src/phases/05-model.js";
-import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
-import { createDeployPhase } from "../../src/phases/07-deploy.js";
-import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
 import { runCli } from "../support/cli-in-process.js";
 import { expectContract } from "../support/json-contract.js";
 import { useMoto } from "../support/use-moto.js";
-import { createTestContext, runThrough } from "./support/context.js";
+import { createTestContext, phases5To8, runThrough } from "./support/context.js";
 
 const moto = useMoto();
 
 async function deployedProject() {
   const ctx = await createTestContext({ endpoint: moto.endpoint });
-  await runThrough(ctx, [
-    modelPhase,
-    endpointConfigPhase,
-    createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 }),
-    autoscalingPhase,
-  ]);
+  await runThrough(ctx, phases5To8());
   const file = path.join(ctx.loaded.baseDir, "gen3d.config.json");
   await writeFile(file, JSON.stringify(ctx.config, null, 2));
   return { ctx, file, dir: ctx.loaded.baseDir };

@@ -28,20 +28,18 @@ import { listSagemakerLeftovers } from "../../src/commands/destroy-remains.js";
 import { readLogs } from "../../src/commands/logs.js";
 import { liveStatus, renderLiveStatus } from "../../src/commands/status-live.js";
 import { readState } from "../../src/engine/state.js";
-import { modelPhase } from "../../src/phases/05-model.js";
-import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
-import { createDeployPhase } from "../../src/phases/07-deploy.js";
-import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
 import { useMoto } from "../support/use-moto.js";
-import { createTestContext, runThrough, TEST_ENV, type TestContext, testConfig } from "./support/context.js";
+import {
+  createTestContext,
+  phases5To8,
+  runThrough,
+  TEST_ENV,
+  type TestContext,
+  testConfig,
+} from "./support/context.js";
 
 const run = promisify(execFile);
-const PHASES = [
-  modelPhase,
-  endpointConfigPhase,
-  createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 }),
-  autoscalingPhase,
-];
+const PHASES = phases5To8();
 const WAITER = { minDelaySeconds: 0.05, maxDelaySeconds: 0.2 };
 
 const moto = useMoto();

@@ -22,25 +22,22 @@ import { describe, expect, it } from "vitest";
 import { parseS3Uri } from "../../src/adapters/async-invoke.js";
 import { syntheticPng } from "../../src/checks/artifacts.js";
 import type { IntegrationEvidence } from "../../src/checks/integration.js";
-import { modelPhase } from "../../src/phases/05-model.js";
-import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
-import { createDeployPhase } from "../../src/phases/07-deploy.js";
-import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
 import { INTEGRATION_JOBS_KEY, integrationPhase } from "../../src/phases/09-integration.js";
 import { createScaleToZeroPhase } from "../../src/phases/10-scale-to-zero.js";
 import type { AsyncResult } from "../support/moto/moto.js";
 import { useMoto } from "../support/use-moto.js";
-import { createTestContext, runThrough, type TestContext, testConfig } from "./support/context.js";
+import {
+  createTestContext,
+  phases5To8,
+  runThrough,
+  type TestContext,
+  testConfig,
+} from "./support/context.js";
 
 const moto = useMoto();
 const BUCKET = "gen3d-test-bucket";
 const ENDPOINT = "gen3d-test-async";
-const PHASES_5_TO_8 = [
-  modelPhase,
-  endpointConfigPhase,
-  createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 }),
-  autoscalingPhase,
-];
+const PHASES_5_TO_8 = phases5To8();
 
 const KEYS = {
   embedding: "gen3d/embeddings/sam3/abc.npy",

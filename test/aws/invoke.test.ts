@@ -10,15 +10,11 @@ import { describe, expect, it } from "vitest";
 import { parseS3Uri } from "../../src/adapters/async-invoke.js";
 import { createAwsClients } from "../../src/adapters/aws.js";
 import { pngSize, syntheticPng } from "../../src/checks/artifacts.js";
-import { modelPhase } from "../../src/phases/05-model.js";
-import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
-import { createDeployPhase } from "../../src/phases/07-deploy.js";
-import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
 import { runCli } from "../support/cli-in-process.js";
 import { expectContract } from "../support/json-contract.js";
 import type { AsyncResult } from "../support/moto/moto.js";
 import { useMoto } from "../support/use-moto.js";
-import { CallLog, createTestContext, recordingClients, runThrough } from "./support/context.js";
+import { CallLog, createTestContext, phases5To8, recordingClients, runThrough } from "./support/context.js";
 
 const moto = useMoto();
 const BUCKET = "gen3d-test-bucket";
@@ -26,12 +22,7 @@ const MASK_KEY = "gen3d/output/inv/photo-mask.png";
 
 async function deployedProject() {
   const ctx = await createTestContext({ endpoint: moto.endpoint });
-  await runThrough(ctx, [
-    modelPhase,
-    endpointConfigPhase,
-    createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 }),
-    autoscalingPhase,
-  ]);
+  await runThrough(ctx, phases5To8());
   const dir = ctx.loaded.baseDir;
   await writeFile(path.join(dir, "gen3d.config.json"), JSON.stringify(ctx.config, null, 2));
   const s3 = await ctx.aws.s3();

@@ -13,21 +13,18 @@ import {
   UpdateEndpointCommand,
 } from "@aws-sdk/client-sagemaker";
 import { describe, expect, it } from "vitest";
-import { modelPhase } from "../../src/phases/05-model.js";
-import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
-import { createDeployPhase } from "../../src/phases/07-deploy.js";
-import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
 import { runCli } from "../support/cli-in-process.js";
 import { useMoto } from "../support/use-moto.js";
-import { createTestContext, runThrough, type TestContext, testConfig } from "./support/context.js";
+import {
+  createTestContext,
+  phases5To8,
+  runThrough,
+  type TestContext,
+  testConfig,
+} from "./support/context.js";
 
 const moto = useMoto();
-const PHASES_5_TO_8 = [
-  modelPhase,
-  endpointConfigPhase,
-  createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 }),
-  autoscalingPhase,
-];
+const PHASES_5_TO_8 = phases5To8();
 /** A secret-named variable the model's environment carries (from localTest.environment). */
 const SECRET = "sentinel-9c41d7e2-not-for-output";
 

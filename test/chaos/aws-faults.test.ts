@@ -5,11 +5,7 @@ import {
   SageMakerClient,
 } from "@aws-sdk/client-sagemaker";
 import { describe, expect, it } from "vitest";
-import { modelPhase } from "../../src/phases/05-model.js";
-import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
-import { createDeployPhase } from "../../src/phases/07-deploy.js";
-import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
-import { createTestContext, runThrough } from "../aws/support/context.js";
+import { createTestContext, phases5To8, runThrough } from "../aws/support/context.js";
 import { useMoto } from "../support/use-moto.js";
 
 /**
@@ -19,12 +15,7 @@ import { useMoto } from "../support/use-moto.js";
  * and the same phases complete once the fault is gone — with exactly one of each resource.
  */
 const moto = useMoto();
-const PHASES = [
-  modelPhase,
-  endpointConfigPhase,
-  createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 }),
-  autoscalingPhase,
-];
+const PHASES = phases5To8();
 
 interface Fault {
   operation: string;

@@ -2,11 +2,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ListEndpointsCommand, ListModelsCommand, SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { afterAll, describe, expect, it } from "vitest";
-import { modelPhase } from "../../src/phases/05-model.js";
-import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
-import { createDeployPhase } from "../../src/phases/07-deploy.js";
-import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
-import { createTestContext, runThrough } from "../aws/support/context.js";
+import { createTestContext, phases5To8, runThrough } from "../aws/support/context.js";
 import { runCli } from "../support/cli-in-process.js";
 import { freePort } from "../support/local-stack.js";
 import { type MotoServer, startMoto } from "../support/moto/moto.js";
@@ -29,12 +25,7 @@ describe("the local AWS restarted with its state lost", { timeout: 180_000 }, ()
     const port = await freePort();
     moto = await startMoto({ port });
     const ctx = await createTestContext({ endpoint: moto.endpoint });
-    await runThrough(ctx, [
-      modelPhase,
-      endpointConfigPhase,
-      createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 }),
-      autoscalingPhase,
-    ]);
+    await runThrough(ctx, phases5To8());
     // Phases 1–4 (preflight, build, local test, push) as a real deploy would have left them.
     await ctx.state.setPhase(1, { status: "passed", attempts: 1 });
     await ctx.state.setPhase(2, { status: "passed", attempts: 1 });

@@ -1,12 +1,8 @@
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { syntheticPng } from "../../src/checks/artifacts.js";
-import { modelPhase } from "../../src/phases/05-model.js";
-import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
-import { createDeployPhase } from "../../src/phases/07-deploy.js";
-import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
 import { integrationPhase } from "../../src/phases/09-integration.js";
-import { createTestContext, runThrough, type TestContext } from "../aws/support/context.js";
+import { createTestContext, phases5To8, runThrough, type TestContext } from "../aws/support/context.js";
 import { useMoto } from "../support/use-moto.js";
 
 /**
@@ -75,12 +71,7 @@ async function faults(method: "POST" | "GET" | "DELETE", body?: object) {
 
 async function deployed(): Promise<TestContext> {
   const ctx = await createTestContext({ endpoint: moto.endpoint });
-  await runThrough(ctx, [
-    modelPhase,
-    endpointConfigPhase,
-    createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 }),
-    autoscalingPhase,
-  ]);
+  await runThrough(ctx, phases5To8());
   const s3 = await ctx.aws.s3();
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   const put = (Key: string, Body: Uint8Array | string) =>

@@ -8,6 +8,20 @@ import { createIo } from "../../../src/engine/output.js";
 import type { Clock, Phase, PhaseContext } from "../../../src/engine/phase.js";
 import { PhaseRunner, type RunOptions } from "../../../src/engine/runner.js";
 import { StateStore } from "../../../src/engine/state.js";
+import { modelPhase } from "../../../src/phases/05-model.js";
+import { endpointConfigPhase } from "../../../src/phases/06-endpoint-config.js";
+import { createDeployPhase } from "../../../src/phases/07-deploy.js";
+import { autoscalingPhase } from "../../../src/phases/08-autoscaling.js";
+
+/** Phases 5–8 (model, endpoint config, deploy with short polling waits, autoscaling): a deploy's AWS side. */
+export function phases5To8(): Phase[] {
+  return [
+    modelPhase,
+    endpointConfigPhase,
+    createDeployPhase({ minDelaySeconds: 0.05, maxDelaySeconds: 0.2 }),
+    autoscalingPhase,
+  ];
+}
 
 /** Credentials moto accepts; the SDK's default chain reads them from the environment. */
 export const TEST_ENV = {
