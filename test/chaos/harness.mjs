@@ -37,11 +37,21 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeTestModels } from "../../scripts/make-test-models.mjs";
+import {
+  awsConfig,
+  copyContainer,
+  dataPlaneSettings,
+  random,
+  seedAccount,
+  testModels,
+} from "../support/project-kit.mjs";
+
+export { random };
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const args = process.argv.slice(2);
@@ -74,18 +84,6 @@ const CREDENTIALS = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "test
 const spawned = new Set();
 const log = (line) => process.stderr.write(`${line}\n`);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-
-/** mulberry32: a small seeded generator, so a violation can be replayed from its seed. */
-export function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function startEmulator(stateDir) {
   const child = spawn(
@@ -138,46 +136,9 @@ async function startEmulator(stateDir) {
   };
 }
 
-const awsConfig = (endpoint) => ({
-  endpoint,
-  region: "us-east-1",
-  credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-});
-
-async function seedAccount(endpoint) {
-  const { S3Client, CreateBucketCommand } = await import("@aws-sdk/client-s3");
-  const { IAMClient, CreateRoleCommand } = await import("@aws-sdk/client-iam");
-  await new S3Client({ ...awsConfig(endpoint), forcePathStyle: true }).send(
-    new CreateBucketCommand({ Bucket: BUCKET }),
-  );
-  await new IAMClient(awsConfig(endpoint)).send(
-    new CreateRoleCommand({
-      RoleName: "gen3d-sagemaker",
-      AssumeRolePolicyDocument: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          { Effect: "Allow", Principal: { Service: "sagemaker.amazonaws.com" }, Action: "sts:AssumeRole" },
-        ],
-      }),
-    }),
-  );
-}
-
 async function makeProject(endpoint) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-chaos-"));
-  for (const entry of [
-    "Dockerfile",
-    ".dockerignore",
-    "requirements.txt",
-    "requirements-sam3.txt",
-    "docker",
-    "gen3d_serving",
-  ]) {
-    await cp(path.join(root, "container", entry), path.join(dir, "container", entry), {
-      recursive: true,
-      filter: (p) => !p.includes("__pycache__"),
-    });
-  }
+  await copyContainer(path.join(root, "container"), path.join(dir, "container"));
   const bytes = makeTestModels(path.join(dir, "container", "models"), 1);
   const config = {
     project: { name: PROJECT },
@@ -192,32 +153,9 @@ async function makeProject(endpoint) {
       buildArgs: { BASE_IMAGE, INSTALL_SAM3: "false", PIP_EXTRA_ARGS: "--no-index" },
       maxSizeGb: 4,
     },
-    models: [
-      {
-        name: "sam3",
-        localPath: "container/models/sam3",
-        expectedSizeBytes: bytes.sam3,
-        gpuMemoryGb: 6,
-        tasks: ["get_embedding", "segment"],
-      },
-      {
-        name: "sam3d",
-        localPath: "container/models/sam3d",
-        expectedSizeBytes: bytes.sam3d,
-        gpuMemoryGb: 32,
-        tasks: ["generate_3d"],
-      },
-    ],
-    instance: { type: "ml.g6e.xlarge", initialCount: 1, minCount: 0, maxCount: 2 },
+    models: testModels(bytes),
+    ...dataPlaneSettings(2),
     async: { maxConcurrentInvocationsPerInstance: 2 },
-    timeouts: {
-      startupSeconds: 60,
-      buildSeconds: 600,
-      deploySeconds: 300,
-      invocationSeconds: 300,
-      scaleToZeroSeconds: 300,
-    },
-    scaleToZero: { coldStart: true },
     // No port: the local test probes the container on 8080, as SageMaker does.
     localTest: { aliveAfterSeconds: 1, environment: { GEN3D_BACKEND: "test" } },
   };
@@ -574,7 +512,7 @@ async function main() {
   };
   let project;
   try {
-    await seedAccount(emulator.endpoint);
+    await seedAccount(emulator.endpoint, BUCKET);
     project = await makeProject(emulator.endpoint);
     const env = { ...CREDENTIALS, AWS_REGION: "us-east-1" };
     const ctx = {

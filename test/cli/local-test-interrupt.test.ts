@@ -1,10 +1,13 @@
 import { spawnSync } from "node:child_process";
-import { writeFile } from "node:fs/promises";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedAccount } from "../support/aws-account.js";
 import { containersNamed, phaseStatus, spawnCli, waitFor } from "../support/cli-process.js";
-import { containerProject, LOCAL_REGISTRY, localConfig, requireLocalStack } from "../support/local-stack.js";
+import {
+  configuredProject,
+  LOCAL_REGISTRY,
+  removeImages,
+  requireLocalStack,
+} from "../support/local-stack.js";
 import { type MotoServer, startMoto } from "../support/moto/moto.js";
 
 /**
@@ -26,15 +29,7 @@ describe("Ctrl-C during phase 3 leaves no container", { timeout: 300_000 }, () =
     requireLocalStack();
     moto = await startMoto();
     await seedAccount(moto);
-    const project = await containerProject();
-    dir = project.dir;
-    const config = localConfig({
-      endpoint: moto.endpoint,
-      repository,
-      modelBytes: project.modelBytes,
-    });
-    config.project.name = PROJECT;
-    await writeFile(path.join(dir, "gen3d.config.json"), JSON.stringify(config, null, 2));
+    dir = await configuredProject({ endpoint: moto.endpoint, repository, name: PROJECT });
     env = moto.env;
     const built = await spawnCli(dir, ["deploy", "--to", "2"], env).output;
     expect(built.code, built.stderr.slice(-3000)).toBe(0);
@@ -43,12 +38,7 @@ describe("Ctrl-C during phase 3 leaves no container", { timeout: 300_000 }, () =
   afterAll(async () => {
     spawnSync("docker", ["rm", "--force", CONTAINER]);
     await moto?.stop();
-    const refs = spawnSync("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
-      encoding: "utf8",
-    })
-      .stdout.split("\n")
-      .filter((r) => r.startsWith(`${LOCAL_REGISTRY}/${repository}`) || r.startsWith("gen3d-it:"));
-    if (refs.length > 0) spawnSync("docker", ["image", "rm", "--force", ...refs]);
+    removeImages((r) => r.startsWith(`${LOCAL_REGISTRY}/${repository}`) || r.startsWith("gen3d-it:"));
   });
 
   // Each moment is a condition the test polls for, then signals at once.

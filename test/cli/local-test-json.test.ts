@@ -1,10 +1,12 @@
-import { spawnSync } from "node:child_process";
-import { writeFile } from "node:fs/promises";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedAccount } from "../support/aws-account.js";
 import { containersNamed, spawnCli } from "../support/cli-process.js";
-import { containerProject, LOCAL_REGISTRY, localConfig, requireLocalStack } from "../support/local-stack.js";
+import {
+  configuredProject,
+  LOCAL_REGISTRY,
+  removeImages,
+  requireLocalStack,
+} from "../support/local-stack.js";
 import { type MotoServer, startMoto } from "../support/moto/moto.js";
 
 /**
@@ -22,26 +24,17 @@ describe("a failed local test in --json", { timeout: 300_000 }, () => {
     requireLocalStack();
     moto = await startMoto();
     await seedAccount(moto);
-    const project = await containerProject();
-    dir = project.dir;
-    const config = localConfig({
+    dir = await configuredProject({
       endpoint: moto.endpoint,
       repository,
-      modelBytes: project.modelBytes,
+      name: PROJECT,
       environment: { GEN3D_BACKEND: "no-such-backend" },
     });
-    config.project.name = PROJECT;
-    await writeFile(path.join(dir, "gen3d.config.json"), JSON.stringify(config, null, 2));
   });
 
   afterAll(async () => {
     await moto?.stop();
-    const refs = spawnSync("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
-      encoding: "utf8",
-    })
-      .stdout.split("\n")
-      .filter((r) => r.startsWith(`${LOCAL_REGISTRY}/${repository}`) || r.startsWith("gen3d-it:"));
-    if (refs.length > 0) spawnSync("docker", ["image", "rm", "--force", ...refs]);
+    removeImages((r) => r.startsWith(`${LOCAL_REGISTRY}/${repository}`) || r.startsWith("gen3d-it:"));
   });
 
   it("deploy --json: the startup gate, its hint and the log tail; no container left", async () => {

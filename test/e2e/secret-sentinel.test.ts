@@ -6,7 +6,14 @@ import { promisify } from "node:util";
 import { DescribeModelCommand, SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedAccount } from "../support/aws-account.js";
-import { containerProject, LOCAL_REGISTRY, localConfig, requireLocalStack } from "../support/local-stack.js";
+import {
+  containerProject,
+  dataPlaneSettings,
+  LOCAL_REGISTRY,
+  localConfig,
+  removeImages,
+  requireLocalStack,
+} from "../support/local-stack.js";
 import { type MotoServer, startMoto } from "../support/moto/moto.js";
 
 const run = promisify(execFile);
@@ -92,15 +99,7 @@ describe("secret sentinel through a full deploy", { timeout: 600_000 }, () => {
       project: { name: PROJECT },
       // Its own image name: other suites remove every `gen3d-it:` tag when they finish.
       image: { ...base.image, name: PROJECT },
-      instance: { type: "ml.g6e.xlarge", initialCount: 1, minCount: 0, maxCount: 1 },
-      timeouts: {
-        startupSeconds: 60,
-        buildSeconds: 600,
-        deploySeconds: 300,
-        invocationSeconds: 300,
-        scaleToZeroSeconds: 300,
-      },
-      scaleToZero: { coldStart: true },
+      ...dataPlaneSettings(1),
     };
     await writeFile(path.join(dir, "gen3d.config.json"), JSON.stringify(config, null, 2));
 
@@ -130,10 +129,7 @@ describe("secret sentinel through a full deploy", { timeout: 600_000 }, () => {
     const local = await readFile(path.join(dir, "STATE.json"), "utf8")
       .then((t) => (JSON.parse(t) as { artifacts: { localImage?: string } }).artifacts.localImage)
       .catch(() => undefined);
-    const refs = (await run("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])).stdout
-      .split("\n")
-      .filter((r) => r.startsWith(`${LOCAL_REGISTRY}/${repository}`) || r === local);
-    if (refs.length > 0) await run("docker", ["image", "rm", "--force", ...refs]).catch(() => {});
+    removeImages((r) => r.startsWith(`${LOCAL_REGISTRY}/${repository}`) || r === local);
   });
 
   it("the deploy passes all ten phases with the sentinel credentials", () => {

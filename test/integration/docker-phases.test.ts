@@ -16,6 +16,7 @@ import {
   LOCAL_REGISTRY,
   localConfig,
   recordingDocker,
+  removeImages,
   requireLocalStack,
 } from "../support/local-stack.js";
 import { type MotoServer, startMoto } from "../support/moto/moto.js";
@@ -37,13 +38,7 @@ describe("phases 1–4 on the local stack", { timeout: 240_000 }, () => {
   afterAll(async () => {
     await moto?.stop();
     // Leave the engine as we found it: every project built and pushed its own content-tagged image.
-    const listed = spawnSync("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
-      encoding: "utf8",
-    });
-    const refs = listed.stdout
-      .split("\n")
-      .filter((r) => r.startsWith("gen3d-it:") || r.startsWith(`${LOCAL_REGISTRY}/gen3d-it-`));
-    if (refs.length > 0) spawnSync("docker", ["image", "rm", "--force", ...refs]);
+    removeImages((r) => r.startsWith("gen3d-it:") || r.startsWith(`${LOCAL_REGISTRY}/gen3d-it-`));
   });
 
   async function project(options: { environment?: Record<string, string>; baseImage?: string } = {}) {

@@ -18,6 +18,7 @@ import {
   LOCAL_REGISTRY,
   localConfig,
   recordingDocker,
+  removeImages,
   requireLocalStack,
 } from "../support/local-stack.js";
 import { type MotoServer, startMoto } from "../support/moto/moto.js";
@@ -72,12 +73,10 @@ describe("phase 3 runs the image exactly as SageMaker does", { timeout: 240_000 
   afterAll(async () => {
     process.env.AWS_SECRET_ACCESS_KEY = previousSecret;
     await moto?.stop();
-    const refs = spawnSync("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
-      encoding: "utf8",
-    })
-      .stdout.split("\n")
-      .filter((r) => r.startsWith("gen3d-it:") || r.startsWith(`${LOCAL_REGISTRY}/${repository}`));
-    spawnSync("docker", ["image", "rm", "--force", SILENT_IMAGE, NO_ENTRY_IMAGE, ...refs]);
+    removeImages(
+      (r) => r.startsWith("gen3d-it:") || r.startsWith(`${LOCAL_REGISTRY}/${repository}`),
+      [SILENT_IMAGE, NO_ENTRY_IMAGE],
+    );
   });
 
   // The build's project folder for the first context; a fresh one (its own STATE.json) after.

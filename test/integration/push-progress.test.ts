@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import {
   LOCAL_REGISTRY,
   localConfig,
   recordingDocker,
+  removeImages,
   requireLocalStack,
 } from "../support/local-stack.js";
 import { type MotoServer, startMoto } from "../support/moto/moto.js";
@@ -41,13 +41,7 @@ describe("build and push progress on the local stack", { timeout: 300_000 }, () 
   });
   afterAll(async () => {
     await moto?.stop();
-    const listed = spawnSync("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
-      encoding: "utf8",
-    });
-    const refs = listed.stdout
-      .split("\n")
-      .filter((r) => r.startsWith("gen3d-it:") || r.startsWith(`${LOCAL_REGISTRY}/gen3d-it-progress-`));
-    if (refs.length > 0) spawnSync("docker", ["image", "rm", "--force", ...refs]);
+    removeImages((r) => r.startsWith("gen3d-it:") || r.startsWith(`${LOCAL_REGISTRY}/gen3d-it-progress-`));
   });
 
   it("a code change pushes kilobytes and reports the other layers as already present", async () => {

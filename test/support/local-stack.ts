@@ -1,11 +1,15 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 // @ts-expect-error: a plain .mjs script without types
 import { makeTestModels } from "../../scripts/make-test-models.mjs";
 import { DockerCli, type DockerExecOptions } from "../../src/adapters/docker.js";
+import { copyContainer, testModels } from "./project-kit.mjs";
+
+/** What a deploy 1 → 10 on the local SageMaker's data plane adds to localConfig (project-kit.mjs). */
+export { dataPlaneSettings } from "./project-kit.mjs";
 
 export const LOCAL_REGISTRY = process.env.GEN3D_LOCAL_REGISTRY ?? "127.0.0.1:5000";
 export const BASE_IMAGE = process.env.GEN3D_BASE_IMAGE ?? "gen3d-base:local";
@@ -70,19 +74,7 @@ export async function containerProject(): Promise<{
 }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-it-"));
   const source = path.resolve("container");
-  for (const entry of [
-    "Dockerfile",
-    ".dockerignore",
-    "requirements.txt",
-    "requirements-sam3.txt",
-    "docker",
-    "gen3d_serving",
-  ]) {
-    await cp(path.join(source, entry), path.join(dir, "container", entry), {
-      recursive: true,
-      filter: (p) => !p.includes("__pycache__"),
-    });
-  }
+  await copyContainer(source, path.join(dir, "container"));
   const modelBytes = makeTestModels(path.join(dir, "container", "models"), 1) as {
     sam3: number;
     sam3d: number;
@@ -126,22 +118,7 @@ export function localConfig(options: {
       },
       maxSizeGb: 4,
     },
-    models: [
-      {
-        name: "sam3",
-        localPath: "container/models/sam3",
-        expectedSizeBytes: options.modelBytes.sam3,
-        gpuMemoryGb: 6,
-        tasks: ["get_embedding", "segment"],
-      },
-      {
-        name: "sam3d",
-        localPath: "container/models/sam3d",
-        expectedSizeBytes: options.modelBytes.sam3d,
-        gpuMemoryGb: 32,
-        tasks: ["generate_3d"],
-      },
-    ],
+    models: testModels(options.modelBytes),
     instance: { type: "ml.g6e.xlarge" },
     timeouts: { startupSeconds: 60, buildSeconds: 600 },
     localTest: {
@@ -150,6 +127,28 @@ export function localConfig(options: {
       environment: { GEN3D_BACKEND: "test", ...options.environment },
     },
   };
+}
+
+/** A containerProject whose gen3d.config.json is localConfig(options), named `name`: its folder. */
+export async function configuredProject(
+  options: Omit<Parameters<typeof localConfig>[0], "modelBytes"> & { name: string },
+): Promise<string> {
+  const { name, ...rest } = options;
+  const { dir, modelBytes } = await containerProject();
+  const config = localConfig({ ...rest, modelBytes });
+  config.project.name = name;
+  await writeFile(path.join(dir, "gen3d.config.json"), JSON.stringify(config, null, 2));
+  return dir;
+}
+
+/** Removes (forced) the images whose `repository:tag` `matches`, and the `also` refs. */
+export function removeImages(matches: (ref: string) => boolean, also: string[] = []): void {
+  const refs = spawnSync("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
+    encoding: "utf8",
+  })
+    .stdout.split("\n")
+    .filter((r) => r !== "" && matches(r));
+  if (also.length + refs.length > 0) spawnSync("docker", ["image", "rm", "--force", ...also, ...refs]);
 }
 
 /**

@@ -4,6 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { dockerfileGates, parseDockerfile, readDockerfile } from "../../src/checks/dockerfile.js";
 import { requirementsGate } from "../../src/checks/requirements.js";
+import { CONTAINER_SOURCES } from "../support/project-kit.mjs";
 
 /** The reference container (container/) passes every static gate, with its own requirement files and .dockerignore. */
 describe("the reference container's Dockerfile", () => {
@@ -11,14 +12,7 @@ describe("the reference container's Dockerfile", () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-ref-"));
     const context = path.join(dir, "container");
     await mkdir(context);
-    for (const f of [
-      "Dockerfile",
-      ".dockerignore",
-      "requirements.txt",
-      "requirements-sam3.txt",
-      "docker",
-      "gen3d_serving",
-    ])
+    for (const f of CONTAINER_SOURCES)
       await cp(path.join("container", f), path.join(context, f), { recursive: true });
     for (const m of ["sam3", "sam3d"]) {
       await mkdir(path.join(context, "models", m), { recursive: true });
