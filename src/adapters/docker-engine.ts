@@ -173,7 +173,9 @@ async function follow(
       );
     throw new ExternalError("DOCKER_FAILED", `${what} failed: ${failure.split("\n")[0]}`, {
       details: [...recent.slice(-5), failure],
-      ...(network
+      // A build's network failure is a pull of its FROM image or a package index: the build
+      // phase names that; this hint is about pushing.
+      ...(network && what === "docker push"
         ? {
             hint: "The registry could not be reached or dropped the connection on every one of Docker's retries: check that it is up and reachable from the Docker daemon (aws.registry, network, proxy), then run the command again — layers already pushed are kept.",
           }

@@ -1,13 +1,14 @@
 import path from "node:path";
 import { z } from "zod";
 import { type ImageInspect, inspectImage } from "../adapters/docker-image.js";
+import { classifyBuildFailure } from "../checks/build-failure.js";
 import { modelDirInImageGate, SAGEMAKER_MODEL_DIR } from "../checks/dockerfile/model-paths.js";
 import { cudaFromImageConfig, gpuDriverGate, type ImageCuda } from "../checks/gpu-driver.js";
 import { filesInImage, imageGates, modelsInImageGates } from "../checks/image.js";
 import { confirmed, gone } from "../checks/reality.js";
 import { definePhase } from "../engine/contract.js";
 import { BuildProgress } from "../engine/docker-progress.js";
-import { ExternalError, GateFailedError } from "../engine/errors.js";
+import { ExternalError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
 import { progressIntervalMs, ThrottledLine } from "../engine/progress.js";
 import { buildTarget, dockerfileInput, gitRevision, PLATFORM } from "./build-context.js";
@@ -30,32 +31,6 @@ export function builderFor(env: Readonly<Record<string, string | undefined>>): "
  */
 export function singleManifestFlags(builder: "legacy" | "buildkit"): string[] {
   return builder === "buildkit" ? ["--provenance=false", "--sbom=false"] : [];
-}
-
-/** Turns the docker errors that have a known cause into one that names the fix. */
-export function classifyBuildFailure(error: unknown): unknown {
-  if (!(error instanceof ExternalError)) return error;
-  const text = [error.message, ...error.details].join("\n");
-  const platform = /does not match the specified platform: wanted (\S+), actual: (\S+)/.exec(text);
-  if (platform || /exec format error/.test(text)) {
-    return new GateFailedError(
-      "IMAGE_PLATFORM",
-      platform
-        ? `the base image is ${platform[2]}, but SageMaker runs ${platform[1]}: the build stopped at the first RUN`
-        : 'a RUN step hit "exec format error": the base image is not linux/amd64',
-      {
-        details: error.details,
-        hint: "Use a linux/amd64 base image (e.g. `docker pull --platform linux/amd64 …`, or an amd64 tag/digest in BASE_IMAGE); an arm64 image fails on SageMaker with exec format error.",
-      },
-    );
-  }
-  if (/tzdata|Configuring tzdata|Geographic area/.test(text)) {
-    return new GateFailedError("BUILD_INTERACTIVE", "the build waited for tzdata's interactive prompt", {
-      details: error.details,
-      hint: "Set ENV DEBIAN_FRONTEND=noninteractive and TZ=Etc/UTC before the first apt-get, so tzdata installs without asking.",
-    });
-  }
-  return error;
 }
 
 /** The CUDA version the built image declares (env CUDA_VERSION or a label), for phases 2 and 6. */
@@ -217,8 +192,15 @@ export const buildPhase: Phase = definePhase({
         });
     } catch (error) {
       // The legacy builder prints a failing step's output on stdout: keep it with the error.
+      // The engine's stream already put its last lines in details: show the tail once.
       if (error instanceof ExternalError)
-        error.details.unshift("build output (last lines):", ...tail.map((l) => `  ${l}`));
+        error.details.splice(
+          0,
+          error.details.length,
+          "build output (last lines):",
+          ...tail.map((l) => `  ${l}`),
+          ...error.details.filter((line) => !tail.includes(line)),
+        );
       throw classifyBuildFailure(error);
     }
     const built = await inspectImage(ctx.docker, target.ref, ctx.signal);
