@@ -36,8 +36,9 @@ function program(runtime: Runtime, json: boolean, setCode: (code: number) => voi
       writeOut: (s) => runtime.stdout(s),
       writeErr: (s) => runtime.stderr(s),
       // Under --json a usage error becomes one JSON document, printed by main().
+      // An invalid option value is printed by main() in gen3d's own Error [USAGE] form.
       outputError: (s, write) => {
-        if (!json) write(s);
+        if (!json && !s.includes("is invalid")) write(s);
       },
     })
     .showSuggestionAfterError(true)
@@ -82,16 +83,21 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
     if (thrown instanceof CommanderError) {
       // --help and --version end here with exit code 0; usage errors are already printed.
       if (thrown.exitCode === 0) return 0;
-      if (!json) return EXIT.badInput;
-      const message =
-        thrown.code === "commander.help" ? "no command given" : thrown.message.replace(/^error: /, "");
+      if (!json && thrown.code !== "commander.invalidArgument") return EXIT.badInput;
+      const [first = "", ...rest] = (
+        thrown.code === "commander.help" ? "no command given" : thrown.message.replace(/^error: /, "")
+      ).split("\n");
+      // commander appends "(Did you mean --from?)" on a line of its own: a hint, not the message.
+      const suggestion = rest
+        .join(" ")
+        .replace(/^\s*\((.*)\)\s*$/, "$1")
+        .trim();
       const named = commandIn(argv);
-      failure = new UserError("USAGE", message, {
-        hint:
-          named === "gen3d"
-            ? "Run `gen3d --help` for the commands and global options."
-            : `Run \`gen3d ${named} --help\` for the flags it takes.`,
-      });
+      const help =
+        named === "gen3d"
+          ? "Run `gen3d --help` for the commands and global options."
+          : `Run \`gen3d ${named} --help\` for the flags it takes.`;
+      failure = new UserError("USAGE", first.trim(), { hint: suggestion ? `${suggestion} ${help}` : help });
     }
     const { createIo, errorJson, renderError } = await import("./engine/output.js");
     const io = createIo({

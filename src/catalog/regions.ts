@@ -98,7 +98,9 @@ export interface RegionPrices extends PriceBook {
 export function pricesFor(region: string): RegionPrices {
   const exact = SAME_PRICES_AS_CATALOG.has(region);
   const note = exact
-    ? `${region} prices (the same on-demand prices as us-east-1), ${CATALOG_PRICES.source}, read ${CATALOG_PRICES.date}`
+    ? region === CATALOG_PRICES.region
+      ? `${region} prices, ${CATALOG_PRICES.source}, read ${CATALOG_PRICES.date}`
+      : `${region} prices (the same on-demand prices as us-east-1), ${CATALOG_PRICES.source}, read ${CATALOG_PRICES.date}`
     : `us-east-1 prices: gen3d knows no prices for ${region}, which usually costs more (${CATALOG_PRICES.source}, read ${CATALOG_PRICES.date}); check the pricing page for ${region}`;
   return {
     ...CATALOG_PRICES,

@@ -82,7 +82,7 @@ export async function deployCommand(
       ctx.io.stdout(renderDrift(ctx.io, report));
     } else {
       // The phases were listed as they ran (stderr); the result and what exists now go to stdout.
-      ctx.io.stdout(renderRunResult(ctx.io, report));
+      ctx.io.stdout(renderRunResult(ctx.io, report, options.resume ? "resume" : "deploy"));
       ctx.io.stdout(renderArtifacts(ctx.io, artifacts, phases));
     }
     if (report.error) ctx.io.stderr(renderError(ctx.io, report.error));

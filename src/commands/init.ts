@@ -233,7 +233,9 @@ export async function initCommand(
   if (problems.length > 0) {
     throw new UserError("INIT_INVALID", "cannot write a config with these values", {
       details: problems.map((p) => `• ${p}`),
-      hint: "Correct the flags above and run `gen3d init` again.",
+      hint: io.json
+        ? "Correct the flags named in details and run `gen3d init` again."
+        : "Correct the flags above and run `gen3d init` again.",
     });
   }
 

@@ -240,7 +240,11 @@ export function renderPlan(io: Pick<Io, "color" | "verbose">, report: RunReport)
  * After `deploy`: the phases were already listed as they ran, so the verdict and what the phases
  * that ran produced (their outcome) — never the phase list a second time.
  */
-export function renderRunResult(io: Pick<Io, "color" | "verbose">, report: RunReport): string {
+export function renderRunResult(
+  io: Pick<Io, "color" | "verbose">,
+  report: RunReport,
+  command: "deploy" | "resume" = "deploy",
+): string {
   const ran = report.phases.filter((p) => p.type === "passed");
   const skipped = report.phases.filter((p) => p.type === "skipped").length;
   const counts = `${ran.length} ran, ${skipped} skipped (unchanged)`;
@@ -248,7 +252,7 @@ export function renderRunResult(io: Pick<Io, "color" | "verbose">, report: RunRe
   const at = stopped ? ` at phase ${stopped.id} (${phaseTitle(stopped.id).title})` : "";
   const verdict =
     report.status === "passed"
-      ? `${green(io, "deploy passed")}: ${counts}`
+      ? `${green(io, `${command} passed`)}: ${counts}`
       : `${red(io, report.status === "interrupted" ? "interrupted" : "failed")}${at}: ${counts}`;
   const outcomes = ran
     .filter((p) => p.type === "passed" && p.outcome)

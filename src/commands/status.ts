@@ -1,7 +1,8 @@
+import { access } from "node:fs/promises";
 import { UserError } from "../engine/errors.js";
 import { REAPED_EVENT } from "../engine/leftovers.js";
 import { bold, dim, printJson, red, table } from "../engine/output.js";
-import { type GlobalOptions, ioFor, type Runtime, statePath } from "../engine/runtime.js";
+import { configPath, type GlobalOptions, ioFor, type Runtime, statePath } from "../engine/runtime.js";
 import { redactSecretNamed } from "../engine/secret-names.js";
 import { readState } from "../engine/state.js";
 import { PHASE_TITLES } from "../phases/titles.js";
@@ -13,8 +14,15 @@ export async function statusCommand(globals: GlobalOptions, runtime: Runtime): P
   const file = statePath(globals, runtime);
   const state = await readState(file);
   if (!state) {
+    const config = configPath(globals, runtime);
+    const hasConfig = await access(config).then(
+      () => true,
+      () => false,
+    );
     throw new UserError("NO_STATE", `no deployment record at ${file}`, {
-      hint: "Run `gen3d deploy` to start one, or pass --state PATH.",
+      hint: hasConfig
+        ? "Run `gen3d deploy` to start one, or pass --state PATH."
+        : `There is no config either (${config}): run \`gen3d init\` to write one, then \`gen3d deploy\`; or pass --state PATH.`,
     });
   }
   const reaped = [...state.history].reverse().find((h) => h.event === REAPED_EVENT);

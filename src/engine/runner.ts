@@ -65,6 +65,8 @@ export function reasonToRun(
   force: boolean,
 ): string | undefined {
   if (force) return "forced (--force)";
+  // A phase that never ran runs for that reason, whatever ran before it.
+  if (record.status === "pending" && record.attempts === 0) return "never run";
   if (upstreamRan) return `an earlier phase re-ran (${upstreamRan})`;
   switch (record.status) {
     case "pending":

@@ -51,7 +51,7 @@ describe("one JSON contract: every command's --json matches schema/gen3d-output.
       reason: "never-run",
       message: "never run",
     });
-    expect(doc.phases[1]).toMatchObject({ id: 2, name: "build", reason: "upstream-ran" });
+    expect(doc.phases[1]).toMatchObject({ id: 2, name: "build", reason: "never-run" });
 
     const cost = await json(dir, [
       "cost",

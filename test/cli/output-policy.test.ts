@@ -211,3 +211,57 @@ describe("honest status", () => {
     expect(runtime.out.stderr).not.toMatch(/SKIPPED|would run,|⚠/);
   });
 });
+
+describe("walkthrough wording", () => {
+  it("status with no config and no record points at `gen3d init`, not deploy", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-empty-"));
+    const runtime = testRuntime(dir);
+    expect(await main(["status"], runtime)).toBe(2);
+    expect(runtime.out.stderr).toMatch(/NO_STATE[\s\S]*hint[\s\S]*gen3d init/);
+  });
+
+  it("resume's verdict says resume passed", async () => {
+    const { renderRunResult } = await import("../../src/commands/render.js");
+    const io = { color: false, verbose: false };
+    const report = { status: "passed", phases: [] } as unknown as Parameters<typeof renderRunResult>[1];
+    expect(renderRunResult(io, report, "resume")).toContain("resume passed: 0 ran");
+    expect(renderRunResult(io, report)).toContain("deploy passed: 0 ran");
+  });
+
+  it("cost in us-east-1 names the region once", async () => {
+    const { pricesFor } = await import("../../src/catalog/regions.js");
+    expect(pricesFor("us-east-1").note).not.toContain("the same on-demand prices as us-east-1");
+    expect(pricesFor("us-east-1").note.match(/us-east-1/g)).toHaveLength(1);
+    expect(pricesFor("us-east-2").note).toContain("the same on-demand prices as us-east-1");
+  });
+
+  it("a JSON usage error keeps commander's suggestion out of the message, in the hint", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-usage-"));
+    const runtime = testRuntime(dir);
+    expect(await main(["deploy", "--frm", "3", "--json"], runtime)).toBe(2);
+    const doc = JSON.parse(runtime.out.stdout) as { error: { code: string; message: string; hint: string } };
+    expect(doc.error.code).toBe("USAGE");
+    expect(doc.error.message).not.toContain("\n");
+    expect(doc.error.hint).toContain("Did you mean --from?");
+  });
+
+  it("an invalid option value without --json is an Error [USAGE], not commander's raw line", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-usage-"));
+    const runtime = testRuntime(dir);
+    expect(await main(["cost", "--jobs-per-day", "-5"], runtime)).toBe(2);
+    expect(runtime.out.stderr).toMatch(
+      /^Error \[USAGE\]: option '--jobs-per-day <n>' argument '-5' is invalid/,
+    );
+    expect(runtime.out.stderr).not.toMatch(/^error:/m);
+  });
+
+  it("init --json's hint for bad flags does not say 'above'", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-init-"));
+    const runtime = testRuntime(dir);
+    const flags = ["--project", "Bad Name!", "--bucket", "b", "--role-arn", "nope"];
+    expect(await main(["init", ...flags, "--json"], runtime)).toBe(2);
+    const doc = JSON.parse(runtime.out.stdout) as { error: { code: string; hint: string } };
+    expect(doc.error.code).toBe("INIT_INVALID");
+    expect(doc.error.hint).not.toContain("above");
+  });
+});
