@@ -20,11 +20,12 @@
  * violation with its seed and draw (replay: --seed S --draws N). Exit 1 on any violation.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeTestModels } from "../scripts/make-test-models.mjs";
+import { awsConfig, copyContainer, random, seedAccount, testModels } from "../test/support/project-kit.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = path.join(root, "bin", "gen3d.js");
@@ -46,18 +47,6 @@ const KILL_WINDOW_S = flag("--kill-window", undefined);
 const spawned = new Set();
 const log = (line) => process.stderr.write(`${line}\n`);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-
-/** mulberry32: a small seeded generator, so a violation can be replayed from its seed. */
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function startMoto() {
   const child = spawn("python3", [path.join(root, "local-sagemaker", "server.py"), "0"], {
@@ -87,46 +76,9 @@ async function startMoto() {
   return { endpoint: `http://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM") };
 }
 
-const awsConfig = (endpoint) => ({
-  endpoint,
-  region: "us-east-1",
-  credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-});
-
-async function seedAccount(endpoint) {
-  const { S3Client, CreateBucketCommand } = await import("@aws-sdk/client-s3");
-  const { IAMClient, CreateRoleCommand } = await import("@aws-sdk/client-iam");
-  await new S3Client({ ...awsConfig(endpoint), forcePathStyle: true }).send(
-    new CreateBucketCommand({ Bucket: "gen3d-chaos-bucket" }),
-  );
-  await new IAMClient(awsConfig(endpoint)).send(
-    new CreateRoleCommand({
-      RoleName: "gen3d-sagemaker",
-      AssumeRolePolicyDocument: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          { Effect: "Allow", Principal: { Service: "sagemaker.amazonaws.com" }, Action: "sts:AssumeRole" },
-        ],
-      }),
-    }),
-  );
-}
-
 async function makeProject(endpoint) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-chaos-"));
-  for (const entry of [
-    "Dockerfile",
-    ".dockerignore",
-    "requirements.txt",
-    "requirements-sam3.txt",
-    "docker",
-    "gen3d_serving",
-  ]) {
-    await cp(path.join(root, "container", entry), path.join(dir, "container", entry), {
-      recursive: true,
-      filter: (p) => !p.includes("__pycache__"),
-    });
-  }
+  await copyContainer(path.join(root, "container"), path.join(dir, "container"));
   const bytes = makeTestModels(path.join(dir, "container", "models"), 1);
   const config = {
     project: { name: PROJECT },
@@ -141,22 +93,7 @@ async function makeProject(endpoint) {
       buildArgs: { BASE_IMAGE, INSTALL_SAM3: "false", PIP_EXTRA_ARGS: "--no-index" },
       maxSizeGb: 4,
     },
-    models: [
-      {
-        name: "sam3",
-        localPath: "container/models/sam3",
-        expectedSizeBytes: bytes.sam3,
-        gpuMemoryGb: 6,
-        tasks: ["get_embedding", "segment"],
-      },
-      {
-        name: "sam3d",
-        localPath: "container/models/sam3d",
-        expectedSizeBytes: bytes.sam3d,
-        gpuMemoryGb: 32,
-        tasks: ["generate_3d"],
-      },
-    ],
+    models: testModels(bytes),
     instance: { type: "ml.g6e.xlarge", initialCount: 1, minCount: 0, maxCount: 2 },
     timeouts: { startupSeconds: 60, buildSeconds: 600, deploySeconds: 120 },
     localTest: { aliveAfterSeconds: 1, environment: { GEN3D_BACKEND: "test" } },
@@ -316,7 +253,7 @@ async function main() {
   const report = { seed: SEED, draws: DRAWS, calibrationSeconds: 0, results: [], violations: [] };
   let project;
   try {
-    await seedAccount(moto.endpoint);
+    await seedAccount(moto.endpoint, "gen3d-chaos-bucket");
     project = await makeProject(moto.endpoint);
     const env = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "us-east-1" };
     // Calibration: a first deploy (it builds), then a forced one to measure T.
