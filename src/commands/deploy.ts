@@ -78,12 +78,12 @@ export async function deployCommand(
       return exitCodeFor(report);
     }
     if (options.dryRun) {
-      ctx.io.stdout(renderPlan(ctx.io, report));
+      ctx.io.stdout(renderPlan(ctx.io, report, ctx.clock.now()));
       ctx.io.stdout(renderDrift(ctx.io, report));
     } else {
       // The phases were listed as they ran (stderr); the result and what exists now go to stdout.
       ctx.io.stdout(renderRunResult(ctx.io, report, options.resume ? "resume" : "deploy"));
-      ctx.io.stdout(renderArtifacts(ctx.io, artifacts, phases));
+      ctx.io.stdout(renderArtifacts(ctx.io, artifacts, phases, ctx.clock.now()));
     }
     if (report.error) ctx.io.stderr(renderError(ctx.io, report.error));
     return exitCodeFor(report);

@@ -26,22 +26,23 @@ export function paintStatus(io: Paint, status: PhaseStatus | string): string {
 const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/g;
 
 /**
- * Hashes and ISO timestamps are for --verbose: without it they leave the text (a digest inside
- * a longer value, such as an image URI, is shortened to 12 characters instead). Keeps line breaks
+ * Hashes and ISO timestamps are for --verbose: without it hashes leave the text (a digest inside
+ * a longer value, such as an image URI, is shortened to 12 characters instead) and an ISO time
+ * becomes a relative one ("3 min ago"), so no sentence is left ending in "at". Keeps line breaks
  * and terminal control codes, so it can filter a renderer's stream.
  */
-export function withoutNoise(text: string): string {
+export function withoutNoise(text: string, now: Date = new Date()): string {
   return text
     .replace(/ ?\((?:sha256:)?[0-9a-f]{8,64}\)/g, "")
-    .replace(new RegExp(` ?${ISO_TIME.source}`, "g"), "")
+    .replace(ISO_TIME, (iso) => when({ verbose: false }, iso, now))
     .replace(/(sha256:[0-9a-f]{12})[0-9a-f]{52}/g, "$1…")
     .replace(/([^\S\n]),/g, ",");
 }
 
 /** One value or sentence for a table cell: without hashes and timestamps unless --verbose. */
-export function plainText(io: Pick<Io, "verbose">, text: string): string {
+export function plainText(io: Pick<Io, "verbose">, text: string, now?: Date): string {
   if (io.verbose) return text;
-  return withoutNoise(text).replace(/ {2,}/g, " ").trim();
+  return withoutNoise(text, now).replace(/ {2,}/g, " ").trim();
 }
 
 /** A time as a human reads it: "5 min ago"; the ISO timestamp only with --verbose. */
@@ -184,15 +185,18 @@ export function artifactRows(artifacts: Artifacts, phases: Record<string, PhaseR
 
 /**
  * A value a human can read: lists joined, objects as `key: value` pairs, never [object Object].
- * Without --verbose a field that holds only a timestamp is left out.
+ * Without --verbose a field that holds only a timestamp reads as a relative time ("3 min ago").
  */
-export function formatValue(value: unknown, io: Pick<Io, "verbose"> = { verbose: true }): string {
-  if (Array.isArray(value)) return value.map((v) => formatValue(v, io)).join(", ");
+export function formatValue(
+  value: unknown,
+  io: Pick<Io, "verbose"> = { verbose: true },
+  now: Date = new Date(),
+): string {
+  if (Array.isArray(value)) return value.map((v) => formatValue(v, io, now)).join(", ");
   if (value !== null && typeof value === "object") {
     return Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
-      .filter(([, v]) => io.verbose || typeof v !== "string" || !new RegExp(`^${ISO_TIME.source}$`).test(v))
-      .map(([k, v]) => `${k}: ${Array.isArray(v) ? `[${formatValue(v, io)}]` : formatValue(v, io)}`)
+      .map(([k, v]) => `${k}: ${Array.isArray(v) ? `[${formatValue(v, io, now)}]` : formatValue(v, io, now)}`)
       .join("; ");
   }
   return String(value);
@@ -203,13 +207,14 @@ export function renderArtifacts(
   io: Pick<Io, "color" | "verbose">,
   artifacts: Artifacts,
   phases: Record<string, PhaseRecord>,
+  now: Date = new Date(),
 ): string {
   const rows = artifactRows(artifacts, phases)
     .filter((r) => io.verbose || !HASH_ONLY.has(r.key))
     // The marker follows the value: a long value (policy ARNs) must not push it off the screen.
     .map((r) => [
       dim(io, r.key),
-      `${plainText(io, formatValue(r.value, io))}${
+      `${plainText(io, formatValue(r.value, io, now), now)}${
         r.stale
           ? `  ${yellow(io, `stale: from an earlier run (phase ${r.stale.phase} is ${r.stale.status})`)}`
           : ""
@@ -219,12 +224,16 @@ export function renderArtifacts(
 }
 
 /** `plan`: one row per phase — what deploy would do and why. The plan is the result: stdout. */
-export function renderPlan(io: Pick<Io, "color" | "verbose">, report: RunReport): string {
+export function renderPlan(
+  io: Pick<Io, "color" | "verbose">,
+  report: RunReport,
+  now: Date = new Date(),
+): string {
   const verdict = (p: PhaseOutcome) =>
     p.type === "skipped" ? "skip" : p.type === "would-run" ? "run" : p.type;
   const rows = report.phases.map((p) => {
     const { title } = phaseTitle(p.id);
-    const why = p.type === "not-reached" ? "" : plainText(io, redactSecretNamed(p.reason));
+    const why = p.type === "not-reached" ? "" : plainText(io, redactSecretNamed(p.reason), now);
     const mark = verdict(p) === "run" ? yellow(io, "run") : dim(io, verdict(p));
     return [String(p.id), title, mark, why];
   });

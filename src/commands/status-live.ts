@@ -7,6 +7,7 @@ import { desiredScaling } from "../checks/autoscaling.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
 import { bold, dim, green, printJson, red, table, yellow } from "../engine/output.js";
 import { endpointNameFor, scalableResourceId, VARIANT_NAME } from "../spec/sagemaker.js";
+import { when } from "./render.js";
 
 export interface LiveRow {
   resource: string;
@@ -168,7 +169,7 @@ export function renderLiveStatus(io: AppContext["io"], status: LiveStatus): stri
     status.drift === 0
       ? `${green(io, "no drift")}: AWS matches STATE.json`
       : `${yellow(io, `${status.drift} drifted`)}: run \`gen3d plan\` to see what deploy would change`;
-  return `${bold(io, `${status.project}`)} ${dim(io, `live in ${status.region} at ${status.checkedAt}`)}\n${table([header, ...rows])}${summary}\n`;
+  return `${bold(io, `${status.project}`)} ${dim(io, `live in ${status.region} ${io.verbose ? `at ${status.checkedAt}` : when(io, status.checkedAt, new Date(status.checkedAt))}`)}\n${table([header, ...rows])}${summary}\n`;
 }
 
 /** `gen3d status --live`: read-only; the exit code is 0 whether or not there is drift. */

@@ -46,7 +46,7 @@ export async function statusCommand(globals: GlobalOptions, runtime: Runtime): P
       paintStatus(io, record.status),
       String(record.attempts),
       when(io, record.finishedAt, now),
-      plainText(io, redactSecretNamed(detail)),
+      plainText(io, redactSecretNamed(detail), now),
     ];
   });
   io.stdout(
@@ -55,7 +55,7 @@ export async function statusCommand(globals: GlobalOptions, runtime: Runtime): P
   io.stdout(
     table([["#", "phase", "status", "tries", "finished", "detail"].map((h) => bold(io, h)), ...rows]),
   );
-  io.stdout(renderArtifacts(io, state.artifacts, state.phases));
+  io.stdout(renderArtifacts(io, state.artifacts, state.phases, now));
   if (lastReaped) {
     io.stdout(
       `\n${bold(io, "Reaped")} ${dim(io, when(io, lastReaped.at, now))} what an interrupted run left: ${lastReaped.removed}\n`,
@@ -66,7 +66,7 @@ export async function statusCommand(globals: GlobalOptions, runtime: Runtime): P
     io.stdout(`\n${bold(io, "Recent")}\n`);
     for (const h of last)
       io.stdout(
-        `${dim(io, when(io, h.at, now))} ${h.event}${h.phase ? ` phase ${h.phase}` : ""}${h.detail ? `: ${plainText(io, redactSecretNamed(h.detail))}` : ""}\n`,
+        `${dim(io, when(io, h.at, now))} ${h.event}${h.phase ? ` phase ${h.phase}` : ""}${h.detail ? `: ${plainText(io, redactSecretNamed(h.detail), now)}` : ""}\n`,
       );
   }
   return 0;

@@ -177,7 +177,7 @@ describe("honest status", () => {
     expect(out).toMatch(
       /imageUri\s+\S+@sha256:aaaaaaaaaaaa…\s+stale: from an earlier run \(phase 4 is stale\)/,
     );
-    expect(out).toMatch(/teardown\s+removed: \[endpoint gen3d-async\]/);
+    expect(out).toMatch(/teardown\s+at: [^;]+ ago; removed: \[endpoint gen3d-async\]/);
     expect(out).not.toContain("[object Object]");
     expect(out).not.toMatch(ISO);
     expect(out).toMatch(/3 min ago/);
@@ -196,9 +196,10 @@ describe("honest status", () => {
     expect(
       withoutNoise(
         "[SKIPPED] Build the image: skipped, passed 2026-12-02T06:00:00.123Z, inputs unchanged (9f8e7d6c), image sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef exists\n",
+        new Date("2026-12-02T06:03:00.000Z"),
       ),
     ).toBe(
-      "[SKIPPED] Build the image: skipped, passed, inputs unchanged, image sha256:0123456789ab… exists\n",
+      "[SKIPPED] Build the image: skipped, passed 3 min ago, inputs unchanged, image sha256:0123456789ab… exists\n",
     );
   });
 
@@ -263,5 +264,36 @@ describe("walkthrough wording", () => {
     const doc = JSON.parse(runtime.out.stdout) as { error: { code: string; hint: string } };
     expect(doc.error.code).toBe("INIT_INVALID");
     expect(doc.error.hint).not.toContain("above");
+  });
+});
+
+describe("timestamps read as relative times without --verbose", () => {
+  it("status after a destroy: the note keeps its time, scaleToZeroObservedAt keeps a value", async () => {
+    const at = new Date(Date.now() - 3 * 60_000).toISOString();
+    const { dir } = await projectWithState({
+      phases: { "7": { status: "stale", attempts: 1, note: `resources removed by gen3d destroy at ${at}` } },
+      artifacts: { autoscaling: { scaleToZeroObservedAt: at, minCapacity: 0 } },
+    });
+    const runtime = testRuntime(dir);
+    expect(await main(["status"], runtime)).toBe(0);
+    expect(runtime.out.stdout).toContain("resources removed by gen3d destroy at 3 min ago");
+    expect(runtime.out.stdout).toContain("scaleToZeroObservedAt: 3 min ago");
+    expect(runtime.out.stdout).not.toMatch(ISO);
+  });
+
+  it("status --live's header reads relative, ISO only with --verbose", async () => {
+    const { renderLiveStatus } = await import("../../src/commands/status-live.js");
+    const status = {
+      project: "p",
+      region: "us-east-1",
+      checkedAt: "2026-12-02T06:00:00.000Z",
+      rows: [],
+      drift: 0,
+    };
+    const plain = createIo({ json: false, verbose: false, noColor: true, env: {}, isTTY: false });
+    const verbose = createIo({ json: false, verbose: true, noColor: true, env: {}, isTTY: false });
+    expect(renderLiveStatus(plain, status)).toContain("live in us-east-1 just now");
+    expect(renderLiveStatus(plain, status)).not.toMatch(ISO);
+    expect(renderLiveStatus(verbose, status)).toContain("live in us-east-1 at 2026-12-02T06:00:00.000Z");
   });
 });
