@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { AwsClients } from "../adapters/aws.js";
 import { awsFailure } from "../adapters/aws-errors.js";
+import { awsCli } from "../config/aws-cli.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { type Gen3dError, isAbort } from "../engine/errors.js";
 import { type GateResult, gate } from "../engine/gate.js";
@@ -157,7 +158,7 @@ export async function awsGates(
             "fail",
             `bucket ${config.s3.bucket} does not exist`,
             {
-              hint: `Create it in ${config.aws.region} (\`aws s3 mb s3://${config.s3.bucket}\`), or fix s3.bucket.`,
+              hint: `Create it in ${config.aws.region} (\`${awsCli(config, `s3 mb s3://${config.s3.bucket}`)}\`), or fix s3.bucket.`,
             },
           );
         }

@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-sagemaker";
 import { awsErrorMessage, awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { endpointLogGroup } from "../adapters/cloudwatch-logs.js";
+import { awsCli } from "../config/aws-cli.js";
 import type { AppContext } from "../engine/app.js";
 import { isAbort } from "../engine/errors.js";
 
@@ -77,7 +78,7 @@ export async function surveyRemains(ctx: AppContext, endpointName: string): Prom
       {
         kind: "ecr-images",
         name: repository,
-        remove: `gen3d destroy --delete-images removes the image gen3d pushed; the repository itself: aws ecr delete-repository --repository-name ${repository} --force`,
+        remove: `gen3d destroy --delete-images removes the image gen3d pushed; the repository itself: ${awsCli(config, `ecr delete-repository --repository-name ${repository} --force`)}`,
       },
       async () => {
         const client = await ctx.aws.ecr();
@@ -103,7 +104,7 @@ export async function surveyRemains(ctx: AppContext, endpointName: string): Prom
           name: `s3://${bucket}/${key}`,
           remove: deletable
             ? "gen3d destroy --delete-s3"
-            : `aws s3 rm s3://${bucket}/${key} --recursive (gen3d destroy keeps the ${name} prefix)`,
+            : `${awsCli(config, `s3 rm s3://${bucket}/${key} --recursive`)} (gen3d destroy keeps the ${name} prefix)`,
         },
         async () => {
           const client = await ctx.aws.s3();
@@ -125,7 +126,7 @@ export async function surveyRemains(ctx: AppContext, endpointName: string): Prom
       {
         kind: "log-group",
         name: group,
-        remove: `aws logs delete-log-group --log-group-name ${group}`,
+        remove: awsCli(config, `logs delete-log-group --log-group-name ${group}`),
       },
       async () => {
         const client = await ctx.aws.logs();

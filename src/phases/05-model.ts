@@ -5,6 +5,7 @@ import { listAllObjects } from "../adapters/s3-listing.js";
 import { type ModelDataReport, modelDataReport } from "../checks/model-data.js";
 import { compared, gone } from "../checks/reality.js";
 import { describeModelSchema, modelDifferences, modelGates } from "../checks/sagemaker-model.js";
+import { awsCli } from "../config/aws-cli.js";
 import { definePhase } from "../engine/contract.js";
 import { ExternalError, GateFailedError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
@@ -88,7 +89,7 @@ async function ensureModel(ctx: PhaseContext, sagemaker: SageMakerClient): Promi
         `model ${desired.name} exists but differs from what gen3d derives`,
         {
           details: differences.map((d) => `• ${d}`),
-          hint: `Delete it (\`aws sagemaker delete-model --model-name ${desired.name}\`) and run \`gen3d resume\`.`,
+          hint: `Delete it (\`${awsCli(ctx.config, `sagemaker delete-model --model-name ${desired.name}`)}\`) and run \`gen3d resume\`.`,
         },
       );
     }
@@ -112,7 +113,7 @@ async function ensureModel(ctx: PhaseContext, sagemaker: SageMakerClient): Promi
           ...data.problems.slice(0, 20).map((p) => `• ${p}`),
           ...(data.problems.length > 20 ? [`… and ${data.problems.length - 20} more`] : []),
         ],
-        hint: `Fix the keys above (\`aws s3 ls --recursive ${data.prefix}\`), then \`gen3d deploy --from 5\`.`,
+        hint: `Fix the keys above (\`${awsCli(ctx.config, `s3 ls --recursive ${data.prefix}`)}\`), then \`gen3d deploy --from 5\`.`,
       },
     );
   }

@@ -8,6 +8,7 @@ import {
   endpointConfigGates,
 } from "../checks/endpoint-config.js";
 import { compared, gone } from "../checks/reality.js";
+import { awsCli } from "../config/aws-cli.js";
 import { type ContractContext, definePhase } from "../engine/contract.js";
 import { ExternalError } from "../engine/errors.js";
 import type { Phase } from "../engine/phase.js";
@@ -46,7 +47,7 @@ export const endpointConfigPhase: Phase = definePhase({
           `endpoint config ${desired.name} exists but differs from what gen3d derives`,
           {
             details: differences.map((d) => `• ${d}`),
-            hint: `Delete it (\`aws sagemaker delete-endpoint-config --endpoint-config-name ${desired.name}\`) and run \`gen3d resume\`.`,
+            hint: `Delete it (\`${awsCli(ctx.config, `sagemaker delete-endpoint-config --endpoint-config-name ${desired.name}`)}\`) and run \`gen3d resume\`.`,
           },
         );
       }

@@ -28,6 +28,7 @@ import { endpointGates } from "../checks/endpoint.js";
 import { describeEndpointConfigSchema, endpointConfigDifferences } from "../checks/endpoint-config.js";
 import { classifyEndpointFailure } from "../checks/endpoint-failure.js";
 import { confirmed, describeChange, gone } from "../checks/reality.js";
+import { awsCli } from "../config/aws-cli.js";
 import { type ContractContext, definePhase } from "../engine/contract.js";
 import { ExternalError } from "../engine/errors.js";
 import type { Phase, PhaseContext } from "../engine/phase.js";
@@ -382,7 +383,7 @@ export function createDeployPhase(
     }
     if (current.EndpointStatus !== "InService") {
       throw new ExternalError("ENDPOINT_UNEXPECTED_STATUS", `endpoint ${name} is ${current.EndpointStatus}`, {
-        hint: `gen3d can only update an InService endpoint; inspect it with \`aws sagemaker describe-endpoint --endpoint-name ${name}\`.`,
+        hint: `gen3d can only update an InService endpoint; inspect it with \`${awsCli(ctx.config, `sagemaker describe-endpoint --endpoint-name ${name}`)}\`.`,
       });
     }
     if (current.EndpointConfigName === configName) {

@@ -190,6 +190,23 @@ describe("AWS gates (SDK mocked)", () => {
     });
   });
 
+  it("a suggested aws command carries --endpoint-url when aws.endpoint points at a local AWS", async () => {
+    s3.on(HeadBucketCommand).rejects(
+      Object.assign(new Error("NotFound"), { name: "NotFound", $metadata: { httpStatusCode: 404 } }),
+    );
+    const local = { ...config, aws: { ...config.aws, endpoint: "http://127.0.0.1:5050" } };
+    const gates = Object.fromEntries(
+      (await awsGates(local, aws, new AbortController().signal)).map((g) => [g.id, g]),
+    );
+    expect(gates["aws.bucket"]?.hint).toContain(
+      `aws s3 mb s3://${config.s3.bucket} --endpoint-url http://127.0.0.1:5050`,
+    );
+    const { awsCli } = await import("../../src/config/aws-cli.js");
+    expect(awsCli(config, "logs delete-log-group --log-group-name g")).toBe(
+      "aws logs delete-log-group --log-group-name g",
+    );
+  });
+
   it("shows the quota as not checked where the API does not answer", async () => {
     quotas.on(ListServiceQuotasCommand).rejects(new Error("not implemented"));
     expect((await byId())["aws.quota"]?.status).toBe("not-checked");
