@@ -146,10 +146,12 @@ export async function surveyRemains(ctx: AppContext, endpointName: string): Prom
 
 export function describeRemaining(r: Remaining): string {
   const what =
-    r.kind === "ecr-images"
-      ? `ECR repository ${r.name}: ${r.count ?? "?"} image(s)`
-      : r.kind === "s3-objects"
-        ? `${r.name}: ${r.count ?? "?"} object(s)`
-        : `CloudWatch log group ${r.name}`;
+    r.kind === "ecr-images" && r.name.includes("@")
+      ? `image ${r.name}`
+      : r.kind === "ecr-images"
+        ? `ECR repository ${r.name}: ${r.count ?? "?"} image(s)`
+        : r.kind === "s3-objects"
+          ? `${r.name}: ${r.count ?? "?"} object(s)`
+          : `CloudWatch log group ${r.name}`;
   return r.unchecked ? `${what} — not checked (${r.unchecked})` : `${what} — to remove: ${r.remove}`;
 }

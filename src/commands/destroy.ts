@@ -32,6 +32,7 @@ import {
   type Remaining,
   surveyRemains,
 } from "./destroy-remains.js";
+import { withoutNoise } from "./render.js";
 
 export interface DestroyOptions {
   /** Also delete the pushed ECR image (by digest). */
@@ -342,7 +343,19 @@ export async function destroyDeployment(
     );
   }
 
-  if (options.deleteImages) {
+  // A registry standing in for ECR (aws.registry) is not ECR: its API would not see the image, and
+  // "already gone" would be a lie. It is left in place, with the registry call that removes it.
+  const registry = ctx.config.aws.registry;
+  const registryImage =
+    options.deleteImages && registry && a.imageDigest
+      ? {
+          kind: "ecr-images" as const,
+          name: `${registry}/${ctx.config.ecr.repository}@${a.imageDigest}`,
+          count: 1,
+          remove: `curl -X DELETE http://${registry}/v2/${ctx.config.ecr.repository}/manifests/${a.imageDigest} (gen3d deletes only through ECR; the registry must have deletes enabled, else 405)`,
+        }
+      : undefined;
+  if (options.deleteImages && !registryImage) {
     const digest = a.imageDigest;
     if (!digest) {
       removed.push({
@@ -386,7 +399,10 @@ export async function destroyDeployment(
   }
 
   const leftovers = await listLeftovers(ctx);
-  const remains = await surveyRemains(ctx, plan.endpointName);
+  const remains = [
+    ...(registryImage ? [registryImage] : []),
+    ...(await surveyRemains(ctx, plan.endpointName)),
+  ];
   const at = ctx.clock.now().toISOString();
   await ctx.state.update(
     (draft) => {
@@ -404,7 +420,7 @@ export async function destroyDeployment(
       ]) {
         delete art[key];
       }
-      if (options.deleteImages) {
+      if (options.deleteImages && !registryImage) {
         delete art.imageDigest;
         delete art.imageUri;
       }
@@ -449,7 +465,8 @@ export async function destroyCommand(
     } else if (!report.cancelled) {
       for (const r of report.removed) {
         const mark = r.result === "deleted" ? green(io, "deleted") : dim(io, "already gone");
-        io.stdout(`${mark}  ${r.kind} ${r.name}${r.detail ? dim(io, ` (${r.detail})`) : ""}\n`);
+        const name = io.verbose ? r.name : withoutNoise(r.name);
+        io.stdout(`${mark}  ${r.kind} ${name}${r.detail ? dim(io, ` (${r.detail})`) : ""}\n`);
       }
       io.stdout(renderRemains(io, report));
     }
@@ -462,7 +479,7 @@ export async function destroyCommand(
 
 /** Exactly what is left: what should be gone but is listed, then what destroy keeps by design. */
 export function renderRemains(
-  io: Parameters<typeof bold>[0],
+  io: Parameters<typeof bold>[0] & { verbose?: boolean },
   report: Pick<DestroyReport, "leftovers" | "remains">,
 ) {
   const lines: string[] = [];
@@ -474,7 +491,8 @@ export function renderRemains(
     );
   if (report.remains.length > 0) {
     lines.push(`${bold(io, "Left in place")} (storage that still bills until removed):`);
-    for (const r of report.remains) lines.push(`  • ${describeRemaining(r)}`);
+    for (const r of report.remains)
+      lines.push(`  • ${io.verbose ? describeRemaining(r) : withoutNoise(describeRemaining(r))}`);
   } else {
     lines.push("No ECR images, S3 objects under gen3d's prefixes or endpoint log group remain.");
   }

@@ -226,6 +226,24 @@ describe("gen3d destroy", () => {
     expect(saved?.phases["4"]?.status).toBe("stale");
   });
 
+  it("with aws.registry set, --delete-images does not claim the registry's image is gone", async () => {
+    const ctx = await deployed();
+    (ctx.config.aws as { registry?: string }).registry = "127.0.0.1:5000";
+    const digest = `sha256:${"a".repeat(64)}`;
+    await ctx.state.setArtifacts({ imageDigest: digest });
+    const report = await destroyDeployment(ctx, { deleteImages: true, waiter: WAITER });
+    expect(report.removed.find((r) => r.kind === "image")).toBeUndefined();
+    expect(report.remains[0]).toMatchObject({
+      name: `127.0.0.1:5000/gen3d@${digest}`,
+      remove: expect.stringContaining(`curl -X DELETE http://127.0.0.1:5000/v2/gen3d/manifests/${digest}`),
+    });
+    const text = renderRemains({ color: false, verbose: false }, report);
+    expect(text).toContain("image 127.0.0.1:5000/gen3d@sha256:aaaaaaaaaaaa…");
+    expect(text).not.toContain("a".repeat(13));
+    expect(renderRemains({ color: false, verbose: true }, report)).toContain(digest);
+    expect((await readState(ctx.state.file))?.artifacts.imageDigest).toBe(digest);
+  });
+
   it("deletes nothing when the user says no", async () => {
     const ctx = await deployed();
     const declined = await createTestContext({
