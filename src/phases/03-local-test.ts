@@ -57,10 +57,18 @@ function portAnswers(port: number): Promise<boolean> {
  */
 async function takePort(
   ctx: PhaseContext,
+  name: string,
 ): Promise<{ hostPort: number | undefined; lock?: PortLock; portInUse?: boolean }> {
   const { localTest } = ctx.config;
   const fixed = localTest.network === "host" ? SAGEMAKER_PORT : localTest.port || undefined;
-  if (fixed === undefined) return { hostPort: undefined };
+  // The fixed name's container is removed only by the run that holds the port: a run of the same
+  // project from another checkout may be testing in it right now while this one waits.
+  const removeOwnName = () =>
+    ctx.docker.exec(["rm", "--force", name], { allowFailure: true, signal: ctx.signal });
+  if (fixed === undefined) {
+    await removeOwnName();
+    return { hostPort: undefined };
+  }
   const lock = await acquirePortLock(
     fixed,
     { project: ctx.config.project.name, config: ctx.loaded.file },
@@ -73,12 +81,18 @@ async function takePort(
       throw new InterruptedError(`phase 3 was interrupted while waiting for port ${fixed}`);
     throw error;
   });
-  const orphans = await removeOrphanedLocalTests(ctx);
-  if (orphans.length > 0)
-    ctx.progress(`removed local-test container(s) a killed run left: ${orphans.join(", ")}`);
-  if (await portAnswers(fixed)) {
+  try {
+    await removeOwnName();
+    const orphans = await removeOrphanedLocalTests(ctx);
+    if (orphans.length > 0)
+      ctx.progress(`removed local-test container(s) a killed run left: ${orphans.join(", ")}`);
+    if (await portAnswers(fixed)) {
+      await lock.release();
+      return { hostPort: fixed, portInUse: true };
+    }
+  } catch (error) {
     await lock.release();
-    return { hostPort: fixed, portInUse: true };
+    throw error;
   }
   return { hostPort: fixed, lock };
 }
@@ -116,8 +130,7 @@ async function exercise(ctx: ContractContext<typeof needs>): Promise<LocalTestEv
   };
   const recordPing = pingRecorder(evidence);
 
-  await ctx.docker.exec(["rm", "--force", name], { allowFailure: true, signal: ctx.signal });
-  const { hostPort, lock, portInUse } = await takePort(ctx);
+  const { hostPort, lock, portInUse } = await takePort(ctx, name);
   if (portInUse) {
     evidence.startup.portInUse = hostPort;
     return evidence;

@@ -221,6 +221,17 @@ describe("phase 3 runs the image exactly as SageMaker does", { timeout: 240_000 
     );
   });
 
+  it("two local tests of the same project (two checkouts) take turns: the waiting one does not remove the other's container", async () => {
+    const first = await context({ project: "gen3d-it-same" });
+    const second = await context({ project: "gen3d-it-same" });
+    const [a, b] = await Promise.all([
+      localTest(first),
+      new Promise((r) => setTimeout(r, 300)).then(() => localTest(second)),
+    ]);
+    expect(a.failed, JSON.stringify(a.failed)).toEqual([]);
+    expect(b.failed, JSON.stringify(b.failed)).toEqual([]);
+  });
+
   it("something else answering on 8080 fails the startup gate naming the port and how to free it; no container is started", async () => {
     const server = http.createServer((_, res) => res.end("ok"));
     await new Promise<void>((resolve) => server.listen(8080, "127.0.0.1", resolve));
