@@ -32,11 +32,17 @@ const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/g;
  * and terminal control codes, so it can filter a renderer's stream.
  */
 export function withoutNoise(text: string, now: Date = new Date()): string {
-  return text
-    .replace(/ ?\((?:sha256:)?[0-9a-f]{8,64}\)/g, "")
-    .replace(ISO_TIME, (iso) => when({ verbose: false }, iso, now))
-    .replace(/(sha256:[0-9a-f]{12})[0-9a-f]{52}/g, "$1…")
-    .replace(/([^\S\n]),/g, ",");
+  return (
+    text
+      .replace(/ ?\((?:sha256:)?[0-9a-f]{8,64}\)/g, "")
+      // "destroyed at <time>" reads "destroyed 3 min ago": the relative time carries its own preposition.
+      .replace(new RegExp(`\\bat (${ISO_TIME.source})`, "g"), (_, iso: string) =>
+        when({ verbose: false }, iso, now),
+      )
+      .replace(ISO_TIME, (iso) => when({ verbose: false }, iso, now))
+      .replace(/(sha256:[0-9a-f]{12})[0-9a-f]{52}/g, "$1…")
+      .replace(/([^\S\n]),/g, ",")
+  );
 }
 
 /** One value or sentence for a table cell: without hashes and timestamps unless --verbose. */

@@ -276,7 +276,7 @@ describe("timestamps read as relative times without --verbose", () => {
     });
     const runtime = testRuntime(dir);
     expect(await main(["status"], runtime)).toBe(0);
-    expect(runtime.out.stdout).toContain("resources removed by gen3d destroy at 3 min ago");
+    expect(runtime.out.stdout).toContain("resources removed by gen3d destroy 3 min ago");
     expect(runtime.out.stdout).toContain("scaleToZeroObservedAt: 3 min ago");
     expect(runtime.out.stdout).not.toMatch(ISO);
   });
