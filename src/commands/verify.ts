@@ -6,7 +6,7 @@ import { InterruptedError, isAbort, toGen3dError, UserError } from "../engine/er
 import { hashValue } from "../engine/fingerprint.js";
 import { bold, dim, green, printJson, red, yellow } from "../engine/output.js";
 import type { GateResult, Phase, PhaseContext, PhaseRunResult, Reality } from "../engine/phase.js";
-import { describeGates, failingGates } from "../engine/runner.js";
+import { describeGates, failedGatesSentence, failingGates } from "../engine/runner.js";
 import { StateStore } from "../engine/state.js";
 import { allPhases } from "../phases/index.js";
 import { redactVerifyDocument } from "./verify-redact.js";
@@ -191,16 +191,7 @@ export async function verifyCommand(
       } else {
         const error = {
           code: "VERIFY_FAILED",
-          message: `phase ${phase.id} (${phase.name}) on fresh evidence: ${
-            failed[0] ? `${failed[0].title}: ${failed[0].message}` : "a check failed"
-          }${
-            failed.length > 1
-              ? ` (also failed: ${failed
-                  .slice(1)
-                  .map((g) => g.title)
-                  .join(", ")})`
-              : ""
-          }`,
+          message: `phase ${phase.id} (${phase.name}) on fresh evidence: ${failedGatesSentence(failed)}`,
           details: describeGates(gates),
         };
         await ctx.state.setPhase(

@@ -128,19 +128,19 @@ export function describeGates(gates: readonly GateResult[]): string[] {
   });
 }
 
+/** The first failing gate's title and message, then the others by title. */
+export function failedGatesSentence(failed: readonly GateResult[]): string {
+  const [first, ...others] = failed;
+  const head = first ? `${first.title}: ${first.message}` : "a check failed";
+  return others.length > 0 ? `${head} (also failed: ${others.map((g) => g.title).join(", ")})` : head;
+}
+
 export function gateError(phase: Phase, gates: readonly GateResult[]): GateFailedError {
   const failed = failingGates(gates);
   const first = failed[0];
   return new GateFailedError(
     `GATE_${(first?.id ?? "unknown").toUpperCase().replace(/[^A-Z0-9]+/g, "_")}`,
-    `phase ${phase.id} (${phase.name}): ${first ? `${first.title}: ${first.message}` : "a check failed"}${
-      failed.length > 1
-        ? ` (also failed: ${failed
-            .slice(1)
-            .map((g) => g.title)
-            .join(", ")})`
-        : ""
-    }`,
+    `phase ${phase.id} (${phase.name}): ${failedGatesSentence(failed)}`,
     { details: describeGates(gates), hint: first?.hint },
   );
 }
