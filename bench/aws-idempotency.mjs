@@ -35,7 +35,7 @@ async function loadSources() {
         'export { StateStore } from "./src/engine/state.ts";',
         'export { createAwsClients } from "./src/adapters/aws.ts";',
         'export { createIo } from "./src/engine/output.ts";',
-        'export { PhaseRunner } from "./src/engine/runner.ts";',
+        'export { PhaseRunner } from "./src/phases/runner.ts";',
         'export { modelPhase } from "./src/phases/05-model.ts";',
         'export { endpointConfigPhase } from "./src/phases/06-endpoint-config.ts";',
         'export { deployPhase } from "./src/phases/07-deploy.ts";',

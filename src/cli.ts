@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
+import type { GlobalOptions, Runtime } from "./app/context.js";
 import { COMMANDS, type CommandDefinition, findCommand } from "./commands/definitions.js";
-import type { GlobalOptions, Runtime } from "./engine/app.js";
 import { EXIT, UserError } from "./engine/errors.js";
 import { VERSION } from "./engine/output.js";
 

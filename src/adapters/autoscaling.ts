@@ -13,7 +13,7 @@ import {
   SERVICE_NAMESPACE,
   scalableTargetSchema,
   scalingPolicySchema,
-} from "../checks/autoscaling.js";
+} from "../spec/autoscaling.js";
 import { awsFailure } from "./aws-errors.js";
 
 export async function describeScalableTarget(

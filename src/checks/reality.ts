@@ -1,4 +1,4 @@
-import type { Reality } from "../engine/phase.js";
+import type { Reality } from "../engine/gate.js";
 import { isSecretName } from "../engine/secret-names.js";
 
 /** The one rule for secret names lives in engine/secret-names; re-exported for the checks' callers. */

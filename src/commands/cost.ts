@@ -1,7 +1,7 @@
+import { configPath, type GlobalOptions, ioFor, type Runtime } from "../app/context.js";
 import { assertSagemakerRegion } from "../catalog/regions.js";
 import { type CostOverrides, costLines, estimateCost } from "../checks/cost.js";
 import { loadConfig } from "../config/load.js";
-import { configPath, type GlobalOptions, ioFor, type Runtime } from "../engine/app.js";
 import { UserError } from "../engine/errors.js";
 import { printJson } from "../engine/output.js";
 

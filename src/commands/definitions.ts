@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option } from "commander";
-import type { GlobalOptions, Runtime } from "../engine/runtime.js";
+import type { GlobalOptions, Runtime } from "../app/runtime.js";
 
 /**
  * Every command as data: cli.ts maps over this list to build the program, so a command's name,

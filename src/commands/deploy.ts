@@ -1,9 +1,9 @@
-import { type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
+import { type GlobalOptions, openContext, type Runtime } from "../app/context.js";
 import { type Gen3dError, UserError, withHint } from "../engine/errors.js";
 import { bold, errorRecord, type Io, printJson, renderError, yellow } from "../engine/output.js";
-import { type RunOptions, type RunReport, runPhases } from "../engine/runner.js";
 import type { StateStore } from "../engine/state.js";
 import { allPhases } from "../phases/index.js";
+import { type RunOptions, type RunReport, runPhases } from "../phases/runner.js";
 import {
   artifactRows,
   phaseJson,

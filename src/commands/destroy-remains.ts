@@ -8,8 +8,8 @@ import {
 } from "@aws-sdk/client-sagemaker";
 import { awsErrorMessage, awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { endpointLogGroup } from "../adapters/cloudwatch-logs.js";
+import type { AppContext } from "../app/context.js";
 import { awsCli } from "../config/aws-cli.js";
-import type { AppContext } from "../engine/app.js";
 import { isAbort } from "../engine/errors.js";
 
 /** What destroy leaves on purpose (or was not asked to remove), counted, with how to remove it. */

@@ -21,10 +21,10 @@ import {
   waitForDeleted,
   waitForInService,
 } from "../adapters/sagemaker-endpoint.js";
-import { desiredScaling, SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../checks/autoscaling.js";
-import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
+import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../app/context.js";
 import { ExternalError } from "../engine/errors.js";
 import { bold, dim, green, printJson, yellow } from "../engine/output.js";
+import { desiredScaling, SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../spec/autoscaling.js";
 import { asyncOutputPaths, endpointNameFor, scalableResourceId } from "../spec/sagemaker.js";
 import {
   describeRemaining,

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { access, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { configPath, type GlobalOptions, ioFor, type Runtime } from "../app/context.js";
 import { INSTANCE_CATALOG } from "../catalog/instances.js";
 import { parseConfig } from "../config/load.js";
-import { configPath, type GlobalOptions, ioFor, type Runtime } from "../engine/app.js";
 import { UserError } from "../engine/errors.js";
 import { bold, green, printJson } from "../engine/output.js";
 import { formatBytes } from "../engine/progress.js";

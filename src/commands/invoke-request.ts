@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import type { AppContext } from "../app/context.js";
 import { pngSize } from "../checks/artifacts.js";
 import { imageSize } from "../checks/image-size.js";
 import { tasksUnderTest } from "../checks/task-results.js";
 import { TASK_NAMES, type TaskName } from "../config/schema.js";
-import type { AppContext } from "../engine/app.js";
 import { UserError } from "../engine/errors.js";
 import type { InvokeOptions } from "./invoke-options.js";
 

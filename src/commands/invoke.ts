@@ -16,10 +16,10 @@ import {
 } from "../adapters/async-invoke.js";
 import { tailEndpointLogs } from "../adapters/cloudwatch-logs.js";
 import { formatDuration } from "../adapters/sagemaker-endpoint.js";
+import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../app/context.js";
 import { errorResponse, taskResponses } from "../checks/container-probe.js";
 import { checkTaskArtifacts, taskPayload } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
-import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
 import { ExternalError, UserError } from "../engine/errors.js";
 import { printJson } from "../engine/output.js";
 import type { InvokeOptions } from "./invoke-options.js";

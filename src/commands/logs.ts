@@ -1,7 +1,7 @@
 import { type FilteredLogEvent, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { endpointLogGroup, formatEvent } from "../adapters/cloudwatch-logs.js";
-import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
+import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../app/context.js";
 import { isAbort, UserError } from "../engine/errors.js";
 import { jsonLine, printJson } from "../engine/output.js";
 import { endpointNameFor } from "../spec/sagemaker.js";

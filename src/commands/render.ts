@@ -1,8 +1,8 @@
 import type { Io } from "../engine/output.js";
 import { bold, dim, green, red, table, yellow } from "../engine/output.js";
-import type { PhaseOutcome, RunReport } from "../engine/runner.js";
 import { redactSecretNamed } from "../engine/secret-names.js";
 import type { Artifacts, PhaseRecord, PhaseStatus } from "../engine/state.js";
+import type { PhaseOutcome, RunReport } from "../phases/runner.js";
 import { phaseTitle } from "../phases/titles.js";
 
 type Paint = Pick<Io, "color">;

@@ -3,9 +3,9 @@ import { describeAlarm, describeScalableTarget, describeScalingPolicies } from "
 import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
 import { describeEndpoint, variantCounts } from "../adapters/sagemaker-endpoint.js";
 import { describeEndpointConfig } from "../adapters/sagemaker-endpoint-config.js";
-import { desiredScaling } from "../checks/autoscaling.js";
-import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
+import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../app/context.js";
 import { bold, dim, green, printJson, red, table, yellow } from "../engine/output.js";
+import { desiredScaling } from "../spec/autoscaling.js";
 import { endpointNameFor, scalableResourceId, VARIANT_NAME } from "../spec/sagemaker.js";
 import { when } from "./render.js";
 

@@ -1,8 +1,8 @@
 import { access } from "node:fs/promises";
+import { REAPED_EVENT } from "../adapters/leftovers.js";
+import { configPath, type GlobalOptions, ioFor, type Runtime, statePath } from "../app/runtime.js";
 import { UserError } from "../engine/errors.js";
-import { REAPED_EVENT } from "../engine/leftovers.js";
 import { bold, dim, printJson, red, table } from "../engine/output.js";
-import { configPath, type GlobalOptions, ioFor, type Runtime, statePath } from "../engine/runtime.js";
 import { redactSecretNamed } from "../engine/secret-names.js";
 import { readState } from "../engine/state.js";
 import { PHASE_TITLES } from "../phases/titles.js";

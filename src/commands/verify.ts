@@ -1,14 +1,14 @@
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type GlobalOptions, openContext, type Runtime } from "../engine/app.js";
+import { type GlobalOptions, openContext, type Runtime } from "../app/context.js";
 import { InterruptedError, isAbort, toGen3dError, UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
 import { bold, dim, green, printJson, red, yellow } from "../engine/output.js";
-import type { GateResult, Phase, PhaseContext, PhaseRunResult, Reality } from "../engine/phase.js";
-import { describeGates, failedGatesSentence, failingGates } from "../engine/runner.js";
 import { StateStore } from "../engine/state.js";
 import { allPhases } from "../phases/index.js";
+import type { GateResult, Phase, PhaseContext, PhaseRunResult, Reality } from "../phases/phase.js";
+import { describeGates, failedGatesSentence, failingGates } from "../phases/runner.js";
 import { redactVerifyDocument } from "./verify-redact.js";
 
 const mark = { pass: "✔", fail: "✖", warn: "!", "not-checked": "-" } as const;

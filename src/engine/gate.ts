@@ -23,3 +23,11 @@ export function gate(
 ): GateResult {
   return { id, title, status, message, ...extra };
 }
+
+/** What one cheap read found about a passed phase's product. */
+export type Reality =
+  | { type: "confirmed"; detail: string }
+  /** It is not there any more: "endpoint gen3d-async no longer exists". */
+  | { type: "gone"; reason: string }
+  /** It is there but not as gen3d left it: "config changed outside gen3d: …". */
+  | { type: "changed"; reason: string; changes: string[] };

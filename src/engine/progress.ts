@@ -1,4 +1,4 @@
-import type { Clock } from "./phase.js";
+import type { Clock } from "./clock.js";
 
 /** 26 KB, 1.4 GB: decimal units, as registries and `docker images` report sizes. */
 export function formatBytes(bytes: number): string {

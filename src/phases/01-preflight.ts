@@ -1,15 +1,15 @@
 import path from "node:path";
+import { cudaFromDockerfile, gpuDriverGate } from "../catalog/gpu-driver.js";
 import { awsGates } from "../checks/aws-account.js";
 import { costGate } from "../checks/cost.js";
 import { dockerDaemonGate } from "../checks/docker-daemon.js";
 import { dockerfileGates, finalBaseImage, parseDockerfile, readDockerfile } from "../checks/dockerfile.js";
-import { cudaFromDockerfile, gpuDriverGate } from "../checks/gpu-driver.js";
 import { instanceFitGate } from "../checks/instance-fit.js";
 import { modelGates, modelsInImageGate } from "../checks/models.js";
 import { requirementsGate } from "../checks/requirements.js";
 import { hashValue, listTree } from "../engine/fingerprint.js";
-import { type GateResult, gate, type Phase } from "../engine/phase.js";
 import { buildTarget, dockerfileInput } from "./build-context.js";
+import { type GateResult, gate, type Phase } from "./phase.js";
 
 /** Phase 1: everything that can be checked before anything is built or paid for. */
 export const preflightPhase: Phase = {

@@ -1,17 +1,17 @@
 import path from "node:path";
 import { z } from "zod";
 import { type ImageInspect, inspectImage } from "../adapters/docker-image.js";
+import { BuildProgress } from "../adapters/docker-progress.js";
+import { cudaFromImageConfig, gpuDriverGate, type ImageCuda } from "../catalog/gpu-driver.js";
 import { classifyBuildFailure } from "../checks/build-failure.js";
 import { modelDirInImageGate, SAGEMAKER_MODEL_DIR } from "../checks/dockerfile/model-paths.js";
-import { cudaFromImageConfig, gpuDriverGate, type ImageCuda } from "../checks/gpu-driver.js";
 import { filesInImage, imageGates, modelsInImageGates } from "../checks/image.js";
 import { confirmed, gone } from "../checks/reality.js";
-import { definePhase } from "../engine/contract.js";
-import { BuildProgress } from "../engine/docker-progress.js";
 import { ExternalError } from "../engine/errors.js";
-import type { Phase, PhaseContext } from "../engine/phase.js";
 import { progressIntervalMs, ThrottledLine } from "../engine/progress.js";
 import { buildTarget, dockerfileInput, gitRevision, PLATFORM } from "./build-context.js";
+import { definePhase } from "./contract.js";
+import type { Phase, PhaseContext } from "./phase.js";
 
 /**
  * Which builder `docker build` will use, decided as the docker CLI does: DOCKER_BUILDKIT, when

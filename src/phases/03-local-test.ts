@@ -1,15 +1,14 @@
 import net from "node:net";
 import { z } from "zod";
 import { inspectImage } from "../adapters/docker-image.js";
+import { localTestContainerName } from "../adapters/leftovers.js";
 import { logProblems, ping } from "../checks/container-probe.js";
 import { smokeImage, tasksUnderTest as smokeTasks } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
-import { type ContractContext, definePhase } from "../engine/contract.js";
 import { InterruptedError, UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
-import { localTestContainerName } from "../engine/leftovers.js";
-import { gate, type Phase, type PhaseContext } from "../engine/phase.js";
 import { containerEnvironment } from "../spec/sagemaker.js";
+import { type ContractContext, definePhase } from "./contract.js";
 import {
   containerLogs,
   containerStatus,
@@ -23,6 +22,7 @@ import { exerciseTasks } from "./local-test/fixtures.js";
 import { localTestGates, SAGEMAKER_PORT, STOP_LIMIT_SECONDS } from "./local-test/gates.js";
 import { acquirePortLock, describeHolder, type PortLock } from "./local-test/port-lock.js";
 import { pingRecorder, waitHealthy } from "./local-test/probe.js";
+import { gate, type Phase, type PhaseContext } from "./phase.js";
 
 // Phase 4 and 6 (and tests) read phase 3's record through these.
 export { type LocalTestEvidence, localTestEvidence } from "./local-test/evidence.js";

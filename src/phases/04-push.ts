@@ -3,15 +3,15 @@ import { z } from "zod";
 import { awsFailure } from "../adapters/aws-errors.js";
 import type { EngineAuth } from "../adapters/docker-engine.js";
 import { inspectImage } from "../adapters/docker-image.js";
+import { PushProgress, type PushSummary, pushSummaryLine } from "../adapters/docker-progress.js";
 import { type RegistryTarget, type RemoteImage, readRemoteImage } from "../adapters/registry.js";
 import { manifestMediaTypeGate } from "../checks/manifest.js";
 import { confirmed, gone } from "../checks/reality.js";
-import { type ContractContext, definePhase } from "../engine/contract.js";
-import { PushProgress, type PushSummary, pushSummaryLine } from "../engine/docker-progress.js";
 import { ExternalError, GateFailedError, UserError } from "../engine/errors.js";
-import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
 import { progressIntervalMs, ThrottledLine } from "../engine/progress.js";
 import { localTestEvidence } from "./03-local-test.js";
+import { type ContractContext, definePhase } from "./contract.js";
+import { type GateResult, gate, type Phase, type PhaseContext } from "./phase.js";
 
 /** Keep the last 30 tagged images; drop untagged layers after a week. */
 export const LIFECYCLE_POLICY = JSON.stringify({

@@ -6,10 +6,10 @@ import { type ModelDataReport, modelDataReport } from "../checks/model-data.js";
 import { compared, gone } from "../checks/reality.js";
 import { describeModelSchema, modelDifferences, modelGates } from "../checks/sagemaker-model.js";
 import { awsCli } from "../config/aws-cli.js";
-import { definePhase } from "../engine/contract.js";
 import { ExternalError, GateFailedError } from "../engine/errors.js";
-import type { Phase, PhaseContext } from "../engine/phase.js";
 import { desiredModel, inputsOrPending, modelDataPrefix, SAGEMAKER_MODEL_DIR } from "../spec/sagemaker.js";
+import { definePhase } from "./contract.js";
+import type { Phase, PhaseContext } from "./phase.js";
 
 export type ModelOutcome = { type: "created" | "adopted" | "unchanged"; modelName: string; modelArn: string };
 

@@ -9,10 +9,10 @@ import {
 } from "../checks/endpoint-config.js";
 import { compared, gone } from "../checks/reality.js";
 import { awsCli } from "../config/aws-cli.js";
-import { type ContractContext, definePhase } from "../engine/contract.js";
 import { ExternalError } from "../engine/errors.js";
-import type { Phase } from "../engine/phase.js";
 import { type DesiredEndpointConfig, desiredEndpointConfig, inputsOrPending } from "../spec/sagemaker.js";
+import { type ContractContext, definePhase } from "./contract.js";
+import type { Phase } from "./phase.js";
 
 export type EndpointConfigOutcome = { type: "created" | "adopted" | "unchanged"; endpointConfigName: string };
 

@@ -23,16 +23,14 @@ import {
 } from "../adapters/sagemaker-endpoint.js";
 import { describeEndpointConfig } from "../adapters/sagemaker-endpoint-config.js";
 import { typicalDeployLine } from "../catalog/deploy-time.js";
-import { SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../checks/autoscaling.js";
 import { endpointGates } from "../checks/endpoint.js";
 import { describeEndpointConfigSchema, endpointConfigDifferences } from "../checks/endpoint-config.js";
 import { classifyEndpointFailure } from "../checks/endpoint-failure.js";
 import { confirmed, describeChange, gone } from "../checks/reality.js";
 import { awsCli } from "../config/aws-cli.js";
-import { type ContractContext, definePhase } from "../engine/contract.js";
 import { ExternalError } from "../engine/errors.js";
-import type { Phase, PhaseContext } from "../engine/phase.js";
 import { elapsedOfLimit } from "../engine/progress.js";
+import { SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../spec/autoscaling.js";
 import {
   desiredEndpointConfig,
   endpointNameFor,
@@ -43,6 +41,8 @@ import {
   VARIANT_NAME,
 } from "../spec/sagemaker.js";
 import { applyAutoscaling } from "./autoscaling/apply.js";
+import { type ContractContext, definePhase } from "./contract.js";
+import type { Phase, PhaseContext } from "./phase.js";
 
 export type DeployOutcome =
   | { type: "created"; endpointName: string; endpointConfigName: string; replacedFailed: boolean }

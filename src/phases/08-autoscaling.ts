@@ -2,15 +2,15 @@ import { z } from "zod";
 import {
   alarmDifferences,
   autoscalingGates,
-  desiredScaling,
   policyDifferences,
   targetDifferences,
 } from "../checks/autoscaling.js";
 import { compared, gone } from "../checks/reality.js";
-import { definePhase } from "../engine/contract.js";
-import type { Phase } from "../engine/phase.js";
+import { desiredScaling } from "../spec/autoscaling.js";
 import { endpointNameFor } from "../spec/sagemaker.js";
 import { applyAutoscaling, scalingReality } from "./autoscaling/apply.js";
+import { definePhase } from "./contract.js";
+import type { Phase } from "./phase.js";
 
 /** Phase 8: scalable target (min 0), target tracking, and the step policy + alarm that leave zero. */
 export const autoscalingPhase: Phase = definePhase({

@@ -24,9 +24,9 @@ import {
 import { endpointStillThere } from "../checks/reality-endpoint.js";
 import { checkTaskArtifacts, smokeImage, taskPayload, tasksUnderTest } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
-import { type ContractContext, definePhase } from "../engine/contract.js";
 import { hashValue } from "../engine/fingerprint.js";
-import { gate, type Phase, type PhaseContext } from "../engine/phase.js";
+import { type ContractContext, definePhase } from "./contract.js";
+import { gate, type Phase, type PhaseContext } from "./phase.js";
 
 /**
  * Where phase 9 keeps the jobs it submitted, in STATE.json's artifacts, from before it waits

@@ -10,10 +10,10 @@ import {
 } from "../adapters/async-invoke.js";
 import { describeEndpoint, formatDuration, variantCounts } from "../adapters/sagemaker-endpoint.js";
 import { endpointStillThere } from "../checks/reality-endpoint.js";
-import { definePhase } from "../engine/contract.js";
 import { ExternalError, UserError } from "../engine/errors.js";
-import { type GateResult, gate, type Phase, type PhaseContext } from "../engine/phase.js";
 import { endpointNameFor, VARIANT_NAME } from "../spec/sagemaker.js";
+import { definePhase } from "./contract.js";
+import { type GateResult, gate, type Phase, type PhaseContext } from "./phase.js";
 
 export interface ScaleToZeroOptions {
   /** Seconds between DescribeEndpoint polls. */

@@ -4,7 +4,7 @@ import path from "node:path";
 import { type DockerfileInput, dockerignore } from "../checks/dockerfile.js";
 import { UserError } from "../engine/errors.js";
 import { hashTree } from "../engine/fingerprint.js";
-import type { PhaseContext } from "../engine/phase.js";
+import type { PhaseContext } from "./phase.js";
 
 export function dockerfileInput(ctx: Pick<PhaseContext, "config" | "loaded">): DockerfileInput {
   const contextDir = path.resolve(ctx.loaded.baseDir, ctx.config.image.contextDir);

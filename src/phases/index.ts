@@ -1,4 +1,3 @@
-import type { Phase } from "../engine/phase.js";
 import { preflightPhase } from "./01-preflight.js";
 import { buildPhase } from "./02-build.js";
 import { localTestPhase } from "./03-local-test.js";
@@ -9,6 +8,7 @@ import { deployPhase } from "./07-deploy.js";
 import { autoscalingPhase } from "./08-autoscaling.js";
 import { integrationPhase } from "./09-integration.js";
 import { scaleToZeroPhase } from "./10-scale-to-zero.js";
+import type { Phase } from "./phase.js";
 
 /** Phases 1–10 in order. Each is a plain object; the engine compiles them to listr2 tasks. */
 export function allPhases(): Phase[] {

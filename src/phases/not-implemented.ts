@@ -1,5 +1,5 @@
 import { NotImplementedError } from "../engine/errors.js";
-import { gate, type Phase } from "../engine/phase.js";
+import { gate, type Phase } from "./phase.js";
 
 /** A phase that a later issue builds: it exists in the plan, fails loudly and never passes. */
 export function notImplementedPhase(id: number, name: string, title: string): Phase {

@@ -4,7 +4,7 @@ import type {
   ProductionVariant,
 } from "@aws-sdk/client-sagemaker";
 import { z } from "zod";
-import { driverPlan, type ImageCuda, noFitHint, parseCuda } from "../checks/gpu-driver.js";
+import { driverPlan, type ImageCuda, noFitHint, parseCuda } from "../catalog/gpu-driver.js";
 import { environmentProblems, resourceNameProblems, tagProblems } from "../config/sagemaker-limits.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { UserError } from "../engine/errors.js";

@@ -4,10 +4,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAwsClients } from "../../src/adapters/aws.js";
 import { DOCKER_V2_MANIFEST, OCI_MANIFEST, readRemoteImage } from "../../src/adapters/registry.js";
-import { runPhases } from "../../src/engine/runner.js";
-import { systemClock } from "../../src/engine/runtime.js";
+import { systemClock } from "../../src/app/runtime.js";
 import { localTestEvidence } from "../../src/phases/03-local-test.js";
 import { allPhases } from "../../src/phases/index.js";
+import { runPhases } from "../../src/phases/runner.js";
 import { seedAccount } from "../support/aws-account.js";
 import { createTestContext, withProgress } from "../support/context.js";
 import {

@@ -3,9 +3,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAwsClients } from "../../src/adapters/aws.js";
 import { readRemoteImage } from "../../src/adapters/registry.js";
-import { runPhases } from "../../src/engine/runner.js";
-import { systemClock } from "../../src/engine/runtime.js";
+import { systemClock } from "../../src/app/runtime.js";
 import { allPhases } from "../../src/phases/index.js";
+import { runPhases } from "../../src/phases/runner.js";
 import { seedAccount } from "../support/aws-account.js";
 import { createTestContext } from "../support/context.js";
 import {

@@ -1,6 +1,6 @@
 import type { AwsClients } from "../../src/adapters/aws.js";
+import type { Runtime } from "../../src/app/context.js";
 import { main } from "../../src/cli.js";
-import type { Runtime } from "../../src/engine/app.js";
 import { TEST_ENV } from "../aws/support/context.js";
 
 /**

@@ -3,11 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { type AwsClients, createAwsClients } from "../../src/adapters/aws.js";
 import type { Docker } from "../../src/adapters/docker.js";
+import type { AppContext } from "../../src/app/context.js";
 import { parseConfig } from "../../src/config/load.js";
-import type { AppContext } from "../../src/engine/app.js";
 import { createIo } from "../../src/engine/output.js";
-import type { Clock, PhaseContext } from "../../src/engine/phase.js";
 import { StateStore } from "../../src/engine/state.js";
+import type { Clock, PhaseContext } from "../../src/phases/phase.js";
 import { dockerUp, fakeClock } from "./fakes.js";
 import { validConfig } from "./project.js";
 

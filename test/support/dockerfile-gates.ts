@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { DockerfileInput } from "../../src/checks/dockerfile/parse.js";
 import { dockerfileGates, readDockerfile } from "../../src/checks/dockerfile.js";
-import type { GateResult } from "../../src/engine/phase.js";
+import type { GateResult } from "../../src/phases/phase.js";
 import { makeProject } from "./project.js";
 
 /** The Dockerfile input for a project written by makeProject (context: container/). */

@@ -1,6 +1,6 @@
 import type { Docker, DockerExecOptions, DockerResult } from "../../src/adapters/docker.js";
-import type { AppContext, Runtime } from "../../src/engine/app.js";
-import type { Clock } from "../../src/engine/phase.js";
+import type { AppContext, Runtime } from "../../src/app/context.js";
+import type { Clock } from "../../src/phases/phase.js";
 
 type Handler = (args: readonly string[], options: DockerExecOptions) => DockerResult | Promise<DockerResult>;
 

@@ -27,7 +27,7 @@ import {
 } from "../../src/adapters/async-invoke.js";
 import { syntheticPng } from "../../src/checks/artifacts.js";
 import { imageSize, jpegSize } from "../../src/checks/image-size.js";
-import type { Clock } from "../../src/engine/phase.js";
+import type { Clock } from "../../src/phases/phase.js";
 
 const s3Mock = mockClient(S3Client);
 const runtimeMock = mockClient(SageMakerRuntimeClient);

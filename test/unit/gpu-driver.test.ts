@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { finalBaseImage, parseDockerfile } from "../../src/checks/dockerfile.js";
 import {
   cudaFromDockerfile,
   cudaFromImageConfig,
   cudaFromImageRef,
   driverPlan,
   gpuDriverGate,
-} from "../../src/checks/gpu-driver.js";
+} from "../../src/catalog/gpu-driver.js";
+import { finalBaseImage, parseDockerfile } from "../../src/checks/dockerfile.js";
 import { imageCuda } from "../../src/phases/02-build.js";
 import { GOOD_DOCKERFILE } from "../support/project.js";
 

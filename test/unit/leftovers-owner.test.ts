@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import os from "node:os";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Docker, DockerResult } from "../../src/adapters/docker.js";
-import { reapContainers } from "../../src/engine/leftovers.js";
+import { reapContainers } from "../../src/adapters/leftovers.js";
 
 /**
  * Which containers the next run reaps, judged from `docker ps` rows: a live owner PID is the

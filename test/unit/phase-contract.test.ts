@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { checkNeeds, definePhase } from "../../src/engine/contract.js";
-import { gate, type Phase } from "../../src/engine/phase.js";
-import { runPhases } from "../../src/engine/runner.js";
 import { readState } from "../../src/engine/state.js";
+import { checkNeeds, definePhase } from "../../src/phases/contract.js";
 import { allPhases } from "../../src/phases/index.js";
+import { gate, type Phase } from "../../src/phases/phase.js";
+import { runPhases } from "../../src/phases/runner.js";
 import { createTestContext } from "../support/context.js";
 
 const pass = async () => [gate("ok", "ok", "pass", "fine")];

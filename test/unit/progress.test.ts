@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { EngineMessage } from "../../src/adapters/docker-engine.js";
-import { BuildProgress, PushProgress, pushSummaryLine } from "../../src/engine/docker-progress.js";
+import { BuildProgress, PushProgress, pushSummaryLine } from "../../src/adapters/docker-progress.js";
 import {
   elapsedOfLimit,
   formatBytes,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ExternalError } from "../../src/engine/errors.js";
-import { gate, type Phase, type Reality } from "../../src/engine/phase.js";
-import { runPhases } from "../../src/engine/runner.js";
 import { readState } from "../../src/engine/state.js";
+import { gate, type Phase, type Reality } from "../../src/phases/phase.js";
+import { runPhases } from "../../src/phases/runner.js";
 import { createTestContext } from "../support/context.js";
 
 /** Three phases; phase 2 has a reality read the test controls. */

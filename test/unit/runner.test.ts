@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { NotImplementedError } from "../../src/engine/errors.js";
-import { gate, type Phase, type PhaseContext } from "../../src/engine/phase.js";
-import { runPhases } from "../../src/engine/runner.js";
 import { readState } from "../../src/engine/state.js";
+import { gate, type Phase, type PhaseContext } from "../../src/phases/phase.js";
+import { runPhases } from "../../src/phases/runner.js";
 import { createTestContext } from "../support/context.js";
 
 interface FakePhaseOptions {

@@ -11,13 +11,12 @@ import {
 import { awsFailure } from "../../adapters/aws-errors.js";
 import {
   alarmDifferences,
-  type DesiredScaling,
-  desiredScaling,
   policyDifferences,
   type ScalingReality,
   targetDifferences,
 } from "../../checks/autoscaling.js";
-import type { PhaseContext } from "../../engine/phase.js";
+import { type DesiredScaling, desiredScaling } from "../../spec/autoscaling.js";
+import type { PhaseContext } from "../phase.js";
 
 type Step = "created" | "updated" | "unchanged";
 export interface AutoscalingOutcome {

@@ -4,9 +4,9 @@ import path from "node:path";
 import { z } from "zod";
 import { OWNER_HOST_LABEL, OWNER_PID_LABEL, ownerAlive } from "../../adapters/container-owner.js";
 import { type ContainerCredentials, startCredentialsEndpoint } from "../../adapters/credentials-endpoint.js";
-import type { PhaseContext } from "../../engine/phase.js";
 import { isSecretName } from "../../engine/secret-names.js";
 import { containerEnvironment, SAGEMAKER_MODEL_DIR } from "../../spec/sagemaker.js";
+import type { PhaseContext } from "../phase.js";
 import { SAGEMAKER_PORT } from "./gates.js";
 
 const containerState = z.object({ Running: z.boolean(), ExitCode: z.number(), Status: z.string() });

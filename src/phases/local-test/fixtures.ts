@@ -2,7 +2,7 @@ import { pngSize } from "../../checks/artifacts.js";
 import { invoke, taskResponses } from "../../checks/container-probe.js";
 import { checkTaskArtifacts, smokeImage, taskPayload, tasksUnderTest } from "../../checks/task-results.js";
 import type { TaskName } from "../../config/schema.js";
-import type { PhaseContext } from "../../engine/phase.js";
+import type { PhaseContext } from "../phase.js";
 import type { TaskEvidence } from "./evidence.js";
 
 /**

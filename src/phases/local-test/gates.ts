@@ -1,5 +1,5 @@
 import type { TaskName } from "../../config/schema.js";
-import { type GateResult, gate } from "../../engine/phase.js";
+import { type GateResult, gate } from "../phase.js";
 import type { LocalTestEvidence } from "./evidence.js";
 
 export const STOP_LIMIT_SECONDS = 30;

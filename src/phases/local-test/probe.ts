@@ -1,5 +1,5 @@
 import { listeningPorts, type PingResult, ping } from "../../checks/container-probe.js";
-import type { PhaseContext } from "../../engine/phase.js";
+import type { PhaseContext } from "../phase.js";
 import { containerLogs, containerStatus } from "./container.js";
 import type { LocalTestEvidence } from "./evidence.js";
 

@@ -5,13 +5,13 @@ import { type AwsClients, createAwsClients } from "../../../src/adapters/aws.js"
 import type { Docker } from "../../../src/adapters/docker.js";
 import { configSchema, type Gen3dConfig } from "../../../src/config/schema.js";
 import { createIo } from "../../../src/engine/output.js";
-import type { Clock, Phase, PhaseContext } from "../../../src/engine/phase.js";
-import { PhaseRunner, type RunOptions } from "../../../src/engine/runner.js";
 import { StateStore } from "../../../src/engine/state.js";
 import { modelPhase } from "../../../src/phases/05-model.js";
 import { endpointConfigPhase } from "../../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../../src/phases/08-autoscaling.js";
+import type { Clock, Phase, PhaseContext } from "../../../src/phases/phase.js";
+import { PhaseRunner, type RunOptions } from "../../../src/phases/runner.js";
 
 /** Phases 5–8 (model, endpoint config, deploy with short polling waits, autoscaling): a deploy's AWS side. */
 export function phases5To8(): Phase[] {

@@ -3,16 +3,13 @@ import type { AwsClients } from "../adapters/aws.js";
 import type { Docker } from "../adapters/docker.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { Gen3dConfig } from "../config/schema.js";
-import type { GateResult } from "./gate.js";
-import type { Io } from "./output.js";
-import type { Artifacts, StateStore } from "./state.js";
+import type { Clock } from "../engine/clock.js";
+import type { GateResult, Reality } from "../engine/gate.js";
+import type { Io } from "../engine/output.js";
+import type { Artifacts, StateStore } from "../engine/state.js";
 
-export { type GateResult, type GateStatus, gate } from "./gate.js";
-
-export interface Clock {
-  now(): Date;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
+export type { Clock } from "../engine/clock.js";
+export { type GateResult, type GateStatus, gate, type Reality } from "../engine/gate.js";
 
 export interface Prompter {
   confirm(message: string, defaultValue?: boolean): Promise<boolean>;
@@ -49,7 +46,7 @@ export interface Phase {
   title: string;
   /**
    * Artifact keys it reads from earlier phases, each with the shape it reads: checked by the
-   * runner before `run`, handed to the phase as `ctx.upstream` (engine/contract.ts definePhase).
+   * runner before `run`, handed to the phase as `ctx.upstream` (phases/contract.ts definePhase).
    */
   needs?: Record<string, z.ZodType>;
   /** What it leaves in STATE.json's artifacts for later phases: checked when it passes. */
@@ -70,11 +67,3 @@ export interface Phase {
    */
   reality?(ctx: PhaseContext): Promise<Reality>;
 }
-
-/** What one cheap read found about a passed phase's product. */
-export type Reality =
-  | { type: "confirmed"; detail: string }
-  /** It is not there any more: "endpoint gen3d-async no longer exists". */
-  | { type: "gone"; reason: string }
-  /** It is there but not as gen3d left it: "config changed outside gen3d: …". */
-  | { type: "changed"; reason: string; changes: string[] };

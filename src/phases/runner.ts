@@ -1,4 +1,3 @@
-import { checkNeeds, checkProduced } from "./contract.js";
 import {
   GateFailedError,
   type Gen3dError,
@@ -6,10 +5,11 @@ import {
   isAbort,
   toGen3dError,
   UserError,
-} from "./errors.js";
-import { hashValue } from "./fingerprint.js";
+} from "../engine/errors.js";
+import { hashValue } from "../engine/fingerprint.js";
+import type { PhaseRecord } from "../engine/state.js";
+import { checkNeeds, checkProduced } from "./contract.js";
 import type { GateResult, Phase, PhaseContext, Reality } from "./phase.js";
-import type { PhaseRecord } from "./state.js";
 
 export interface RunOptions {
   from?: number;

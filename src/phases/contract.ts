@@ -1,6 +1,6 @@
 import type { z } from "zod";
-import { InternalError, REPORT_A_BUG, UserError } from "./errors.js";
-import type { GateResult } from "./gate.js";
+import { InternalError, REPORT_A_BUG, UserError } from "../engine/errors.js";
+import type { GateResult } from "../engine/gate.js";
 import type { Phase, PhaseContext, PhaseRunResult, Reality } from "./phase.js";
 
 /**

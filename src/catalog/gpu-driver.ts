@@ -1,3 +1,4 @@
+import { type GateResult, gate } from "../engine/gate.js";
 import {
   type CudaVersion,
   cudaSupports,
@@ -8,8 +9,7 @@ import {
   INFERENCE_AMIS,
   type InferenceAmi,
   instanceFamily,
-} from "../catalog/instances.js";
-import { type GateResult, gate } from "../engine/gate.js";
+} from "./instances.js";
 
 /** The CUDA version an image is built for, and where gen3d read it. */
 export interface ImageCuda {

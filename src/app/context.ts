@@ -1,11 +1,11 @@
 import { assertSagemakerRegion } from "../catalog/regions.js";
 import { loadConfig } from "../config/load.js";
-import { UserError } from "./errors.js";
-import { acquireStateLock, type StateLock } from "./lock.js";
-import type { Io } from "./output.js";
-import type { PhaseContext, Prompter } from "./phase.js";
+import { UserError } from "../engine/errors.js";
+import { acquireStateLock, type StateLock } from "../engine/lock.js";
+import type { Io } from "../engine/output.js";
+import { StateStore } from "../engine/state.js";
+import type { PhaseContext, Prompter } from "../phases/phase.js";
 import { configPath, type GlobalOptions, ioFor, type Runtime, statePath, systemClock } from "./runtime.js";
-import { StateStore } from "./state.js";
 
 export type { GlobalOptions, Runtime } from "./runtime.js";
 export { configPath, ioFor, statePath, systemClock } from "./runtime.js";
@@ -73,7 +73,7 @@ export async function openContext(
     };
     // Whoever takes the lock cleans up after a holder that was killed.
     if (lock) {
-      const { reapLeftovers } = await import("./leftovers.js");
+      const { reapLeftovers } = await import("../adapters/leftovers.js");
       await reapLeftovers({ ...ctx, project: loaded.config.project.name });
     }
     return { ctx, release: async () => lock?.release() };

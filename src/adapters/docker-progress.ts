@@ -1,5 +1,5 @@
-import type { EngineMessage } from "../adapters/docker-engine.js";
-import { formatBytes, formatDuration, RateMeter } from "./progress.js";
+import { formatBytes, formatDuration, RateMeter } from "../engine/progress.js";
+import type { EngineMessage } from "./docker-engine.js";
 
 type LayerState = "preparing" | "waiting" | "pushing" | "pushed" | "present" | "mounted";
 

@@ -2,8 +2,11 @@ import path from "node:path";
 import type { AwsClients } from "../adapters/aws.js";
 import type { Docker } from "../adapters/docker.js";
 import type { LoadedConfig } from "../config/load.js";
-import { createIo, type Io } from "./output.js";
-import type { Clock, Prompter } from "./phase.js";
+import type { Clock } from "../engine/clock.js";
+import { createIo, type Io } from "../engine/output.js";
+import type { Prompter } from "../phases/phase.js";
+
+export { systemClock } from "../engine/clock.js";
 
 /** The config file looked for when --config is not given. */
 export const DEFAULT_CONFIG_FILE = "gen3d.config.json";
@@ -34,23 +37,6 @@ export interface Runtime {
   clock?: Clock;
   prompt?: Prompter;
 }
-
-export const systemClock: Clock = {
-  now: () => new Date(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }),
-};
 
 export function ioFor(globals: GlobalOptions, runtime: Runtime): Io {
   return createIo({

@@ -1,10 +1,10 @@
 import os from "node:os";
 import path from "node:path";
-import { OWNER_HOST_LABEL, OWNER_PID_LABEL, ownerAlive } from "../adapters/container-owner.js";
-import type { Docker } from "../adapters/docker.js";
-import { processStartedAt } from "./lock.js";
-import type { Io } from "./output.js";
-import { reapTempFiles, type StateStore } from "./state.js";
+import { processStartedAt } from "../engine/lock.js";
+import type { Io } from "../engine/output.js";
+import { reapTempFiles, type StateStore } from "../engine/state.js";
+import { OWNER_HOST_LABEL, OWNER_PID_LABEL, ownerAlive } from "./container-owner.js";
+import type { Docker } from "./docker.js";
 
 /** The history event a reap leaves in STATE.json; `gen3d status` shows the latest. */
 export const REAPED_EVENT = "leftovers-reaped";
