@@ -7,6 +7,7 @@ import { smokeImage, tasksUnderTest as smokeTasks } from "../checks/task-results
 import type { TaskName } from "../config/schema.js";
 import { InterruptedError, UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
+import { type LocalTestRecord, localTestRecord } from "../spec/local-test.js";
 import { containerEnvironment } from "../spec/sagemaker.js";
 import { type ContractContext, definePhase } from "./contract.js";
 import {
@@ -234,12 +235,28 @@ function recordedEvidence(ctx: PhaseContext): LocalTestEvidence | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/** What later phases read of this run (spec/local-test.ts); nothing when it never got healthy. */
+function handOver(evidence: LocalTestEvidence): LocalTestRecord | undefined {
+  const seconds = evidence.startup.secondsToHealthy;
+  if (!evidence.startup.healthy || seconds === undefined) return undefined;
+  const shape = (evidence.tasks.get_embedding?.response as { embedding_shape?: unknown } | undefined)
+    ?.embedding_shape;
+  const embeddingShape =
+    Array.isArray(shape) && shape.every((n) => typeof n === "number") ? (shape as number[]) : undefined;
+  return {
+    testedImageId: evidence.imageId,
+    secondsToHealthy: seconds,
+    ...(embeddingShape ? { embeddingShape } : {}),
+  };
+}
+
 /** Phase 3: the container, run exactly as SageMaker runs it, on this machine. */
 export const localTestPhase: Phase = definePhase({
   id: 3,
   name: "local-test",
   title: "Test the container locally",
   needs,
+  produces: z.object({ localTest: localTestRecord }),
 
   async inputs(ctx) {
     const fixtures = Object.fromEntries(
@@ -261,8 +278,10 @@ export const localTestPhase: Phase = definePhase({
 
   async run(ctx) {
     const evidence = await exercise(ctx);
+    const record = handOver(evidence);
     return {
       evidence,
+      ...(record ? { artifacts: { localTest: record } } : {}),
       outcome: evidence.startup.healthy ? `healthy in ${evidence.startup.secondsToHealthy} s` : "unhealthy",
     };
   },

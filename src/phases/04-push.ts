@@ -9,7 +9,7 @@ import { manifestMediaTypeGate } from "../checks/manifest.js";
 import { confirmed, gone } from "../checks/reality.js";
 import { ExternalError, GateFailedError, UserError } from "../engine/errors.js";
 import { progressIntervalMs, ThrottledLine } from "../engine/progress.js";
-import { localTestEvidence } from "./03-local-test.js";
+import { localTestRecord } from "../spec/local-test.js";
 import { type ContractContext, definePhase } from "./contract.js";
 import { type GateResult, gate, type Phase, type PhaseContext } from "./phase.js";
 
@@ -58,13 +58,16 @@ const pushEvidence = z.object({
 type PushEvidence = z.infer<typeof pushEvidence>;
 
 /** The image phase 2 built and tagged. */
-const needs = { localImage: z.string().min(1), imageId: z.string().min(1), imageTag: z.string().min(1) };
+const needs = {
+  localImage: z.string().min(1),
+  imageId: z.string().min(1),
+  imageTag: z.string().min(1),
+  localTest: localTestRecord.optional(),
+};
 
 function upstream(ctx: ContractContext<typeof needs>) {
-  const tested = localTestEvidence.safeParse(
-    (ctx.state.phase(3).evidence as { run?: unknown } | undefined)?.run,
-  );
-  if (ctx.state.phase(3).status !== "passed" || !tested.success) {
+  const tested = ctx.upstream.localTest;
+  if (ctx.state.phase(3).status !== "passed" || tested === undefined) {
     throw new UserError(
       "UNTESTED_IMAGE",
       "phase 3 (local test) has not passed: nothing is pushed that was not tested locally",
@@ -77,7 +80,7 @@ function upstream(ctx: ContractContext<typeof needs>) {
     ref: ctx.upstream.localImage,
     imageId: ctx.upstream.imageId,
     tag: ctx.upstream.imageTag,
-    testedImageId: tested.data.imageId,
+    testedImageId: tested.testedImageId,
   };
 }
 

@@ -25,6 +25,7 @@ import { endpointStillThere } from "../checks/reality-endpoint.js";
 import { checkTaskArtifacts, smokeImage, taskPayload, tasksUnderTest } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
 import { hashValue } from "../engine/fingerprint.js";
+import { localTestRecord } from "../spec/local-test.js";
 import { type ContractContext, definePhase } from "./contract.js";
 import { gate, type Phase, type PhaseContext } from "./phase.js";
 
@@ -53,6 +54,8 @@ const needs = {
   endpointName: z.string().min(1),
   endpointConfigName: z.string().optional(),
   imageDigest: z.string().optional(),
+  /** The embedding shape get_embedding answered in phase 3, when it ran. */
+  localTest: localTestRecord.optional(),
 };
 
 function newRunId(now: Date): string {
@@ -67,15 +70,6 @@ function newRunId(now: Date): string {
 function readLedger(ctx: PhaseContext): Ledger | undefined {
   const parsed = ledgerSchema.safeParse(ctx.state.state.artifacts[INTEGRATION_JOBS_KEY]);
   return parsed.success ? parsed.data : undefined;
-}
-
-/** The embedding shape phase 3 recorded for get_embedding, if any. */
-function localEmbeddingShape(ctx: PhaseContext): number[] | undefined {
-  const run = (ctx.state.phase(3).evidence as { run?: { tasks?: Record<string, { response?: unknown }> } })
-    ?.run;
-  const shape = (run?.tasks?.get_embedding?.response as { embedding_shape?: unknown } | undefined)
-    ?.embedding_shape;
-  return Array.isArray(shape) && shape.every((n) => typeof n === "number") ? shape : undefined;
 }
 
 async function failureDetails(ctx: PhaseContext, endpointName: string, submittedAt: string | undefined) {
@@ -193,7 +187,7 @@ async function exercise(ctx: ContractContext<typeof needs>): Promise<Integration
       segmentImage !== undefined &&
       sha256Hex(embeddingImage.bytes) === sha256Hex(segmentImage.bytes),
   };
-  const localShape = localEmbeddingShape(ctx);
+  const localShape = ctx.upstream.localTest?.embeddingShape;
   if (localShape) evidence.localEmbeddingShape = localShape;
 
   const s3 = await ctx.aws.s3();

@@ -78,6 +78,13 @@ export function checkNeeds(phase: Phase, artifacts: Record<string, unknown>, pha
   for (const key of Object.keys(phase.needs ?? {})) readNeed(phase, key, artifacts, phases);
 }
 
+/** The artifact keys a phase declares that STATE.json lacks or holds misshapen (a record from an older gen3d). */
+export function missingProduced(phase: Phase, artifacts: Record<string, unknown>): string[] {
+  const parsed = phase.produces?.safeParse(artifacts);
+  if (!parsed || parsed.success) return [];
+  return [...new Set(parsed.error.issues.map((i) => String(i.path[0] ?? "?")))];
+}
+
 /** A phase that passed must have left what it declares; anything else is a bug in gen3d. */
 export function checkProduced(phase: Phase, artifacts: Record<string, unknown>): void {
   const parsed = phase.produces?.safeParse(artifacts);

@@ -8,7 +8,7 @@ import {
 } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
 import type { PhaseRecord } from "../engine/state.js";
-import { checkNeeds, checkProduced } from "./contract.js";
+import { checkNeeds, checkProduced, missingProduced } from "./contract.js";
 import type { GateResult, Phase, PhaseContext, Reality } from "./phase.js";
 
 export interface RunOptions {
@@ -210,6 +210,9 @@ export class PhaseRunner {
     }
     const record = state.phase(phase.id);
     let reason = reasonToRun(record, inputHash, this.upstreamRan, this.options.force ?? false);
+    const lacking = record.status === "passed" ? missingProduced(phase, state.state.artifacts) : [];
+    if (reason === undefined && lacking.length > 0)
+      reason = `STATE.json lacks what it hands on (${lacking.join(", ")})`;
     // STATE.json says passed; one cheap read says whether reality still agrees. `plan` reads even
     // below a phase that would run, so it names every drift at once.
     const checkReality =

@@ -10,6 +10,7 @@ import type { Gen3dConfig } from "../config/schema.js";
 import { UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
 import type { StateStore } from "../engine/state.js";
+import { localTestRecord } from "./local-test.js";
 
 /** What desired state derives from: the config and what earlier phases recorded. */
 type SpecSource = { state: Pick<StateStore, "state" | "phase">; config: Gen3dConfig };
@@ -76,15 +77,10 @@ export function upstreamImage(ctx: Pick<SpecSource, "state">): UpstreamImage {
   return { imageUri: uri.data, imageDigest: digest };
 }
 
-/**
- * Phase 3's measured seconds to the first healthy /ping, or undefined. The runner records a
- * phase's run() evidence under `evidence.run`; a flat `evidence.startup` is read too.
- */
+/** Phase 3's measured seconds to the first healthy /ping (`artifacts.localTest`), or undefined. */
 export function measuredStartupSeconds(ctx: Pick<SpecSource, "state">): number | undefined {
-  type Startup = { startup?: { secondsToHealthy?: unknown } };
-  const evidence = ctx.state.phase(3).evidence as (Startup & { run?: Startup }) | undefined;
-  const value = evidence?.run?.startup?.secondsToHealthy ?? evidence?.startup?.secondsToHealthy;
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
+  const recorded = localTestRecord.safeParse(ctx.state.state.artifacts.localTest);
+  return recorded.success ? recorded.data.secondsToHealthy : undefined;
 }
 
 /**
@@ -104,7 +100,7 @@ export function startupHealthCheckSeconds(ctx: SpecSource): {
   if (measured === undefined) {
     throw new UserError(
       "UPSTREAM_MISSING",
-      "phase 3 (local test) has not recorded a measured startup time (evidence.startup.secondsToHealthy)",
+      "phase 3 (local test) has not recorded a measured startup time (artifacts.localTest.secondsToHealthy)",
       {
         hint: "Run phase 3 first (`gen3d deploy --from 3`), or set timeouts.containerStartupHealthCheckSeconds in the config.",
       },

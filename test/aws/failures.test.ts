@@ -204,7 +204,7 @@ describe("AWS errors become failed phases that name the permission or quota", ()
   it("phase 6 without phase 3's measurement or a configured timeout names phase 3", async () => {
     const ctx = await createTestContext({ endpoint: ENDPOINT });
     await ctx.state.setPhase(3, { status: "passed", attempts: 1, evidence: {} });
-    await ctx.state.setArtifacts({ modelName: "gen3d-test-m" });
+    await ctx.state.setArtifacts({ modelName: "gen3d-test-m", localTest: undefined });
     await expect(runThrough(ctx, [endpointConfigPhase])).rejects.toMatchObject({ code: "UPSTREAM_MISSING" });
     expect(ctx.state.phase(6).error?.message).toMatch(/phase 3 \(local test\)/);
     expect(ctx.state.phase(6).error?.hint).toMatch(/timeouts\.containerStartupHealthCheckSeconds/);

@@ -300,11 +300,8 @@ describe("phase 9: integration through the async endpoint (moto)", () => {
   it("reads the results it gets: a mask of the wrong size, an embedding not reused, another embedding shape", async () => {
     const ctx = await deployed({ mask: syntheticPng(10, 10) });
     // Phase 3 saw another shape from the same image.
-    await ctx.state.setPhase(3, {
-      evidence: {
-        run: { tasks: { get_embedding: { response: { embedding_shape: [256, 32, 32] } } } },
-        gates: [],
-      },
+    await ctx.state.setArtifacts({
+      localTest: { testedImageId: "sha256:tested", secondsToHealthy: 3, embeddingShape: [256, 32, 32] },
     });
     const r = responses({ maskCached: false });
     await moto.queueAsyncResults([

@@ -187,6 +187,7 @@ export async function createTestContext(options: ContextOptions): Promise<TestCo
       imageDigest: digest,
       imageUri: `${REPOSITORY_URI}@${digest}`,
       repositoryUri: REPOSITORY_URI,
+      localTest: { testedImageId: "sha256:tested", secondsToHealthy: options.upstream?.startupSeconds ?? 42 },
     });
   }
   const log = new CallLog();
