@@ -24,6 +24,7 @@ import {
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../app/context.js";
 import { ExternalError } from "../engine/errors.js";
 import { bold, dim, green, printJson, yellow } from "../engine/output.js";
+import type { Removal, TeardownOptions } from "../phases/phase.js";
 import { desiredScaling, SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../spec/autoscaling.js";
 import { asyncOutputPaths, endpointNameFor, scalableResourceId } from "../spec/sagemaker.js";
 import {
@@ -34,29 +35,8 @@ import {
 } from "./destroy-remains.js";
 import { withoutNoise } from "./render.js";
 
-export interface DestroyOptions {
-  /** Also delete the pushed ECR image (by digest). */
-  deleteImages?: boolean;
-  /** Also delete gen3d's S3 prefixes: async output, failures, embeddings. */
-  deleteS3?: boolean;
-  /** Endpoint-deletion waiter polling, in seconds (tests shorten it). */
-  waiter?: { minDelaySeconds: number; maxDelaySeconds: number };
-}
-
-export interface Removal {
-  kind:
-    | "alarm"
-    | "scaling-policy"
-    | "scalable-target"
-    | "endpoint"
-    | "endpoint-config"
-    | "model"
-    | "image"
-    | "s3-prefix";
-  name: string;
-  result: "deleted" | "already-gone";
-  detail?: string;
-}
+export type DestroyOptions = TeardownOptions;
+export type { Removal };
 
 export interface DestroyReport {
   removed: Removal[];

@@ -26,6 +26,8 @@ export interface PhaseDefinition<N extends Needs> {
   run(ctx: ContractContext<N>): Promise<PhaseRunResult>;
   verify(ctx: ContractContext<N>, fresh?: PhaseRunResult): Promise<GateResult[]>;
   reality?(ctx: ContractContext<N>): Promise<Reality>;
+  /** Not typed by `needs`: a half-made deployment must still be removable (see Phase.teardown). */
+  teardown?: Phase["teardown"];
 }
 
 type PhaseName = Pick<Phase, "id" | "name">;

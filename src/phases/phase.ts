@@ -66,4 +66,36 @@ export interface Phase {
    * drift. Absent for phases that leave nothing behind to read.
    */
   reality?(ctx: PhaseContext): Promise<Reality>;
+  /**
+   * Removes what this phase created in AWS (or elsewhere), for `gen3d destroy`, which calls the
+   * phases from 10 down to 1 and owns only ordering, confirmation and reporting. Idempotent: what
+   * is already gone is reported as such. It reads STATE.json's artifacts, not `ctx.upstream`: a
+   * half-made deployment must still be removable.
+   */
+  teardown?(ctx: PhaseContext, options: TeardownOptions): Promise<Removal[]>;
+}
+
+export interface TeardownOptions {
+  /** Also delete the pushed ECR image (by digest). */
+  deleteImages?: boolean;
+  /** Also delete gen3d's S3 prefixes: async output, failures, embeddings. */
+  deleteS3?: boolean;
+  /** Endpoint-deletion waiter polling, in seconds (tests shorten it). */
+  waiter?: { minDelaySeconds: number; maxDelaySeconds: number };
+}
+
+/** One thing a teardown removed, or found already gone. */
+export interface Removal {
+  kind:
+    | "alarm"
+    | "scaling-policy"
+    | "scalable-target"
+    | "endpoint"
+    | "endpoint-config"
+    | "model"
+    | "image"
+    | "s3-prefix";
+  name: string;
+  result: "deleted" | "already-gone";
+  detail?: string;
 }
