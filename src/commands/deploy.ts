@@ -49,12 +49,12 @@ export async function deployCommand(
   const command = options.resume ? "resume" : options.dryRun ? "plan" : "deploy";
   const opened = await openContext(globals, runtime, options.dryRun ? {} : { lock: command });
   const { release } = opened;
-  // The phases' lines (skip reasons, progress) carry hashes and timestamps: --verbose shows them.
+  // The phases' lines on stderr (skip reasons, progress; with --json too) carry hashes and
+  // timestamps: --verbose shows them.
   const io = opened.ctx.io;
-  const ctx =
-    io.verbose || io.json
-      ? opened.ctx
-      : { ...opened.ctx, io: { ...io, stderr: (t: string) => io.stderr(withoutNoise(String(t))) } };
+  const ctx = io.verbose
+    ? opened.ctx
+    : { ...opened.ctx, io: { ...io, stderr: (t: string) => io.stderr(withoutNoise(String(t))) } };
   try {
     if (options.resume && Object.keys(ctx.state.state.phases).length === 0) {
       throw new UserError("NOTHING_TO_RESUME", `${ctx.state.file} has no run to resume`, {

@@ -8,7 +8,7 @@ import { bold, dim, green, printJson, red, yellow } from "../engine/output.js";
 import { StateStore } from "../engine/state.js";
 import { allPhases } from "../phases/index.js";
 import type { GateResult, Phase, PhaseContext, PhaseRunResult, Reality } from "../phases/phase.js";
-import { describeGates, failedGatesSentence, failingGates } from "../phases/runner.js";
+import { describeGates, failedGatesSentence, failingGates } from "../phases/run-rules.js";
 import { redactVerifyDocument } from "./verify-redact.js";
 
 const mark = { pass: "✔", fail: "✖", warn: "!", "not-checked": "-" } as const;

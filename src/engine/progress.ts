@@ -106,3 +106,43 @@ export class RateMeter {
     return rate && rate > 0 ? remainingBytes / rate : undefined;
   }
 }
+
+/** A line's shape: its numbers and hex ids blanked, so "waiting 3 s" and "waiting 4 s" are one shape. */
+function shapeOf(line: string): string {
+  return line.replace(/[0-9a-f]{6,}|\d+(?:\.\d+)?/gi, "#");
+}
+
+/**
+ * Lines for a log, not a terminal: a line of a new shape is shown at once (a step that started,
+ * a summary); repeats of the shape last shown (a poll saying the same thing with a new number) at
+ * most once per interval. `flush` shows the newest repeat held back, so a log ends on the latest.
+ */
+export class RepeatThrottle {
+  private lastAt = Number.NEGATIVE_INFINITY;
+  private lastShape: string | undefined;
+  private held: string | undefined;
+
+  constructor(
+    private readonly emit: (line: string) => void,
+    private readonly clock: Pick<Clock, "now">,
+    private readonly intervalMs: number,
+  ) {}
+
+  offer(line: string): void {
+    const now = this.clock.now().getTime();
+    const shape = shapeOf(line);
+    if (shape === this.lastShape && now - this.lastAt < this.intervalMs) {
+      this.held = line;
+      return;
+    }
+    this.lastAt = now;
+    this.lastShape = shape;
+    this.held = undefined;
+    this.emit(line);
+  }
+
+  flush(): void {
+    if (this.held !== undefined) this.emit(this.held);
+    this.held = undefined;
+  }
+}

@@ -1,23 +1,20 @@
-import {
-  GateFailedError,
-  type Gen3dError,
-  InterruptedError,
-  isAbort,
-  toGen3dError,
-  UserError,
-} from "../engine/errors.js";
+import { type Gen3dError, InterruptedError, isAbort, toGen3dError, UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
 import type { PhaseRecord } from "../engine/state.js";
 import { checkNeeds, checkProduced, missingProduced } from "./contract.js";
-import type { GateResult, Phase, PhaseContext, Reality } from "./phase.js";
+import type { Phase, PhaseContext, Reality } from "./phase.js";
+import { type RunOne, runInTerminal, runSilently, runWithPlainLines, type TaskHandle } from "./run-render.js";
+import {
+  failingGates,
+  gateError,
+  invalidatesLater,
+  markLaterStale,
+  type RunOptions,
+  reasonToRun,
+  selectPhases,
+} from "./run-rules.js";
 
-export interface RunOptions {
-  from?: number;
-  to?: number;
-  only?: number;
-  force?: boolean;
-  dryRun?: boolean;
-}
+export type { RunOptions } from "./run-rules.js";
 
 /** What happened to one phase in this run. */
 export type PhaseOutcome =
@@ -33,121 +30,6 @@ export interface RunReport {
   phases: PhaseOutcome[];
   /** The error that stopped the run, if any. */
   error?: Gen3dError;
-}
-
-export function selectPhases(phases: readonly Phase[], options: RunOptions): Phase[] {
-  const ids = phases.map((p) => p.id);
-  const check = (flag: string, n: number | undefined) => {
-    if (n !== undefined && !ids.includes(n)) {
-      throw new UserError("BAD_FLAG", `${flag} ${n}: no such phase`, {
-        hint: `Phases are ${ids[0]}–${ids.at(-1)}.`,
-      });
-    }
-  };
-  check("--from", options.from);
-  check("--to", options.to);
-  check("--only", options.only);
-  if (options.only !== undefined && (options.from !== undefined || options.to !== undefined)) {
-    throw new UserError("BAD_FLAG", "--only cannot be combined with --from or --to");
-  }
-  if (options.from !== undefined && options.to !== undefined && options.from > options.to) {
-    throw new UserError("BAD_FLAG", `--from ${options.from} is after --to ${options.to}`);
-  }
-  if (options.only !== undefined) return phases.filter((p) => p.id === options.only);
-  return phases.filter((p) => p.id >= (options.from ?? -Infinity) && p.id <= (options.to ?? Infinity));
-}
-
-/** Why a phase has to run, or undefined when its passed record still holds. */
-export function reasonToRun(
-  record: PhaseRecord,
-  inputHash: string,
-  upstreamRan: string | undefined,
-  force: boolean,
-): string | undefined {
-  if (force) return "forced (--force)";
-  // A phase that never ran runs for that reason, whatever ran before it.
-  if (record.status === "pending" && record.attempts === 0) return "never run";
-  if (upstreamRan) return `an earlier phase re-ran (${upstreamRan})`;
-  switch (record.status) {
-    case "pending":
-      return record.attempts === 0 ? "never run" : "pending";
-    case "running":
-      return "a previous run stopped while it was running";
-    case "interrupted":
-      return "interrupted last time";
-    case "failed":
-      return `failed last time (${record.error?.code ?? "error"})`;
-    case "stale":
-      return record.note ?? "stale: an earlier phase changed";
-    case "passed":
-      return record.inputHash === inputHash ? undefined : "inputs changed since it passed";
-  }
-}
-
-/**
- * Why a phase that passed (or, for `plan`, would run) makes every later passed phase stale, or
- * undefined when it does not. Staleness follows fingerprints: the phase passed over inputs other
- * than those of its last pass, it never passed before, or it re-made a product that had gone or
- * changed outside gen3d. A re-run over the same inputs — a retry after Docker or AWS was briefly
- * unreachable, an interrupted run, --force — leaves later phases to their own inputs and reads,
- * unless the run says it created or updated its product anew.
- */
-export function invalidatesLater(
-  before: PhaseRecord,
-  inputHash: string,
-  reality: Reality | undefined,
-  outcome?: string,
-): string | undefined {
-  if (reality && reality.type !== "confirmed") return `re-made what it produces (${reality.reason})`;
-  if (before.inputHash === undefined) return "ran for the first time";
-  if (before.inputHash !== inputHash) return "passed with changed inputs";
-  // Same inputs, but the run says it made its product anew (an endpoint re-created after a
-  // failure): what later phases set up on the old one may be gone.
-  if (outcome === "created" || outcome === "updated") return `re-ran and ${outcome} what it produces`;
-  return undefined;
-}
-
-function markLaterStale(phases: Record<string, PhaseRecord>, id: number, why: string): void {
-  for (const [key, later] of Object.entries(phases)) {
-    if (Number(key) > id && later.status === "passed") {
-      phases[key] = { ...later, status: "stale", note: `phase ${id} ${why}` };
-    }
-  }
-}
-
-export function failingGates(gates: readonly GateResult[]): GateResult[] {
-  return gates.filter((g) => g.status === "fail");
-}
-
-/** One line per failing gate, with location and fix. */
-export function describeGates(gates: readonly GateResult[]): string[] {
-  return failingGates(gates).map((g) => {
-    const where = g.location ? `${g.location.file}${g.location.line ? `:${g.location.line}` : ""}: ` : "";
-    const details = (g.details ?? []).map((d) => `\n    ${d}`).join("");
-    return `• ${g.title}: ${where}${g.message}${details}${g.hint ? `\n    fix: ${g.hint}` : ""}`;
-  });
-}
-
-/** The first failing gate's title and message, then the others by title. */
-export function failedGatesSentence(failed: readonly GateResult[]): string {
-  const [first, ...others] = failed;
-  const head = first ? `${first.title}: ${first.message}` : "a check failed";
-  return others.length > 0 ? `${head} (also failed: ${others.map((g) => g.title).join(", ")})` : head;
-}
-
-export function gateError(phase: Phase, gates: readonly GateResult[]): GateFailedError {
-  const failed = failingGates(gates);
-  const first = failed[0];
-  return new GateFailedError(
-    `GATE_${(first?.id ?? "unknown").toUpperCase().replace(/[^A-Z0-9]+/g, "_")}`,
-    `phase ${phase.id} (${phase.name}): ${failedGatesSentence(failed)}`,
-    { details: describeGates(gates), hint: first?.hint },
-  );
-}
-
-interface TaskHandle {
-  skip(reason: string): void;
-  setOutput(line: string): void;
 }
 
 /**
@@ -232,7 +114,7 @@ export class PhaseRunner {
         reality?.type === "confirmed" ? `, ${reality.detail}` : ""
       }`.replace("  ", " ");
       this.outcomes.set(phase.id, { id: phase.id, type: "skipped", reason: why, ...seen });
-      task.skip(`${phase.title}: skipped, ${why}`);
+      task.skip(why);
       return;
     }
     if (this.options.dryRun) {
@@ -240,7 +122,7 @@ export class PhaseRunner {
       // A re-run over the inputs it last passed with (a retry after a failure, --force) is
       // expected to make the same thing again: later phases keep their own verdicts.
       if (invalidatesLater(record, inputHash, reality)) this.upstreamRan ??= `phase ${phase.id} would run`;
-      task.skip(`${phase.title}: would run, ${reason}`);
+      task.skip(`would run, ${reason}`);
       return;
     }
 
@@ -266,7 +148,7 @@ export class PhaseRunner {
       return { finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
     };
     try {
-      task.setOutput(reason);
+      task.start(reason);
       checkNeeds(phase, state.state.artifacts, this.all);
       const result = await phase.run(ctx);
       if (signal.aborted) throw new InterruptedError();
@@ -274,14 +156,7 @@ export class PhaseRunner {
       const gates = await phase.verify(ctx, result);
       const evidence = { run: result.evidence, gates };
       if (failingGates(gates).length > 0) {
-        const error = gateError(phase, gates);
-        await state.setPhase(
-          phase.id,
-          { status: "failed", ...finish(), evidence, error: { ...error.toRecord(), details: error.details } },
-          { event: "phase-failed", detail: error.code },
-        );
-        this.outcomes.set(phase.id, { id: phase.id, type: "failed", reason, error: error.toRecord() });
-        throw error;
+        throw await this.recordFailure(phase, gateError(phase, gates), reason, { ...finish(), evidence });
       }
       // 13: an abort during the gates (a paginated AWS read that stopped early) is not a pass.
       if (signal.aborted) throw new InterruptedError();
@@ -329,15 +204,25 @@ export class PhaseRunner {
         this.outcomes.set(phase.id, { id: phase.id, type: "interrupted", reason });
         throw new InterruptedError(`phase ${phase.id} (${phase.name}) was interrupted`);
       }
-      const error = toGen3dError(thrown);
-      await state.setPhase(
-        phase.id,
-        { status: "failed", ...finish(), error: { ...error.toRecord(), details: error.details } },
-        { event: "phase-failed", detail: error.code },
-      );
-      this.outcomes.set(phase.id, { id: phase.id, type: "failed", reason, error: error.toRecord() });
-      throw error;
+      throw await this.recordFailure(phase, toGen3dError(thrown), reason, finish());
     }
+  }
+
+  /** A failure, in STATE.json and in this run's outcomes; returns the error to throw. */
+  private async recordFailure(
+    phase: Phase,
+    error: Gen3dError,
+    reason: string,
+    patch: Partial<PhaseRecord>,
+  ): Promise<Gen3dError> {
+    const record = { ...error.toRecord(), details: error.details };
+    await this.ctx.state.setPhase(
+      phase.id,
+      { status: "failed", ...patch, error: record },
+      { event: "phase-failed", detail: error.code },
+    );
+    this.outcomes.set(phase.id, { id: phase.id, type: "failed", reason, error: error.toRecord() });
+    return error;
   }
 
   /**
@@ -386,7 +271,10 @@ export class PhaseRunner {
   }
 }
 
-/** Renders the phases as listr2 tasks: rich in a TTY, plain lines otherwise, nothing with --json. */
+/**
+ * Walks the phases: listr2's tasks in a terminal; plain lines on stderr otherwise and with --json
+ * (progress there too: stdout keeps its one JSON document); nothing for `plan`.
+ */
 export async function runPhases(
   ctx: Omit<PhaseContext, "progress">,
   all: readonly Phase[],
@@ -395,39 +283,11 @@ export async function runPhases(
   const selected = selectPhases(all, options);
   const runner = new PhaseRunner(ctx, all, options);
   await runner.checkPrerequisites(selected);
-  const { Listr, ListrLogger, ProcessOutput, createWritable } = await import("listr2");
-  const sink = createWritable((chunk) => ctx.io.stderr(chunk)) as NodeJS.WriteStream;
-  const logger = new ListrLogger({ processOutput: new ProcessOutput(sink, sink), useIcons: ctx.io.isTTY });
-  // `plan` prints its plan as a table (commands/render.ts), not as tasks that were skipped.
-  const renderer = ctx.io.json || options.dryRun ? "silent" : ctx.io.isTTY ? "default" : "simple";
-  const list = new Listr(
-    selected.map((phase) => ({
-      title: `${phase.id}. ${phase.title}`,
-      task: async (_: unknown, task: { skip(m: string): void; output: string }) =>
-        runner.runPhase(phase, { skip: (m) => task.skip(m), setOutput: (line) => (task.output = line) }),
-      rendererOptions: { persistentOutput: false, outputBar: 1 },
-    })),
-    {
-      concurrent: false,
-      exitOnError: true,
-      registerSignalListeners: false,
-      renderer,
-      fallbackRenderer: "simple",
-      // A skipped phase is not a warning: the down arrow, dimmed, with its reason as the title.
-      rendererOptions: {
-        logger,
-        collapseSkips: true,
-        collapseErrors: false,
-        suffixSkips: false,
-        color: {
-          SKIPPED_WITH_COLLAPSE: (text: string) => (ctx.io.color ? `\u001b[2m${text}\u001b[22m` : text),
-        },
-      },
-      fallbackRendererOptions: { logger },
-    } as never,
-  );
+  const run: RunOne = (phase, task) => runner.runPhase(phase, task);
   try {
-    await list.run();
+    if (options.dryRun) await runSilently(selected, run);
+    else if (ctx.io.isTTY && !ctx.io.json) await runInTerminal(ctx, selected, run);
+    else await runWithPlainLines(ctx, selected, run, (id) => runner.outcomes.get(id));
   } catch (thrown) {
     const error = toGen3dError(thrown);
     const report = runner.report(selected);

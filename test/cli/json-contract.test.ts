@@ -85,6 +85,10 @@ describe("one JSON contract: every command's --json matches schema/gen3d-output.
     const doc = expectContract(deploy.stdout, "run") as { phases: { status: string; error?: unknown }[] };
     expect(doc).toMatchObject({ ok: false, command: "deploy", status: "failed" });
     expect(doc.phases[0]).toMatchObject({ id: 1, status: "failed", reason: "never-run" });
+    // Progress goes to stderr in every mode: the same plain lines as without a terminal.
+    expect(deploy.stderr).toContain("phase 1 preflight: started — never run\n");
+    expect(deploy.stderr).toContain("phase 1 preflight: failed\n");
+    expect(deploy.stderr).not.toMatch(/\[(STARTED|FAILED)\]/);
 
     const status = await json(dir, ["status"]);
     expect(expectContract(status.stdout, "status")).toMatchObject({ ok: true, command: "status" });

@@ -1,4 +1,5 @@
 import { listeningPorts, type PingResult, ping } from "../../checks/container-probe.js";
+import { elapsedOfLimit } from "../../engine/progress.js";
 import type { PhaseContext } from "../phase.js";
 import { containerLogs, containerStatus } from "./container.js";
 import type { LocalTestEvidence } from "./evidence.js";
@@ -68,8 +69,9 @@ export async function waitHealthy(
       wrongPortSince = elsewhere ? (wrongPortSince ?? now) : undefined;
       if (wrongPortSince !== undefined && now - wrongPortSince >= WRONG_PORT_GRACE_MS) return;
     }
+    // Every half second: the runner shows it at most once every few seconds without a terminal.
     ctx.progress(
-      `waiting for /ping on port ${probedPort} (${Math.round((now - started) / 1000)} s of ${startup.budgetSeconds} s)`,
+      `waiting for /ping on port ${probedPort} (${elapsedOfLimit((now - started) / 1000, startup.budgetSeconds)})`,
     );
     await ctx.clock.sleep(500, ctx.signal);
   }

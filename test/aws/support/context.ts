@@ -226,7 +226,11 @@ export async function createTestContext(options: ContextOptions): Promise<TestCo
 export async function runThrough(ctx: TestContext, phases: readonly Phase[], options: RunOptions = {}) {
   const runner = new PhaseRunner(ctx, phases, options);
   for (const phase of phases) {
-    await runner.runPhase(phase, { skip: () => {}, setOutput: (line) => ctx.progressLines.push(line) });
+    await runner.runPhase(phase, {
+      start: () => {},
+      skip: () => {},
+      setOutput: (line) => ctx.progressLines.push(line),
+    });
   }
   return runner.outcomes;
 }
