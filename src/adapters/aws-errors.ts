@@ -144,3 +144,42 @@ export function awsFailure(error: unknown, action: string, permission?: string, 
     ...(hint === undefined ? {} : { hint }),
   });
 }
+
+/** One SDK call whose failure becomes `awsFailure(action, permission)`: the facades' common shape. */
+export async function mapFailure<T>(action: string, permission: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw awsFailure(error, action, permission);
+  }
+}
+
+/** A read of one thing that may not exist: `undefined` when AWS says it does not. */
+export async function unlessNotFound<T>(
+  action: string,
+  permission: string,
+  call: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw awsFailure(error, action, permission);
+  }
+}
+
+/** What a delete found: it removed the thing, or the thing was already gone. */
+export type Deleted = "deleted" | "already-gone";
+
+/** A delete that tolerates what is already gone; any other failure names the action and permission. */
+export async function deleteTolerant(
+  action: string,
+  permission: string,
+  call: () => Promise<unknown>,
+): Promise<Deleted> {
+  const done = await unlessNotFound(action, permission, async () => {
+    await call();
+    return "deleted" as const;
+  });
+  return done ?? "already-gone";
+}

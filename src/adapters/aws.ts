@@ -31,6 +31,14 @@ export interface AwsClients {
   quotas(): Promise<ServiceQuotasClient>;
 }
 
+/** What every facade is made from: the clients, and the run's abort signal for each call. */
+export interface AwsScope {
+  aws: AwsClients;
+  signal: AbortSignal;
+}
+
+type ClientClass<T> = new (config: Record<string, unknown>) => T;
+
 type AwsSettings = Pick<Gen3dConfig["aws"], "region" | "profile" | "endpoint">;
 
 export const MAX_ATTEMPTS = 5;
@@ -117,11 +125,14 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
       return client;
     };
   }
+  /** Each SDK client loads only when first asked for. */
+  const sdk = <T>(name: string, load: () => Promise<ClientClass<T>>) =>
+    lazy(name, async (c) => new (await load())(c));
   return {
     region: settings.region,
     endpoint: settings.endpoint,
-    sts: lazy("sts", async (c) => new (await import("@aws-sdk/client-sts")).STSClient(c)),
-    iam: lazy("iam", async (c) => new (await import("@aws-sdk/client-iam")).IAMClient(c)),
+    sts: sdk("sts", async () => (await import("@aws-sdk/client-sts")).STSClient),
+    iam: sdk("iam", async () => (await import("@aws-sdk/client-iam")).IAMClient),
     s3: lazy(
       "s3",
       async (c) =>
@@ -130,31 +141,18 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
           forcePathStyle: Boolean(settings.endpoint),
         }),
     ),
-    ecr: lazy("ecr", async (c) => new (await import("@aws-sdk/client-ecr")).ECRClient(c)),
-    sagemaker: lazy(
-      "sagemaker",
-      async (c) => new (await import("@aws-sdk/client-sagemaker")).SageMakerClient(c),
-    ),
-    sagemakerRuntime: lazy(
+    ecr: sdk("ecr", async () => (await import("@aws-sdk/client-ecr")).ECRClient),
+    sagemaker: sdk("sagemaker", async () => (await import("@aws-sdk/client-sagemaker")).SageMakerClient),
+    sagemakerRuntime: sdk(
       "sagemakerRuntime",
-      async (c) => new (await import("@aws-sdk/client-sagemaker-runtime")).SageMakerRuntimeClient(c),
+      async () => (await import("@aws-sdk/client-sagemaker-runtime")).SageMakerRuntimeClient,
     ),
-    autoscaling: lazy(
+    autoscaling: sdk(
       "autoscaling",
-      async (c) =>
-        new (await import("@aws-sdk/client-application-auto-scaling")).ApplicationAutoScalingClient(c),
+      async () => (await import("@aws-sdk/client-application-auto-scaling")).ApplicationAutoScalingClient,
     ),
-    cloudwatch: lazy(
-      "cloudwatch",
-      async (c) => new (await import("@aws-sdk/client-cloudwatch")).CloudWatchClient(c),
-    ),
-    logs: lazy(
-      "logs",
-      async (c) => new (await import("@aws-sdk/client-cloudwatch-logs")).CloudWatchLogsClient(c),
-    ),
-    quotas: lazy(
-      "quotas",
-      async (c) => new (await import("@aws-sdk/client-service-quotas")).ServiceQuotasClient(c),
-    ),
+    cloudwatch: sdk("cloudwatch", async () => (await import("@aws-sdk/client-cloudwatch")).CloudWatchClient),
+    logs: sdk("logs", async () => (await import("@aws-sdk/client-cloudwatch-logs")).CloudWatchLogsClient),
+    quotas: sdk("quotas", async () => (await import("@aws-sdk/client-service-quotas")).ServiceQuotasClient),
   };
 }

@@ -8,9 +8,17 @@ import {
 import { compared, gone } from "../checks/reality.js";
 import { desiredScaling } from "../spec/autoscaling.js";
 import { endpointNameFor } from "../spec/sagemaker.js";
-import { applyAutoscaling, scalingReality } from "./autoscaling/apply.js";
+import { applyAutoscaling, scalingReality, scalingServices } from "./autoscaling/apply.js";
+import { removeScaling, scalingLeftovers, scalingRemains } from "./autoscaling/teardown.js";
 import { definePhase } from "./contract.js";
-import type { Phase } from "./phase.js";
+import type { Phase, PhaseContext } from "./phase.js";
+
+type TeardownContext = Pick<PhaseContext, "config" | "state" | "aws" | "signal">;
+
+/** What of phase 8 AWS still lists: `alarm …`, `scaling-policy …`, `scalable-target …` (for destroy). */
+export async function autoscalingLeftovers(ctx: TeardownContext): Promise<string[]> {
+  return scalingLeftovers(scalingRemains(ctx.config, ctx.state.state.artifacts), scalingServices(ctx));
+}
 
 /** Phase 8: scalable target (min 0), target tracking, and the step policy + alarm that leave zero. */
 export const autoscalingPhase: Phase = definePhase({
@@ -56,5 +64,10 @@ export const autoscalingPhase: Phase = definePhase({
       ...alarmDifferences(desired, now.alarm, now.stepScaling?.PolicyARN),
     ];
     return compared("autoscaling", differences, `scalable target, 2 policies and alarm exist`);
+  },
+
+  /** The alarm(s), every scaling policy on the variant, and the scalable target. */
+  async teardown(ctx) {
+    return removeScaling(scalingRemains(ctx.config, ctx.state.state.artifacts), scalingServices(ctx));
   },
 });

@@ -1,14 +1,5 @@
-import {
-  PutScalingPolicyCommand,
-  RegisterScalableTargetCommand,
-} from "@aws-sdk/client-application-auto-scaling";
-import { PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
-import {
-  describeAlarm,
-  describeScalableTarget,
-  describeScalingPolicies,
-} from "../../adapters/autoscaling.js";
-import { awsFailure } from "../../adapters/aws-errors.js";
+import { type Autoscaling, createAutoscaling } from "../../adapters/autoscaling.js";
+import { type CloudWatch, createCloudWatch } from "../../adapters/cloudwatch.js";
 import {
   alarmDifferences,
   policyDifferences,
@@ -17,6 +8,16 @@ import {
 } from "../../checks/autoscaling.js";
 import { type DesiredScaling, desiredScaling } from "../../spec/autoscaling.js";
 import type { PhaseContext } from "../phase.js";
+
+/** The two services phase 8 talks to. */
+export interface ScalingServices {
+  autoscaling: Autoscaling;
+  cloudwatch: CloudWatch;
+}
+
+export function scalingServices(ctx: Pick<PhaseContext, "aws" | "signal">): ScalingServices {
+  return { autoscaling: createAutoscaling(ctx), cloudwatch: createCloudWatch(ctx) };
+}
 
 type Step = "created" | "updated" | "unchanged";
 export interface AutoscalingOutcome {
@@ -28,14 +29,16 @@ export interface AutoscalingOutcome {
   changes: string[];
 }
 
-export async function scalingReality(ctx: PhaseContext, desired: DesiredScaling): Promise<ScalingReality> {
-  const autoscaling = await ctx.aws.autoscaling();
-  const cloudwatch = await ctx.aws.cloudwatch();
+export async function scalingReality(
+  ctx: Pick<PhaseContext, "aws" | "signal">,
+  desired: DesiredScaling,
+  { autoscaling, cloudwatch }: ScalingServices = scalingServices(ctx),
+): Promise<ScalingReality> {
   const resourceId = desired.target.ResourceId;
   const [target, policies, alarm] = await Promise.all([
-    describeScalableTarget(autoscaling, resourceId, ctx.signal),
-    describeScalingPolicies(autoscaling, resourceId, ctx.signal),
-    describeAlarm(cloudwatch, desired.alarm.AlarmName, ctx.signal),
+    autoscaling.describeScalableTarget(resourceId),
+    autoscaling.describeScalingPolicies(resourceId),
+    cloudwatch.describeAlarm(desired.alarm.AlarmName),
   ]);
   return {
     target,
@@ -58,9 +61,9 @@ export async function applyAutoscaling(
   endpointName: string,
 ): Promise<{ outcome: AutoscalingOutcome; artifacts: Record<string, unknown> }> {
   const desired = desiredScaling(ctx.config, endpointName);
-  const autoscaling = await ctx.aws.autoscaling();
-  const cloudwatch = await ctx.aws.cloudwatch();
-  const now = await scalingReality(ctx, desired);
+  const services = scalingServices(ctx);
+  const { autoscaling, cloudwatch } = services;
+  const now = await scalingReality(ctx, desired, services);
   const changes: string[] = [];
 
   const targetDiff = targetDifferences(desired, now.target);
@@ -69,17 +72,7 @@ export async function applyAutoscaling(
     ctx.progress(
       `registering scalable target ${desired.target.ResourceId} (min ${desired.target.MinCapacity}, max ${desired.target.MaxCapacity})`,
     );
-    try {
-      await autoscaling.send(new RegisterScalableTargetCommand(desired.target), {
-        abortSignal: ctx.signal,
-      });
-    } catch (error) {
-      throw awsFailure(
-        error,
-        "RegisterScalableTarget",
-        "application-autoscaling:RegisterScalableTarget (and iam:CreateServiceLinkedRole for the first registration)",
-      );
-    }
+    await autoscaling.registerScalableTarget(desired.target);
   }
 
   const policyArns: Record<string, string | undefined> = {
@@ -94,16 +87,7 @@ export async function applyAutoscaling(
     if (diff.length === 0) continue;
     changes.push(...diff);
     ctx.progress(`putting scaling policy ${wanted.PolicyName}`);
-    try {
-      const out = await autoscaling.send(new PutScalingPolicyCommand(wanted), { abortSignal: ctx.signal });
-      policyArns[key] = out.PolicyARN;
-    } catch (error) {
-      throw awsFailure(
-        error,
-        `PutScalingPolicy ${wanted.PolicyName}`,
-        "application-autoscaling:PutScalingPolicy",
-      );
-    }
+    policyArns[key] = await autoscaling.putScalingPolicy(wanted);
   }
 
   const stepArn = policyArns.stepScaling;
@@ -111,16 +95,7 @@ export async function applyAutoscaling(
   if (alarmDiff.length > 0) {
     changes.push(...alarmDiff);
     ctx.progress(`putting alarm ${desired.alarm.AlarmName} → ${desired.stepScaling.PolicyName}`);
-    try {
-      await cloudwatch.send(
-        new PutMetricAlarmCommand({ ...desired.alarm, AlarmActions: stepArn ? [stepArn] : [] }),
-        {
-          abortSignal: ctx.signal,
-        },
-      );
-    } catch (error) {
-      throw awsFailure(error, `PutMetricAlarm ${desired.alarm.AlarmName}`, "cloudwatch:PutMetricAlarm");
-    }
+    await cloudwatch.putMetricAlarm({ ...desired.alarm, AlarmActions: stepArn ? [stepArn] : [] });
   }
 
   const parts = {
