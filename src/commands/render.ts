@@ -1,5 +1,6 @@
 import type { Io } from "../engine/output.js";
 import { bold, dim, green, red, table, yellow } from "../engine/output.js";
+import { timeAgo } from "../engine/progress.js";
 import { redactSecretNamed } from "../engine/secret-names.js";
 import type { Artifacts, PhaseRecord, PhaseStatus } from "../engine/state.js";
 import type { PhaseOutcome, RunReport } from "../phases/runner.js";
@@ -54,13 +55,7 @@ export function plainText(io: Pick<Io, "verbose">, text: string, now?: Date): st
 /** A time as a human reads it: "5 min ago"; the ISO timestamp only with --verbose. */
 export function when(io: Pick<Io, "verbose">, iso: string | undefined, now: Date): string {
   if (!iso) return "";
-  if (io.verbose) return iso;
-  const seconds = Math.max(0, (now.getTime() - new Date(iso).getTime()) / 1000);
-  if (!Number.isFinite(seconds)) return "";
-  if (seconds < 60) return "just now";
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 48 * 3600) return `${Math.round(seconds / 3600)} h ago`;
-  return `${Math.round(seconds / 86400)} days ago`;
+  return io.verbose ? iso : timeAgo(iso, now);
 }
 
 /**

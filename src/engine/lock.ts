@@ -5,6 +5,7 @@ import path from "node:path";
 import lockfile from "proper-lockfile";
 import { z } from "zod";
 import { LockedError, stateWriteError } from "./errors.js";
+import { timeAgo } from "./progress.js";
 
 /**
  * Who holds the lock. `bootId` and `processStart` tell a live holder from a PID that now belongs
@@ -192,14 +193,14 @@ export async function acquireStateLock(
     } else if (holder && verdict?.type === "elsewhere") {
       throw new LockedError(
         "STATE_LOCKED",
-        `${stateFile} is locked by gen3d ${holder.command} on ${verdict.why}: pid ${holder.pid} there, since ${holder.startedAt}`,
+        `${stateFile} is locked by gen3d ${holder.command} on ${verdict.why}: pid ${holder.pid} there, started ${timeAgo(holder.startedAt, new Date())}`,
         {
           hint: `Two machines share this state file (a network folder?): run gen3d from one of them at a time. gen3d cannot see processes on ${holder.host}; the lock clears itself ${staleMinutes} minute(s) after that run's last heartbeat.`,
         },
       );
     } else {
       const who = holder
-        ? `gen3d ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt})`
+        ? `gen3d ${holder.command} (pid ${holder.pid} on ${holder.host}, started ${timeAgo(holder.startedAt, new Date())})`
         : "another gen3d process";
       throw new LockedError("STATE_LOCKED", `${stateFile} is locked by ${who}`, {
         hint: holder

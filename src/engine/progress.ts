@@ -23,6 +23,16 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
+/** How long ago `iso` was, as a human says it: "just now", "5 min ago", "3 h ago", "2 days ago". */
+export function timeAgo(iso: string, now: Date): string {
+  const seconds = Math.max(0, (now.getTime() - new Date(iso).getTime()) / 1000);
+  if (!Number.isFinite(seconds)) return "";
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 48 * 3600) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} days ago`;
+}
+
 /** "elapsed 4m10s / limit 30m00s": every long wait says how long it may still take. */
 export function elapsedOfLimit(elapsedSeconds: number, limitSeconds: number): string {
   return `elapsed ${formatDuration(elapsedSeconds)} / limit ${formatDuration(limitSeconds)}`;

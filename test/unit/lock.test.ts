@@ -76,6 +76,9 @@ describe.skipIf(process.platform !== "linux")("state lock: who really holds it",
     const file = await lockLeftBy({ pid, bootId: bootId(), processStart: processStartTime(pid) });
     const error = await refusal(file);
     expect(error.message).toContain(`pid ${pid} on ${os.hostname()}`);
+    // When it started, as a human says it: no ISO timestamp in the message.
+    expect(error.message).toMatch(/started \d+ (min|h|days) ago|started just now/);
+    expect(error.message).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
     expect(error.exitCode).toBe(3);
   });
 
@@ -93,6 +96,7 @@ describe.skipIf(process.platform !== "linux")("state lock: who really holds it",
     const file = await lockLeftBy({ pid: 4_194_000, host: "build-box-7", bootId: "b".repeat(36) });
     const error = await refusal(file);
     expect(error.message).toContain("another machine (build-box-7)");
+    expect(error.message).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
     expect(error.hint).toContain("share this state file");
     expect(error.hint).not.toMatch(/kill/);
   });
