@@ -5,8 +5,8 @@ import { configPath, type GlobalOptions, ioFor, type Runtime } from "../app/cont
 import { INSTANCE_CATALOG } from "../catalog/instances.js";
 import { parseConfig } from "../config/load.js";
 import { UserError } from "../engine/errors.js";
-import { bold, green, printJson } from "../engine/output.js";
-import { formatBytes } from "../engine/progress.js";
+import { printJson } from "../engine/output.js";
+import { closingLines, DEFAULT_BYTES, type InitOptions, initialConfig } from "./init-config.js";
 import { flagProblems, initRules, type Rule } from "./init-rules.js";
 import {
   directoryBytes,
@@ -16,95 +16,8 @@ import {
   schemaFile,
 } from "./init-scaffold.js";
 
-export interface InitOptions {
-  project?: string;
-  region?: string;
-  profile?: string;
-  bucket?: string;
-  roleArn?: string;
-  repository?: string;
-  instanceType?: string;
-  endpoint?: string;
-  registry?: string;
-  imageVersion?: string;
-  contextDir?: string;
-  force?: boolean;
-  /** `sam3`: SAM 3 only, SAM 3D Objects disabled. */
-  models?: "both" | "sam3";
-}
-
 const REQUIRED: (keyof InitOptions)[] = ["project", "bucket", "roleArn"];
 const FLAG: Record<string, string> = { project: "--project", bucket: "--bucket", roleArn: "--role-arn" };
-
-/** Where each model comes from: shown at the end of init, beside where its files go. */
-export const MODEL_SOURCES = {
-  sam3: {
-    title: "SAM 3",
-    from: "Hugging Face facebook/sam3 (gated: accept the licence on the model page, then `hf auth login`)",
-    files: "config.json, model.safetensors, preprocessor_config.json",
-  },
-  sam3d: {
-    title: "SAM 3D Objects",
-    from: "Hugging Face facebook/sam-3d-objects (gated: request access and accept the licence first)",
-    files: "pipeline.yaml and the checkpoints it names (sam-3d-objects' checkpoints/hf/)",
-  },
-} as const;
-
-/** Published sizes, used until the weights are in place (then the directory's real size is). */
-const DEFAULT_BYTES = { sam3: 3_450_000_000, sam3d: 12_500_000_000 };
-
-interface Resolved {
-  project: string;
-  bucket: string;
-  roleArn: string;
-  contextDir: string;
-  modelBytes: { sam3: number; sam3d: number };
-  schema?: string;
-}
-
-/** The config `gen3d init` writes: the chosen models baked into the image, async with min 0. */
-export function initialConfig(o: Resolved & InitOptions) {
-  const sam3dEnabled = o.models !== "sam3";
-  return {
-    ...(o.schema ? { $schema: o.schema } : {}),
-    project: { name: o.project },
-    aws: {
-      region: o.region ?? "us-east-1",
-      ...(o.profile ? { profile: o.profile } : {}),
-      ...(o.endpoint ? { endpoint: o.endpoint } : {}),
-      ...(o.registry ? { registry: o.registry } : {}),
-    },
-    s3: { bucket: o.bucket },
-    executionRoleArn: o.roleArn,
-    ecr: { repository: o.repository ?? o.project },
-    image: { name: o.project, version: o.imageVersion ?? "0.1.0", contextDir: o.contextDir },
-    models: [
-      {
-        name: "sam3",
-        localPath: `${o.contextDir}/models/sam3`,
-        expectedSizeBytes: o.modelBytes.sam3,
-        gpuMemoryGb: 6,
-        tasks: ["get_embedding", "segment"],
-      },
-      {
-        name: "sam3d",
-        localPath: `${o.contextDir}/models/sam3d`,
-        expectedSizeBytes: o.modelBytes.sam3d,
-        gpuMemoryGb: 32,
-        tasks: ["generate_3d"],
-        // Disabled: not required in the image, its task not tested, no GPU memory reserved.
-        ...(sam3dEnabled ? {} : { enabled: false }),
-      },
-    ],
-    instance: {
-      type: o.instanceType ?? "ml.g6e.xlarge",
-      initialCount: 1,
-      minCount: 0,
-      maxCount: 2,
-    },
-    async: { maxConcurrentInvocationsPerInstance: 1 },
-  };
-}
 
 /** The prompts init asks through; @inquirer/prompts in a terminal. */
 export interface InitPrompts {
@@ -277,30 +190,15 @@ export async function initCommand(
     printJson(io, true, { file, contextDir, scaffolded });
     return 0;
   }
-  const shown = path.relative(runtime.cwd, file) || file;
-  const lines = [
-    `${green(io, "wrote")} ${shown}: ${answers.project}, ${answers.region ?? "us-east-1"}, ${config.instance.type}, ${answers.models === "sam3" ? "SAM 3 only" : "SAM 3 + SAM 3D Objects"}`,
-    ...(scaffolded
-      ? [`${green(io, "copied")} gen3d's reference container into ./${contextDir} (no weights)`]
-      : []),
-    bold(io, "Weights go in the build context before the first build:"),
-  ];
-  for (const model of config.models) {
-    const source = MODEL_SOURCES[model.name as keyof typeof MODEL_SOURCES];
-    if ("enabled" in model && model.enabled === false) {
-      lines.push(`  ${model.name}: disabled (${source.title} is not built in)`);
-      continue;
-    }
-    const have = measured[model.name as keyof typeof measured];
-    lines.push(
-      `  ${model.localPath}/  ${source.title}: ${source.files}`,
-      `      from ${source.from}`,
-      have
-        ? `      present: ${formatBytes(have)} (expectedSizeBytes set from it)`
-        : `      missing: expectedSizeBytes is the published ~${formatBytes(model.expectedSizeBytes)}; update it once the files are in place`,
-    );
-  }
-  lines.push(`next: ${bold(io, "gen3d plan")} (what deploy would do), then ${bold(io, "gen3d deploy")}`);
-  io.stderr(`${lines.join("\n")}\n`);
+  // The closing lines are the command's result: stdout.
+  io.stdout(
+    closingLines(io, {
+      file: path.relative(runtime.cwd, file) || file,
+      config,
+      answers,
+      scaffolded,
+      measured,
+    }),
+  );
   return 0;
 }

@@ -26,6 +26,11 @@ describe("gen3d init", () => {
     expect(config.project.name).toBe("demo");
     expect(config.instance.type).toBe("ml.g6e.2xlarge");
     expect(config.models.map((m) => m.name)).toEqual(["sam3", "sam3d"]);
+    // The closing lines are the result (stdout); nothing went wrong, so stderr has nothing to say.
+    expect(runtime.out.stdout).toMatch(/^wrote gen3d\.config\.json: demo/m);
+    expect(runtime.out.stdout).toContain("facebook/sam3");
+    expect(runtime.out.stdout).toMatch(/^next: gen3d plan/m);
+    expect(runtime.out.stderr).toBe("");
 
     const again = testRuntime(dir);
     expect(await main(["init", ...INIT_FLAGS], again)).toBe(2);
