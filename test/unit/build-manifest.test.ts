@@ -123,6 +123,21 @@ describe("the pushed manifest's media type", () => {
     expect(gate.message).toContain(OCI_MANIFEST);
     expect(gate.hint).toMatch(/--provenance=false --sbom=false/);
     expect(gate.hint).toContain("--image-ids imageTag=oci-tag");
+    // AWS itself: no endpoint flag in the command.
+    expect(gate.hint).not.toContain("--endpoint-url");
+  });
+
+  it("the delete command names the local AWS endpoint when the config points AWS at one", async () => {
+    const { remote } = await gateFor("oci-tag");
+    const local = manifestMediaTypeGate(
+      { ref: "gen3d:oci-tag", ...remote },
+      "gen3d",
+      "oci-tag",
+      "http://localhost:4566",
+    );
+    expect(local.hint).toContain(
+      "`aws ecr batch-delete-image --endpoint-url http://localhost:4566 --repository-name gen3d --image-ids imageTag=oci-tag`",
+    );
   });
 
   it("refuses an index with attestations even though its amd64 image resolves", async () => {
