@@ -129,6 +129,41 @@ function observedClient(sagemaker: SageMakerClient, options: WaitOptions): Obser
   };
 }
 
+type EndpointWaiter = typeof waitUntilEndpointInService | typeof waitUntilEndpointDeleted;
+
+/**
+ * Runs an SDK endpoint waiter through the observed client. Resolves `"done"`, or `"timeout"`
+ * when the waiter's deadline passed; an interruption or an error waiting cannot cure throws;
+ * any other error is handed back for the caller to judge.
+ */
+async function runWaiter(
+  waiter: EndpointWaiter,
+  sagemaker: SageMakerClient,
+  name: string,
+  options: WaitOptions,
+): Promise<"done" | "timeout" | { error: unknown }> {
+  const observed = observedClient(sagemaker, options);
+  try {
+    await waiter(
+      {
+        client: observed.client,
+        maxWaitTime: options.maxWaitSeconds,
+        minDelay: options.minDelaySeconds,
+        maxDelay: options.maxDelaySeconds,
+        abortSignal: observed.signal,
+      },
+      { EndpointName: name },
+    );
+    return "done";
+  } catch (error) {
+    if (observed.fatal() !== undefined)
+      throw awsFailure(observed.fatal(), `DescribeEndpoint ${name}`, "sagemaker:DescribeEndpoint");
+    if (isAbort(error) || options.signal.aborted) throw new InterruptedError();
+    if ((error as Error).name === "TimeoutError") return "timeout";
+    return { error };
+  }
+}
+
 export type WaitResult = { type: "in-service" } | { type: "failed" } | { type: "timeout" } | { type: "gone" };
 
 /** Waits with `waitUntilEndpointInService`; a Failed endpoint and a timeout are results, not throws. */
@@ -137,29 +172,13 @@ export async function waitForInService(
   name: string,
   options: WaitOptions,
 ): Promise<WaitResult> {
-  const observed = observedClient(sagemaker, options);
-  try {
-    await waitUntilEndpointInService(
-      {
-        client: observed.client,
-        maxWaitTime: options.maxWaitSeconds,
-        minDelay: options.minDelaySeconds,
-        maxDelay: options.maxDelaySeconds,
-        abortSignal: observed.signal,
-      },
-      { EndpointName: name },
-    );
-    return { type: "in-service" };
-  } catch (error) {
-    if (observed.fatal() !== undefined)
-      throw awsFailure(observed.fatal(), `DescribeEndpoint ${name}`, "sagemaker:DescribeEndpoint");
-    if (isAbort(error) || options.signal.aborted) throw new InterruptedError();
-    if ((error as Error).name === "TimeoutError") return { type: "timeout" };
-    const now = await describeEndpoint(sagemaker, name, options.signal);
-    if (now === undefined) return { type: "gone" };
-    if (now.EndpointStatus === "Failed") return { type: "failed" };
-    throw awsFailure(error, `waiting for endpoint ${name}`, "sagemaker:DescribeEndpoint");
-  }
+  const result = await runWaiter(waitUntilEndpointInService, sagemaker, name, options);
+  if (result === "done") return { type: "in-service" };
+  if (result === "timeout") return { type: "timeout" };
+  const now = await describeEndpoint(sagemaker, name, options.signal);
+  if (now === undefined) return { type: "gone" };
+  if (now.EndpointStatus === "Failed") return { type: "failed" };
+  throw awsFailure(result.error, `waiting for endpoint ${name}`, "sagemaker:DescribeEndpoint");
 }
 
 export async function waitForDeleted(
@@ -167,31 +186,14 @@ export async function waitForDeleted(
   name: string,
   options: WaitOptions,
 ): Promise<void> {
-  const observed = observedClient(sagemaker, options);
-  try {
-    await waitUntilEndpointDeleted(
-      {
-        client: observed.client,
-        maxWaitTime: options.maxWaitSeconds,
-        minDelay: options.minDelaySeconds,
-        maxDelay: options.maxDelaySeconds,
-        abortSignal: observed.signal,
-      },
-      { EndpointName: name },
+  const result = await runWaiter(waitUntilEndpointDeleted, sagemaker, name, options);
+  if (result === "done") return;
+  if (result === "timeout") {
+    throw new ExternalError(
+      "ENDPOINT_DELETE_TIMEOUT",
+      `endpoint ${name} was still deleting after ${options.maxWaitSeconds} s`,
+      { hint: "Deletion continues in AWS; run the command again to keep waiting." },
     );
-  } catch (error) {
-    if (observed.fatal() !== undefined)
-      throw awsFailure(observed.fatal(), `DescribeEndpoint ${name}`, "sagemaker:DescribeEndpoint");
-    if (isAbort(error) || options.signal.aborted) throw new InterruptedError();
-    if ((error as Error).name === "TimeoutError") {
-      throw new ExternalError(
-        "ENDPOINT_DELETE_TIMEOUT",
-        `endpoint ${name} was still deleting after ${options.maxWaitSeconds} s`,
-        {
-          hint: "Deletion continues in AWS; run the command again to keep waiting.",
-        },
-      );
-    }
-    throw awsFailure(error, `waiting for endpoint ${name} to be deleted`, "sagemaker:DescribeEndpoint");
   }
+  throw awsFailure(result.error, `waiting for endpoint ${name} to be deleted`, "sagemaker:DescribeEndpoint");
 }

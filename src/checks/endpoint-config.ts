@@ -2,6 +2,7 @@ import { z } from "zod";
 import { type GateResult, gate } from "../engine/gate.js";
 import type { DesiredEndpointConfig } from "../spec/sagemaker.js";
 import { subsetDiff } from "./aws-compare.js";
+import { describedOrFailed } from "./described.js";
 
 export const describeEndpointConfigSchema = z.looseObject({
   EndpointConfigName: z.string(),
@@ -40,31 +41,15 @@ export function endpointConfigDifferences(
 }
 
 export function endpointConfigGates(desired: DesiredEndpointConfig, raw: unknown): GateResult[] {
-  if (raw === undefined) {
-    return [
-      gate(
-        "endpoint-config.exists",
-        "endpoint config exists",
-        "fail",
-        `SageMaker has no endpoint config ${desired.name}`,
-        {
-          hint: "Run phase 6: `gen3d deploy --from 6`.",
-        },
-      ),
-    ];
-  }
-  const parsed = describeEndpointConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    return [
-      gate(
-        "endpoint-config.exists",
-        "endpoint config exists",
-        "fail",
-        `unexpected DescribeEndpointConfig: ${parsed.error.message}`,
-      ),
-    ];
-  }
-  const actual = parsed.data;
+  const described = describedOrFailed(raw, describeEndpointConfigSchema, {
+    id: "endpoint-config.exists",
+    title: "endpoint config exists",
+    missing: `SageMaker has no endpoint config ${desired.name}`,
+    hint: "Run phase 6: `gen3d deploy --from 6`.",
+    call: "DescribeEndpointConfig",
+  });
+  if ("failed" in described) return described.failed;
+  const actual = described.found;
   const variant = actual.ProductionVariants[0];
   const gates: GateResult[] = [
     gate("endpoint-config.exists", "endpoint config exists", "pass", actual.EndpointConfigArn),

@@ -1,4 +1,4 @@
-import type { DescribedEndpoint } from "../adapters/sagemaker-endpoint.js";
+import type { DescribedEndpoint } from "../adapters/sagemaker.js";
 import { type GateResult, gate } from "../engine/gate.js";
 import { VARIANT_NAME } from "../spec/sagemaker.js";
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { type GateResult, gate } from "../engine/gate.js";
 import type { DesiredModel } from "../spec/sagemaker.js";
 import { subsetDiff } from "./aws-compare.js";
+import { describedOrFailed } from "./described.js";
 import type { ModelDataReport } from "./model-data.js";
 
 /** The parts of DescribeModel that gen3d reads. */
@@ -36,25 +37,15 @@ export function modelGates(
   raw: unknown,
   modelDataObjects?: ModelDataReport,
 ): GateResult[] {
-  if (raw === undefined) {
-    return [
-      gate("model.exists", "model exists", "fail", `SageMaker has no model ${desired.name}`, {
-        hint: "Run phase 5: `gen3d deploy --from 5`.",
-      }),
-    ];
-  }
-  const parsed = describeModelSchema.safeParse(raw);
-  if (!parsed.success) {
-    return [
-      gate(
-        "model.exists",
-        "model exists",
-        "fail",
-        `DescribeModel answered in an unexpected shape: ${parsed.error.message}`,
-      ),
-    ];
-  }
-  const model = parsed.data;
+  const described = describedOrFailed(raw, describeModelSchema, {
+    id: "model.exists",
+    title: "model exists",
+    missing: `SageMaker has no model ${desired.name}`,
+    hint: "Run phase 5: `gen3d deploy --from 5`.",
+    call: "DescribeModel",
+  });
+  if ("failed" in described) return described.failed;
+  const model = described.found;
   const gates: GateResult[] = [
     gate("model.exists", "model exists", "pass", model.ModelArn, { evidence: { ModelArn: model.ModelArn } }),
   ];

@@ -1,8 +1,5 @@
-import { DescribeModelCommand } from "@aws-sdk/client-sagemaker";
 import { describeAlarm, describeScalableTarget, describeScalingPolicies } from "../adapters/autoscaling.js";
-import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
-import { describeEndpoint, variantCounts } from "../adapters/sagemaker-endpoint.js";
-import { describeEndpointConfig } from "../adapters/sagemaker-endpoint-config.js";
+import { createSageMakerApi, variantCounts } from "../adapters/sagemaker.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../app/context.js";
 import { bold, dim, green, printJson, red, table, yellow } from "../engine/output.js";
 import { desiredScaling } from "../spec/autoscaling.js";
@@ -32,31 +29,21 @@ const NONE = "—";
 /** STATE.json side by side with what AWS reports now; a row drifts when they disagree. */
 export async function liveStatus(ctx: AppContext): Promise<LiveStatus> {
   const a = ctx.state.state.artifacts;
-  const sagemaker = await ctx.aws.sagemaker();
+  const sagemaker = createSageMakerApi(ctx);
   const rows: LiveRow[] = [];
   const recordedOrNone = (v: unknown) => (typeof v === "string" && v !== "" ? v : NONE);
 
   // Model
   if (a.modelName) {
-    let actual = "missing";
-    let note: string | undefined;
-    try {
-      const model = await sagemaker.send(new DescribeModelCommand({ ModelName: a.modelName }), {
-        abortSignal: ctx.signal,
-      });
-      actual = model.ModelName ?? a.modelName;
-      if (a.imageUri && model.PrimaryContainer?.Image !== a.imageUri) {
-        note = `image ${model.PrimaryContainer?.Image} ≠ recorded ${a.imageUri}`;
-      }
-    } catch (error) {
-      if (!isNotFound(error))
-        throw awsFailure(error, `DescribeModel ${a.modelName}`, "sagemaker:DescribeModel");
-    }
+    const model = await sagemaker.describeModel(a.modelName);
+    const image = model?.PrimaryContainer?.Image;
+    const note =
+      model && a.imageUri && image !== a.imageUri ? `image ${image} ≠ recorded ${a.imageUri}` : undefined;
     rows.push({
       resource: "model",
       recorded: a.modelName,
-      actual,
-      drift: actual === "missing" || note !== undefined,
+      actual: model ? (model.ModelName ?? a.modelName) : "missing",
+      drift: model === undefined || note !== undefined,
       ...(note ? { note } : {}),
     });
   } else {
@@ -65,7 +52,7 @@ export async function liveStatus(ctx: AppContext): Promise<LiveStatus> {
 
   // Endpoint config
   if (a.endpointConfigName) {
-    const found = await describeEndpointConfig(sagemaker, a.endpointConfigName, ctx.signal);
+    const found = await sagemaker.describeEndpointConfig(a.endpointConfigName);
     rows.push({
       resource: "endpoint config",
       recorded: a.endpointConfigName,
@@ -78,7 +65,7 @@ export async function liveStatus(ctx: AppContext): Promise<LiveStatus> {
 
   // Endpoint: exists, status, which config, instance count
   const endpointName = a.endpointName ?? endpointNameFor(ctx.config);
-  const endpoint = await describeEndpoint(sagemaker, endpointName, ctx.signal);
+  const endpoint = await sagemaker.describeEndpoint(endpointName);
   if (endpoint === undefined) {
     rows.push({
       resource: "endpoint",

@@ -1,39 +1,54 @@
-import { CreateModelCommand, DescribeModelCommand, type SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { z } from "zod";
-import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
-import { listAllObjects } from "../adapters/s3-listing.js";
+import { createS3 } from "../adapters/s3.js";
+import { createSageMakerApi, type SageMakerApi } from "../adapters/sagemaker.js";
 import { type ModelDataReport, modelDataReport } from "../checks/model-data.js";
-import { compared, gone } from "../checks/reality.js";
 import { describeModelSchema, modelDifferences, modelGates } from "../checks/sagemaker-model.js";
 import { awsCli } from "../config/aws-cli.js";
 import { ExternalError, GateFailedError } from "../engine/errors.js";
-import { desiredModel, inputsOrPending, modelDataPrefix, SAGEMAKER_MODEL_DIR } from "../spec/sagemaker.js";
-import { definePhase } from "./contract.js";
-import type { Phase, PhaseContext } from "./phase.js";
+import {
+  type DesiredModel,
+  desiredModel,
+  inputsOrPending,
+  modelDataPrefix,
+  SAGEMAKER_MODEL_DIR,
+} from "../spec/sagemaker.js";
+import { acceptExisting, contentNamedReality, withCreated } from "./content-named.js";
+import { type ContractContext, definePhase } from "./contract.js";
+import type { Phase, PhaseContext, Removal } from "./phase.js";
+import { namesToRemove, removeEach } from "./teardown.js";
 
 export type ModelOutcome = { type: "created" | "adopted" | "unchanged"; modelName: string; modelArn: string };
 
-async function describeModel(
-  sagemaker: SageMakerClient,
-  name: string,
-  signal: AbortSignal,
-): Promise<unknown> {
-  try {
-    return await sagemaker.send(new DescribeModelCommand({ ModelName: name }), { abortSignal: signal });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw awsFailure(error, `DescribeModel ${name}`, "sagemaker:DescribeModel");
-  }
+/** Phase 4's pushed image, pinned by digest. */
+const needs = { imageUri: z.string().min(1), imageDigest: z.string().min(1) };
+type ModelContext = ContractContext<typeof needs>;
+
+function desiredModelFor(ctx: ModelContext): DesiredModel {
+  const { imageUri, imageDigest } = ctx.upstream;
+  return desiredModel({ config: ctx.config, imageUri, imageDigest });
 }
 
 /** Every object under the S3 model data prefix (all pages), and what SageMaker would refuse in it. */
-async function inspectModelData(ctx: PhaseContext): Promise<ModelDataReport | undefined> {
-  const desired = desiredModel(ctx);
+async function inspectModelData(
+  ctx: PhaseContext,
+  desired: DesiredModel,
+): Promise<ModelDataReport | undefined> {
   if (desired.input.PrimaryContainer?.Environment?.GEN3D_MODEL_DIR !== SAGEMAKER_MODEL_DIR) return undefined;
   const prefix = modelDataPrefix(ctx.config);
   const key = prefix.slice(`s3://${ctx.config.s3.bucket}/`.length);
-  const objects = await listAllObjects(await ctx.aws.s3(), ctx.config.s3.bucket, key, ctx.signal);
+  const objects = await createS3(ctx).listObjects(ctx.config.s3.bucket, key);
   return modelDataReport(prefix, key, objects);
+}
+
+/** Removes every model gen3d created (artifacts.createdModels and modelName); a missing one is already gone. */
+export async function removeModels(
+  ctx: Pick<PhaseContext, "state">,
+  sagemaker: Pick<SageMakerApi, "deleteModel">,
+): Promise<Removal[]> {
+  const a = ctx.state.state.artifacts;
+  return removeEach("model", namesToRemove(a.createdModels, a.modelName), (name) =>
+    sagemaker.deleteModel(name),
+  );
 }
 
 /** Phase 5: the SageMaker model, image pinned by digest, named by content. */
@@ -41,63 +56,65 @@ export const modelPhase: Phase = definePhase({
   id: 5,
   name: "model",
   title: "Create the SageMaker model",
+  needs,
   produces: z.object({ modelName: z.string().min(1), createdModels: z.array(z.string()) }),
 
   async inputs(ctx) {
-    return inputsOrPending(() => ({ model: desiredModel(ctx).input, region: ctx.aws.region }));
+    return inputsOrPending(() => ({ model: desiredModelFor(ctx).input, region: ctx.aws.region }));
   },
 
   async run(ctx) {
-    const desired = desiredModel(ctx);
-    const sagemaker = await ctx.aws.sagemaker();
-    const outcome = await ensureModel(ctx, sagemaker);
-    const created = new Set(ctx.state.state.artifacts.createdModels ?? []);
-    created.add(desired.name);
-    const artifacts = { modelName: desired.name, createdModels: [...created] };
+    const desired = desiredModelFor(ctx);
+    const outcome = await ensureModel(ctx, createSageMakerApi(ctx), desired);
+    const artifacts = {
+      modelName: desired.name,
+      createdModels: withCreated(ctx.state.state.artifacts.createdModels, desired.name),
+    };
     await ctx.state.setArtifacts(artifacts);
     return { outcome: outcome.type, artifacts, evidence: { outcome } };
   },
 
   async verify(ctx) {
-    const desired = desiredModel(ctx);
-    const sagemaker = await ctx.aws.sagemaker();
-    const raw = await describeModel(sagemaker, desired.name, ctx.signal);
-    return modelGates(desired, raw, raw === undefined ? undefined : await inspectModelData(ctx));
+    const desired = desiredModelFor(ctx);
+    const raw = await createSageMakerApi(ctx).describeModel(desired.name);
+    return modelGates(desired, raw, raw === undefined ? undefined : await inspectModelData(ctx, desired));
   },
 
   /** DescribeModel: the model still exists and matches what gen3d created. */
   async reality(ctx) {
-    const desired = desiredModel(ctx);
-    const raw = await describeModel(await ctx.aws.sagemaker(), desired.name, ctx.signal);
-    if (raw === undefined) return gone(`model ${desired.name} no longer exists`);
-    const parsed = describeModelSchema.safeParse(raw);
-    const differences = parsed.success ? modelDifferences(desired, parsed.data) : ["(root): unreadable"];
-    return compared(`model ${desired.name}`, differences, `model ${desired.name} exists`);
+    const desired = desiredModelFor(ctx);
+    const raw = await createSageMakerApi(ctx).describeModel(desired.name);
+    const what = { kind: "model", name: desired.name, label: `model ${desired.name}` };
+    return contentNamedReality(what, raw, describeModelSchema, (actual) => modelDifferences(desired, actual));
+  },
+
+  async teardown(ctx) {
+    return removeModels(ctx, createSageMakerApi(ctx));
   },
 });
 
-async function ensureModel(ctx: PhaseContext, sagemaker: SageMakerClient): Promise<ModelOutcome> {
-  const desired = desiredModel(ctx);
-  const existing = await describeModel(sagemaker, desired.name, ctx.signal);
+async function ensureModel(
+  ctx: PhaseContext,
+  sagemaker: SageMakerApi,
+  desired: DesiredModel,
+): Promise<ModelOutcome> {
+  const existing = await sagemaker.describeModel(desired.name);
   if (existing !== undefined) {
     const actual = describeModelSchema.parse(existing);
-    const differences = modelDifferences(desired, actual);
-    if (differences.length > 0) {
-      // The name carries a hash of the settings, so this is someone else's model under our name.
-      throw new ExternalError(
-        "MODEL_CONFLICT",
-        `model ${desired.name} exists but differs from what gen3d derives`,
-        {
-          details: differences.map((d) => `• ${d}`),
-          hint: `Delete it (\`${awsCli(ctx.config, `sagemaker delete-model --model-name ${desired.name}`)}\`) and run \`gen3d resume\`.`,
-        },
-      );
-    }
-    const recorded = ctx.state.state.artifacts.createdModels?.includes(desired.name) ?? false;
-    ctx.progress(`model ${desired.name} already exists and matches`);
-    return { type: recorded ? "unchanged" : "adopted", modelName: desired.name, modelArn: actual.ModelArn };
+    const type = acceptExisting(
+      ctx,
+      {
+        kind: "model",
+        name: desired.name,
+        deleteCommand: `sagemaker delete-model --model-name ${desired.name}`,
+        conflictCode: "MODEL_CONFLICT",
+      },
+      modelDifferences(desired, actual),
+      ctx.state.state.artifacts.createdModels,
+    );
+    return { type, modelName: desired.name, modelArn: actual.ModelArn };
   }
-  const data = await inspectModelData(ctx);
+  const data = await inspectModelData(ctx, desired);
   if (data && data.count === 0) {
     throw new ExternalError("MODEL_DATA_MISSING", `no model data under ${data.prefix}`, {
       hint: 'Upload the weights there uncompressed (SageMaker copies the prefix to /opt/ml/model), or use packaging "image".',
@@ -118,14 +135,6 @@ async function ensureModel(ctx: PhaseContext, sagemaker: SageMakerClient): Promi
     );
   }
   ctx.progress(`creating model ${desired.name}`);
-  try {
-    const created = await sagemaker.send(new CreateModelCommand(desired.input), { abortSignal: ctx.signal });
-    return { type: "created", modelName: desired.name, modelArn: created.ModelArn ?? "" };
-  } catch (error) {
-    throw awsFailure(
-      error,
-      `CreateModel ${desired.name}`,
-      "sagemaker:CreateModel (and iam:PassRole on the execution role)",
-    );
-  }
+  const { modelArn } = await sagemaker.createModel(desired.input);
+  return { type: "created", modelName: desired.name, modelArn };
 }

@@ -19,6 +19,8 @@ import { endpointConfigPhase } from "../../src/phases/06-endpoint-config.js";
 import { createDeployPhase } from "../../src/phases/07-deploy.js";
 import { autoscalingPhase } from "../../src/phases/08-autoscaling.js";
 import { createScaleToZeroPhase } from "../../src/phases/10-scale-to-zero.js";
+import { allPhases } from "../../src/phases/index.js";
+import { PhaseRunner } from "../../src/phases/runner.js";
 import { useMoto } from "../support/use-moto.js";
 import { createTestContext, DIGEST, runThrough, type TestContext, testConfig } from "./support/context.js";
 
@@ -581,8 +583,11 @@ describe("deploy failures and crashes", () => {
 
   it("phase 5 names the missing upstream phase", async () => {
     const ctx = await createTestContext({ endpoint: moto.endpoint, upstream: false });
-    await expect(runThrough(ctx, [modelPhase])).rejects.toMatchObject({ code: "UPSTREAM_MISSING" });
-    expect(ctx.state.phase(5).error?.message).toMatch(/phase 4 \(push\)/);
+    // The runner knows the whole pipeline (as `gen3d deploy` does), so it names the phase that records imageUri.
+    const runner = new PhaseRunner(ctx, allPhases(), {});
+    const handle = { start: () => {}, skip: () => {}, setOutput: () => {} };
+    await expect(runner.runPhase(modelPhase, handle)).rejects.toMatchObject({ code: "UPSTREAM_MISSING" });
+    expect(ctx.state.phase(5).error?.message).toMatch(/phase 5 needs imageUri: .*phase 4 \(push\)/);
     const sagemaker = await ctx.aws.sagemaker();
     expect((await sagemaker.send(new ListModelsCommand({}))).Models).toEqual([]);
     expect((await sagemaker.send(new ListEndpointConfigsCommand({}))).EndpointConfigs).toEqual([]);

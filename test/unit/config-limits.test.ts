@@ -95,12 +95,8 @@ describe("the spec refuses what slipped past the config (defence in depth)", () 
     const { desiredModel } = await import("../../src/spec/sagemaker.js");
     const config = parseConfig(validConfig(), "x");
     (config.localTest.environment as Record<string, string>)["BAD-KEY"] = "1";
-    const state = {
-      state: {
-        artifacts: { imageUri: `r@sha256:${"a".repeat(64)}`, imageDigest: `sha256:${"a".repeat(64)}` },
-      },
-    };
-    expect(() => desiredModel({ config, state } as never)).toThrow(
+    const image = { imageUri: `r@sha256:${"a".repeat(64)}`, imageDigest: `sha256:${"a".repeat(64)}` };
+    expect(() => desiredModel({ config, ...image })).toThrow(
       expect.objectContaining({
         code: "SAGEMAKER_LIMITS",
         details: [
