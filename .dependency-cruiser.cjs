@@ -6,8 +6,8 @@ const layers = ["cli", "commands", "app", "phases", "checks", "adapters", "loade
 const paths = {
   cli: "^src/cli\\.ts$",
   // The config loader applies cross-field rules that use the SageMaker spec; the schema sits low.
-  loader: "^src/config/load\\.ts$",
-  config: "^src/config/(?!load\\.ts$)",
+  loader: "^src/config/load(-rules|-warnings)?\\.ts$",
+  config: "^src/config/(?!load(-rules|-warnings)?\\.ts$)",
 };
 const dir = (layer) => paths[layer] ?? `^src/${layer}/`;
 

@@ -1,8 +1,7 @@
-import { assertSagemakerRegion } from "../catalog/regions.js";
-import { loadConfig } from "../config/load.js";
+import { type LoadedConfig, loadConfig } from "../config/load.js";
 import { UserError } from "../engine/errors.js";
 import { acquireStateLock, type StateLock } from "../engine/lock.js";
-import type { Io } from "../engine/output.js";
+import { type Io, yellow } from "../engine/output.js";
 import { StateStore } from "../engine/state.js";
 import type { PhaseContext, Prompter } from "../phases/phase.js";
 import { configPath, type GlobalOptions, ioFor, type Runtime, statePath, systemClock } from "./runtime.js";
@@ -25,6 +24,21 @@ function prompter(io: Io, signal: AbortSignal): Prompter {
   };
 }
 
+/**
+ * Loads the config (every problem at once, the region included, before any network call) and
+ * reports its warnings once: on stderr (`warning: path: message`, the fix indented below it) and
+ * in the command's JSON document, through `io`.
+ */
+export async function loadConfigFor(globals: GlobalOptions, runtime: Runtime, io: Io): Promise<LoadedConfig> {
+  const loaded = await loadConfig(configPath(globals, runtime));
+  io.warnings = loaded.warnings;
+  for (const warning of loaded.warnings) {
+    io.stderr(`${yellow(io, "warning")}: ${warning.path}: ${warning.message}\n`);
+    if (warning.hint) io.stderr(`  ${warning.hint}\n`);
+  }
+  return loaded;
+}
+
 export type AppContext = Omit<PhaseContext, "progress">;
 
 export interface OpenedContext {
@@ -42,9 +56,7 @@ export async function openContext(
   options: { lock?: string } = {},
 ): Promise<OpenedContext> {
   const io = ioFor(globals, runtime);
-  const loaded = await loadConfig(configPath(globals, runtime));
-  // Before any network call: a mistyped region would otherwise end as a DNS failure.
-  assertSagemakerRegion(loaded.config.aws.region);
+  const loaded = await loadConfigFor(globals, runtime, io);
   const stateFile = statePath(globals, runtime, loaded);
   let lock: StateLock | undefined;
   const compromised = new AbortController();

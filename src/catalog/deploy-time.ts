@@ -32,3 +32,9 @@ export function typicalDeployLine(config: Gen3dConfig): string {
   const { minSeconds, maxSeconds } = typicalDeployRange(config);
   return `typical for ${instanceFamily(config.instance.type)}: ${formatDuration(minSeconds)}–${formatDuration(maxSeconds)}`;
 }
+
+/** "6–14 min": the typical range in whole minutes (the low end rounded down, the high end up). */
+export function typicalDeployMinutes(config: Gen3dConfig): string {
+  const { minSeconds, maxSeconds } = typicalDeployRange(config);
+  return `${Math.floor(minSeconds / 60)}–${Math.ceil(maxSeconds / 60)} min`;
+}

@@ -1,7 +1,6 @@
-import { configPath, type GlobalOptions, ioFor, type Runtime } from "../app/context.js";
+import { type GlobalOptions, ioFor, loadConfigFor, type Runtime } from "../app/context.js";
 import { assertSagemakerRegion } from "../catalog/regions.js";
 import { type CostOverrides, costLines, estimateCost } from "../checks/cost.js";
-import { loadConfig } from "../config/load.js";
 import { UserError } from "../engine/errors.js";
 import { printJson } from "../engine/output.js";
 
@@ -16,7 +15,7 @@ export async function costCommand(
 ): Promise<number> {
   const io = ioFor(globals, runtime);
   if (options.region !== undefined) assertSagemakerRegion(options.region, "--region");
-  const { config } = await loadConfig(configPath(globals, runtime));
+  const { config } = await loadConfigFor(globals, runtime, io);
   if (options.region === undefined) assertSagemakerRegion(config.aws.region);
   const estimate = estimateCost(config, options);
   if (!estimate) {

@@ -1,12 +1,15 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import type { z } from "zod";
 import { UserError } from "../engine/errors.js";
-import { containerEnvironment, endpointNameFor, projectTags } from "../spec/sagemaker.js";
-import { credentialProblems } from "./credential-values.js";
 import { formatIssues, formatPath, printable } from "./format-issues.js";
 import { findJsonSyntaxError } from "./json-syntax.js";
-import { environmentMapProblems, resourceNameProblems, tagProblems } from "./sagemaker-limits.js";
+import { crossFieldProblems, regionProblems } from "./load-rules.js";
+import { type ConfigWarning, configWarnings } from "./load-warnings.js";
 import { configSchema, type Gen3dConfig } from "./schema.js";
+
+export { CONTAINER_DEFAULT_MAX_CONCURRENCY, crossFieldProblems } from "./load-rules.js";
+export type { ConfigWarning } from "./load-warnings.js";
 
 export interface LoadedConfig {
   config: Gen3dConfig;
@@ -16,123 +19,10 @@ export interface LoadedConfig {
   baseDir: string;
   /** The file's raw text, for fingerprints. */
   raw: string;
+  /** Legal but unwise settings: printed once when a command loads the config, and in --json. */
+  warnings: ConfigWarning[];
 }
 
-/** Rules that span fields, checked after the schema passed. */
-/** The container admits this many invocations at once unless GEN3D_MAX_CONCURRENCY says otherwise. */
-export const CONTAINER_DEFAULT_MAX_CONCURRENCY = 32;
-
-/**
- * SageMaker sends up to MaxConcurrentInvocationsPerInstance requests to an instance at once; the
- * container answers 503 to any beyond its admission limit (GEN3D_MAX_CONCURRENCY, 1–256), so
- * a setting above that limit would fail requests under load.
- */
-function concurrencyProblems(config: Gen3dConfig): string[] {
-  const raw = config.localTest.environment.GEN3D_MAX_CONCURRENCY;
-  let limit = CONTAINER_DEFAULT_MAX_CONCURRENCY;
-  if (raw !== undefined) {
-    limit = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || limit < 1 || limit > 256) {
-      return [`localTest.environment.GEN3D_MAX_CONCURRENCY: "${raw}" is not a whole number from 1 to 256`];
-    }
-  }
-  const wanted = config.async.maxConcurrentInvocationsPerInstance;
-  if (wanted > limit) {
-    return [
-      `async.maxConcurrentInvocationsPerInstance: ${wanted} is above what the container admits at once (${limit}${raw === undefined ? ", its default" : ", localTest.environment.GEN3D_MAX_CONCURRENCY"}); lower it, or raise GEN3D_MAX_CONCURRENCY in localTest.environment (at most 256)`,
-    ];
-  }
-  return [];
-}
-
-export function crossFieldProblems(config: Gen3dConfig): string[] {
-  const problems: string[] = [];
-  const { instance } = config;
-  if (instance.minCount > instance.maxCount) {
-    problems.push(
-      `instance.minCount: ${instance.minCount} is above instance.maxCount (${instance.maxCount})`,
-    );
-  }
-  if (instance.initialCount > instance.maxCount) {
-    problems.push(
-      `instance.initialCount: ${instance.initialCount} is above instance.maxCount (${instance.maxCount})`,
-    );
-  }
-  problems.push(...concurrencyProblems(config));
-  problems.push(...credentialProblems(config));
-  const seen = new Set<string>();
-  config.models.forEach((model, index) => {
-    if (seen.has(model.name)) problems.push(`models[${index}].name: "${model.name}" is listed twice`);
-    seen.add(model.name);
-  });
-  if (!config.models.some((m) => m.enabled)) {
-    problems.push("models: every model is disabled; enable at least one");
-  } else if (!config.models.some((m) => m.enabled && m.tasks.length > 0)) {
-    problems.push(
-      "models[].tasks: no enabled model lists a task, so nothing would be smoke-tested; name them (get_embedding, segment, generate_3d)",
-    );
-  }
-  if (config.aws.registry && !config.aws.endpoint) {
-    problems.push("aws.registry: only meaningful with aws.endpoint (a local emulator); remove it to use ECR");
-  }
-  const prefixes = config.s3.prefixes;
-  const names = Object.entries(prefixes);
-  for (const [a, pa] of names) {
-    for (const [b, pb] of names) {
-      if (a < b && pa !== "" && pa === pb)
-        problems.push(`s3.prefixes.${b}: same as s3.prefixes.${a} ("${pa}")`);
-    }
-  }
-  problems.push(...sagemakerLimitProblems(config));
-  if (config.models.some((m) => m.enabled && m.packaging === "s3")) {
-    // SageMaker copies everything under the models prefix to /opt/ml/model.
-    if (prefixes.models === "") {
-      problems.push(
-        's3.prefixes.models: empty with packaging "s3": SageMaker would copy the whole bucket (async outputs included) to /opt/ml/model; set a prefix that holds only the weights, e.g. "gen3d/models"',
-      );
-    } else {
-      for (const [name, other] of names) {
-        if (name !== "models" && other.startsWith(`${prefixes.models}/`))
-          problems.push(
-            `s3.prefixes.${name}: "${other}" is inside s3.prefixes.models ("${prefixes.models}"), so SageMaker would copy it to /opt/ml/model with the weights; move one of them`,
-          );
-      }
-    }
-  }
-  return problems;
-}
-
-/**
- * What CreateModel / CreateEndpointConfig / CreateEndpoint would refuse, from the config alone:
- * the whole container Environment (gen3d's GEN3D_* entries plus localTest.environment) and the
- * names and tags derived from project.name.
- */
-function sagemakerLimitProblems(config: Gen3dConfig): string[] {
-  const problems: string[] = [];
-  let environment: Record<string, string> | undefined;
-  try {
-    environment = containerEnvironment(config);
-  } catch {
-    // Mixed packaging: phase 5 names that; the limits below still apply to what we can derive.
-  }
-  if (environment) {
-    // Each key and value is the schema's to check; here the whole map as SageMaker receives it.
-    problems.push(...environmentMapProblems(environment, "localTest.environment"));
-  }
-  const project = config.project.name;
-  // The longest names gen3d derives: PROJECT-<8 hex>-<8 hex> (model), PROJECT-cfg-<12 hex>, PROJECT-async.
-  for (const [kind, name] of [
-    ["model", `${project}-00000000-00000000`],
-    ["endpoint config", `${project}-cfg-000000000000`],
-    ["endpoint", endpointNameFor(config)],
-  ] as const) {
-    for (const problem of resourceNameProblems(kind, name)) problems.push(`project.name: ${problem}`);
-  }
-  for (const problem of tagProblems(projectTags(config))) problems.push(`project.name: ${problem}`);
-  return problems;
-}
-
-/** Validates an already-parsed JSON value; throws one UserError listing every problem. */
 /** Deeper than any gen3d config needs (smoke-test payloads included); JSON nested past it is a mistake. */
 export const MAX_CONFIG_DEPTH = 32;
 
@@ -160,7 +50,37 @@ function invalid(file: string, lines: readonly string[], hint?: string): UserErr
   });
 }
 
-/** Validates an already-parsed JSON value; throws one UserError listing every problem. */
+/**
+ * A config whose only schema problems are unknown keys, without them: the cross-field rules can
+ * still judge the rest. Undefined when other problems leave nothing sound to judge.
+ */
+function withoutUnknownKeys(value: unknown, issues: readonly z.core.$ZodIssue[]) {
+  if (!issues.every((i) => i.code === "unrecognized_keys")) return undefined;
+  const copy = structuredClone(value) as Record<PropertyKey, unknown>;
+  for (const issue of issues) {
+    const parent = issue.path.reduce<unknown>(
+      (node, key) => (node as Record<PropertyKey, unknown>)?.[key],
+      copy,
+    );
+    for (const key of issue.keys) delete (parent as Record<string, unknown>)[key];
+  }
+  const again = configSchema.safeParse(copy);
+  // A typo inside `instance` leaves that object to its defaults: judge only the objects without one.
+  const touched = issues.filter((i) => i.path.length > 0).map((i) => formatPath(i.path));
+  return again.success ? { config: again.data, touched } : undefined;
+}
+
+/** The region, when the schema found nothing wrong with its shape: whether SageMaker runs there. */
+function regionOf(value: unknown, issues: readonly z.core.$ZodIssue[]): string | undefined {
+  if (issues.some((i) => formatPath(i.path) === "aws.region")) return undefined;
+  const region = (value as { aws?: { region?: unknown } } | null)?.aws?.region;
+  return typeof region === "string" ? region : undefined;
+}
+
+/**
+ * Validates an already-parsed JSON value: the schema, the region and the cross-field rules, all
+ * reported at once in one UserError (a mistyped key never hides a bad region or a rule).
+ */
 export function parseConfig(value: unknown, file: string): Gen3dConfig {
   const deep = tooDeep(value, MAX_CONFIG_DEPTH);
   if (deep) {
@@ -169,15 +89,23 @@ export function parseConfig(value: unknown, file: string): Gen3dConfig {
     ]);
   }
   const result = configSchema.safeParse(value);
-  if (!result.success) {
+  const issues = result.success ? [] : result.error.issues;
+  const region = regionOf(value, issues);
+  const problems = [...formatIssues(configSchema, issues), ...(region ? regionProblems(region) : [])];
+  const judged = result.success ? { config: result.data, touched: [] } : withoutUnknownKeys(value, issues);
+  if (judged) {
+    const inTouched = (line: string) => judged.touched.some((t) => line.startsWith(`${t}.`));
+    problems.push(...crossFieldProblems(judged.config).filter((line) => !inTouched(line)));
+  }
+  if (problems.length > 0 || !result.success) {
     throw invalid(
       file,
-      formatIssues(configSchema, result.error.issues),
-      "Fix the keys above; `schema/gen3d.config.schema.json` gives your editor completion and checks.",
+      problems,
+      issues.length > 0
+        ? "Fix the keys above; `schema/gen3d.config.schema.json` gives your editor completion and checks."
+        : undefined,
     );
   }
-  const problems = crossFieldProblems(result.data);
-  if (problems.length > 0) throw invalid(file, problems);
   return result.data;
 }
 
@@ -222,6 +150,6 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
       hint: "Run `gen3d init` to write one, or pass --config PATH.",
     });
   }
-  const value = parseConfigText(raw, absolute);
-  return { config: parseConfig(value, absolute), file: absolute, baseDir: path.dirname(absolute), raw };
+  const config = parseConfig(parseConfigText(raw, absolute), absolute);
+  return { config, file: absolute, baseDir: path.dirname(absolute), raw, warnings: configWarnings(config) };
 }

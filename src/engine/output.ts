@@ -19,6 +19,15 @@ export interface Io {
   assumeYes: boolean;
   /** The command being run (`deploy`, `status`), named in every JSON document. */
   command: string;
+  /** The loaded config's warnings (legal but unwise settings), carried in the JSON document. */
+  warnings?: readonly JsonWarning[];
+}
+
+/** A config warning as the JSON envelope carries it. */
+export interface JsonWarning {
+  path: string;
+  message: string;
+  hint?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -106,15 +115,25 @@ export interface Envelope {
   version: string;
 }
 
-/** One JSON document for `--json`: `{ ok, command, version, ...payload }`. */
-export function jsonDocument(command: string, ok: boolean, payload: Record<string, unknown>): string {
+/** One JSON document for `--json`: `{ ok, command, version, [warnings], ...payload }`. */
+export function jsonDocument(
+  command: string,
+  ok: boolean,
+  payload: Record<string, unknown>,
+  warnings: readonly JsonWarning[] = [],
+): string {
   const envelope: Envelope = { ok, command, version: VERSION };
-  return `${JSON.stringify({ ...envelope, ...payload }, null, 2)}\n`;
+  const warned = warnings.length > 0 ? { warnings } : {};
+  return `${JSON.stringify({ ...envelope, ...warned, ...payload }, null, 2)}\n`;
 }
 
 /** Writes the command's result as one JSON document on stdout. */
-export function printJson(io: Pick<Io, "stdout" | "command">, ok: boolean, payload: Record<string, unknown>) {
-  io.stdout(jsonDocument(io.command, ok, payload));
+export function printJson(
+  io: Pick<Io, "stdout" | "command" | "warnings">,
+  ok: boolean,
+  payload: Record<string, unknown>,
+) {
+  io.stdout(jsonDocument(io.command, ok, payload, io.warnings));
 }
 
 /** `logs -f --json`: one compact document a line (the stream has no end to wait for). */

@@ -84,6 +84,14 @@ describe("one JSON contract: every command's --json matches schema/gen3d-output.
     expect(deploy.code).toBe(1);
     const doc = expectContract(deploy.stdout, "run") as { phases: { status: string; error?: unknown }[] };
     expect(doc).toMatchObject({ ok: false, command: "deploy", status: "failed" });
+    // An emulator endpoint without a registry is legal but stops phase 4: a warning, in the envelope.
+    expect(Object.keys(doc).slice(0, 4)).toEqual(["ok", "command", "version", "warnings"]);
+    expect(doc).toMatchObject({
+      warnings: [
+        { path: "aws.registry", message: expect.stringContaining("phase 4"), hint: expect.any(String) },
+      ],
+    });
+    expect(deploy.stderr.match(/^warning: aws\.registry: /gm)).toHaveLength(1);
     expect(doc.phases[0]).toMatchObject({ id: 1, status: "failed", reason: "never-run" });
     // Progress goes to stderr in every mode: the same plain lines as without a terminal.
     expect(deploy.stderr).toContain("phase 1 preflight: started — never run\n");
@@ -102,6 +110,15 @@ describe("one JSON contract: every command's --json matches schema/gen3d-output.
       status: "failed",
       reason: "gates-failed",
     });
+  });
+
+  it("a config warning's shape is checked by the published schema", () => {
+    const error = { code: "LOCKED", message: "m", details: [], exitCode: 2 };
+    const warned = (warnings: unknown) =>
+      JSON.stringify({ ok: false, command: "plan", version, warnings, error });
+    const good = [{ path: "timeouts.deploySeconds", message: "m", hint: "h" }];
+    expect(expectContract(warned(good), "errorDocument")).toMatchObject({ warnings: good });
+    expect(() => expectContract(warned([{ message: "no path" }]), "errorDocument")).toThrow();
   });
 
   it("usage errors, a missing config and an unknown region under --json print one JSON error document", async () => {
@@ -129,9 +146,12 @@ describe("one JSON contract: every command's --json matches schema/gen3d-output.
     );
     const region = await json(dir, ["plan"]);
     expect(region.code).toBe(2);
-    const error = expectContract(region.stdout, "errorDocument").error as { code: string; hint: string };
-    expect(error.code).toBe("REGION_UNKNOWN");
-    expect(error.hint).toContain("us-east-1");
+    // The region is one of the config's problems, listed with the others (here the only one).
+    const error = expectContract(region.stdout, "errorDocument").error as { code: string; details: string[] };
+    expect(error.code).toBe("CONFIG_INVALID");
+    expect(error.details).toEqual([
+      '• aws.region: SageMaker does not run in "us-esat-1"; did you mean us-east-1?',
+    ]);
     expect(region.stderr).not.toMatch(/ENOTFOUND|gen3d resume/);
   });
 });

@@ -44,7 +44,7 @@ export async function createTestContext(
   const clock = options.clock ?? fakeClock();
   return {
     output,
-    loaded: { config, file, baseDir: dir, raw: JSON.stringify(raw) },
+    loaded: { config, file, baseDir: dir, raw: JSON.stringify(raw), warnings: [] },
     config,
     io,
     state: await StateStore.open(path.join(dir, "STATE.json"), config.project.name, () => clock.now()),

@@ -9,7 +9,7 @@ import { makeProject, validConfig } from "../support/project.js";
 async function tagOf(dir: string) {
   const file = path.join(dir, "gen3d.config.json");
   const config = parseConfig(validConfig(), file);
-  return (await buildTarget({ config, loaded: { config, file, baseDir: dir, raw: "" } })).tag;
+  return (await buildTarget({ config, loaded: { config, file, baseDir: dir, raw: "", warnings: [] } })).tag;
 }
 
 describe("build-context hash and .dockerignore (issue 11 item 5)", () => {

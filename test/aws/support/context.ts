@@ -203,7 +203,13 @@ export async function createTestContext(options: ContextOptions): Promise<TestCo
     isTTY: false,
   });
   return {
-    loaded: { config, file: path.join(dir, "gen3d.config.json"), baseDir: dir, raw: JSON.stringify(config) },
+    loaded: {
+      config,
+      file: path.join(dir, "gen3d.config.json"),
+      baseDir: dir,
+      raw: JSON.stringify(config),
+      warnings: [],
+    },
     config,
     io,
     state,
