@@ -4,6 +4,7 @@ import type { AppContext } from "../app/context.js";
 import { pngSize } from "../checks/artifacts.js";
 import { imageSize } from "../checks/image-size.js";
 import { tasksUnderTest } from "../checks/task-results.js";
+import { didYouMean } from "../config/format-issues.js";
 import { TASK_NAMES, type TaskName } from "../config/schema.js";
 import { UserError } from "../engine/errors.js";
 import type { InvokeOptions } from "./invoke-options.js";
@@ -55,7 +56,11 @@ export async function parseInvokeRequest(
     });
   }
   if (!(TASK_NAMES as readonly string[]).includes(options.task)) {
-    throw new UserError("BAD_FLAG", `--task ${options.task}: expected one of ${TASK_NAMES.join(", ")}`);
+    const guess = didYouMean(options.task, TASK_NAMES);
+    throw new UserError(
+      "BAD_FLAG",
+      `--task ${options.task}: ${guess ? `did you mean ${guess}? ` : ""}expected one of ${TASK_NAMES.join(", ")}`,
+    );
   }
   const task = options.task as TaskName;
   if (!tasksUnderTest(ctx.config).includes(task)) {

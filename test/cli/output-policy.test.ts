@@ -297,3 +297,14 @@ describe("timestamps read as relative times without --verbose", () => {
     expect(renderLiveStatus(verbose, status)).toContain("live in us-east-1 at 2026-12-02T06:00:00.000Z");
   });
 });
+
+describe("a mistyped task", () => {
+  it("gen3d invoke --task segmnt says did you mean segment, and lists the tasks", async () => {
+    const dir = await makeProject({ config: validConfig() });
+    const runtime = testRuntime(dir);
+    expect(await main(["invoke", "--task", "segmnt", "--image", "photo.png"], runtime)).toBe(2);
+    expect(runtime.out.stderr).toContain(
+      "--task segmnt: did you mean segment? expected one of get_embedding, segment, generate_3d",
+    );
+  });
+});
