@@ -1,18 +1,13 @@
 import { z } from "zod";
-import type { AwsClients } from "../adapters/aws.js";
-import { awsFailure } from "../adapters/aws-errors.js";
+import type { Account } from "../adapters/account.js";
 import { awsCli } from "../config/aws-cli.js";
 import type { Gen3dConfig } from "../config/schema.js";
-import { type Gen3dError, isAbort } from "../engine/errors.js";
 import { type GateResult, gate } from "../engine/gate.js";
+import { guarded } from "./aws-gate.js";
 import { passRoleGate } from "./aws-passrole.js";
 import { quotaGate } from "./aws-quota.js";
 
-/** A short, actionable reading of an SDK error, for a gate's message and hint. */
-export function describeAwsError(error: unknown, action = "AWS call"): { message: string; hint?: string } {
-  const failure = awsFailure(error, action) as Gen3dError;
-  return { message: failure.message, hint: failure.hint };
-}
+export { describeAwsError } from "./aws-gate.js";
 
 const identity = z.object({ Account: z.string().regex(/^\d{12}$/), Arn: z.string(), UserId: z.string() });
 
@@ -45,139 +40,85 @@ export function trustsSageMaker(document: string): boolean {
   );
 }
 
-async function guarded(
-  id: string,
-  title: string,
-  body: () => Promise<GateResult>,
-  onError?: (error: unknown) => GateResult | undefined,
-): Promise<GateResult> {
-  try {
-    return await body();
-  } catch (error) {
-    if (isAbort(error)) throw error;
-    const special = onError?.(error);
-    if (special) return special;
-    const { message, hint } = describeAwsError(error, title);
-    return gate(id, title, "fail", message, { hint });
-  }
+/** A gate's id and title, bound once: each gate below says either only with its verdict. */
+function gateOf(id: string, title: string) {
+  return {
+    run: (body: () => Promise<GateResult>, onError?: (error: unknown) => GateResult | undefined) =>
+      guarded(id, title, body, onError),
+    pass: (message: string, evidence: unknown) => gate(id, title, "pass", message, { evidence }),
+    fail: (message: string, hint: string, evidence?: unknown) =>
+      gate(id, title, "fail", message, { hint, ...(evidence === undefined ? {} : { evidence }) }),
+  };
 }
 
-/** AWS identity, execution role, bucket and quota gates of phase 1. */
-export async function awsGates(
-  config: Gen3dConfig,
-  aws: AwsClients,
-  signal: AbortSignal,
-): Promise<GateResult[]> {
-  const results: GateResult[] = [];
-  const identityGate = await guarded("aws.identity", "AWS credentials work", async () => {
-    const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
-    const who = identity.parse(
-      await (await aws.sts()).send(new GetCallerIdentityCommand({}), { abortSignal: signal }),
-    );
-    return gate(
-      "aws.identity",
-      "AWS credentials work",
-      "pass",
-      `${who.Arn} in ${config.aws.region}${aws.endpoint ? ` via ${aws.endpoint}` : ""}`,
-      {
-        evidence: { account: who.Account, arn: who.Arn, region: config.aws.region, endpoint: aws.endpoint },
-      },
-    );
+/** The execution role exists, in the caller's account or another, and lets SageMaker assume it. */
+async function executionRoleGate(config: Gen3dConfig, account: Account, callerAccount: string) {
+  const roleArn = config.executionRoleArn;
+  const roleAccount = roleArn.split(":")[4];
+  const roleName = roleArn.split("/").at(-1) as string;
+  const g = gateOf("aws.execution-role", "execution role exists and trusts SageMaker");
+  return g.run(async () => {
+    const role = await account.getRole(roleName);
+    if (!role)
+      return g.fail(
+        `IAM role ${roleName} does not exist in account ${callerAccount}`,
+        "Create it (trusting sagemaker.amazonaws.com, with AmazonSageMakerFullAccess or narrower S3/ECR/CloudWatch rights), or fix executionRoleArn.",
+      );
+    const ok = Boolean(role.trustPolicy) && trustsSageMaker(role.trustPolicy as string);
+    const note =
+      roleAccount !== callerAccount ? ` (role is in account ${roleAccount}, caller in ${callerAccount})` : "";
+    const evidence = { roleArn: role.arn, trustsSageMaker: ok };
+    return ok
+      ? g.pass(`${roleArn} trusts sagemaker.amazonaws.com${note}`, evidence)
+      : g.fail(
+          `${roleArn} does not let sagemaker.amazonaws.com assume it${note}`,
+          'Add a trust statement: {"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}.',
+          evidence,
+        );
   });
-  results.push(identityGate);
-  if (identityGate.status === "fail") return results; // everything below would fail for the same reason
+}
 
-  const account = (identityGate.evidence as { account: string }).account;
-  const roleAccount = config.executionRoleArn.split(":")[4];
-  const roleName = config.executionRoleArn.split("/").at(-1) as string;
-  results.push(
-    await guarded(
-      "aws.execution-role",
-      "execution role exists and trusts SageMaker",
-      async () => {
-        const { GetRoleCommand } = await import("@aws-sdk/client-iam");
-        const role = await (await aws.iam()).send(new GetRoleCommand({ RoleName: roleName }), {
-          abortSignal: signal,
-        });
-        const document = role.Role?.AssumeRolePolicyDocument ?? "";
-        const ok = document !== "" && trustsSageMaker(document);
-        const note =
-          roleAccount !== account ? ` (role is in account ${roleAccount}, caller in ${account})` : "";
-        return gate(
-          "aws.execution-role",
-          "execution role exists and trusts SageMaker",
-          ok ? "pass" : "fail",
-          ok
-            ? `${config.executionRoleArn} trusts sagemaker.amazonaws.com${note}`
-            : `${config.executionRoleArn} does not let sagemaker.amazonaws.com assume it${note}`,
-          {
-            hint: ok
-              ? undefined
-              : 'Add a trust statement: {"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}.',
-            evidence: { roleArn: role.Role?.Arn, trustsSageMaker: ok },
-          },
-        );
-      },
-      (error) =>
-        (error as { name?: string }).name === "NoSuchEntityException"
-          ? gate(
-              "aws.execution-role",
-              "execution role exists and trusts SageMaker",
-              "fail",
-              `IAM role ${roleName} does not exist in account ${account}`,
-              {
-                hint: "Create it (trusting sagemaker.amazonaws.com, with AmazonSageMakerFullAccess or narrower S3/ECR/CloudWatch rights), or fix executionRoleArn.",
-              },
-            )
-          : undefined,
-    ),
-  );
-  results.push(
-    await guarded(
-      "aws.bucket",
-      "S3 bucket reachable",
-      async () => {
-        const { HeadBucketCommand } = await import("@aws-sdk/client-s3");
-        await (await aws.s3()).send(new HeadBucketCommand({ Bucket: config.s3.bucket }), {
-          abortSignal: signal,
-        });
-        return gate(
-          "aws.bucket",
-          "S3 bucket reachable",
-          "pass",
-          `s3://${config.s3.bucket} answers HeadBucket`,
-          { evidence: { bucket: config.s3.bucket } },
-        );
-      },
-      (error) => {
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (status === 404) {
-          return gate(
-            "aws.bucket",
-            "S3 bucket reachable",
-            "fail",
-            `bucket ${config.s3.bucket} does not exist`,
-            {
-              hint: `Create it in ${config.aws.region} (\`${awsCli(config, `s3 mb s3://${config.s3.bucket}`)}\`), or fix s3.bucket.`,
-            },
-          );
-        }
-        if (status === 403) {
-          return gate(
-            "aws.bucket",
-            "S3 bucket reachable",
-            "fail",
-            `access to bucket ${config.s3.bucket} is denied`,
-            {
-              hint: "Allow s3:ListBucket/GetObject/PutObject on it for the caller and the execution role.",
-            },
-          );
-        }
-        return undefined;
-      },
-    ),
-  );
-  results.push(await passRoleGate(config, aws, identityGate.evidence as { arn: string }, signal));
-  results.push(await quotaGate(config, aws, signal));
-  return results;
+async function bucketGate(config: Gen3dConfig, account: Account) {
+  const bucket = config.s3.bucket;
+  const g = gateOf("aws.bucket", "S3 bucket reachable");
+  return g.run(async () => {
+    const access = await account.bucketAccess(bucket);
+    if (access === "missing")
+      return g.fail(
+        `bucket ${bucket} does not exist`,
+        `Create it in ${config.aws.region} (\`${awsCli(config, `s3 mb s3://${bucket}`)}\`), or fix s3.bucket.`,
+      );
+    if (access === "denied")
+      return g.fail(
+        `access to bucket ${bucket} is denied`,
+        "Allow s3:ListBucket/GetObject/PutObject on it for the caller and the execution role.",
+      );
+    return g.pass(`s3://${bucket} answers HeadBucket`, { bucket });
+  });
+}
+
+/** AWS identity, execution role, bucket and quota gates of phase 1, over what `account` reads. */
+export async function awsGates(config: Gen3dConfig, account: Account): Promise<GateResult[]> {
+  const g = gateOf("aws.identity", "AWS credentials work");
+  const region = config.aws.region;
+  const via = account.endpoint ? ` via ${account.endpoint}` : "";
+  const identityGate = await g.run(async () => {
+    const who = identity.parse(await account.callerIdentity());
+    return g.pass(`${who.Arn} in ${region}${via}`, {
+      account: who.Account,
+      arn: who.Arn,
+      region,
+      endpoint: account.endpoint,
+    });
+  });
+  // Everything below would fail for the same reason.
+  if (identityGate.status === "fail") return [identityGate];
+  const caller = identityGate.evidence as { account: string; arn: string };
+  return [
+    identityGate,
+    await executionRoleGate(config, account, caller.account),
+    await bucketGate(config, account),
+    await passRoleGate(config, account, caller),
+    await quotaGate(config, account),
+  ];
 }

@@ -1,11 +1,12 @@
-import type { AwsClients } from "../adapters/aws.js";
-import { awsErrorName } from "../adapters/aws-errors.js";
+import type { Account } from "../adapters/account.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { isAbort } from "../engine/errors.js";
 import { type GateResult, gate } from "../engine/gate.js";
+import { guarded, sdkErrorName } from "./aws-gate.js";
 
 const ID = "aws.pass-role";
 const TITLE = "caller may pass the execution role to SageMaker (iam:PassRole)";
+const SAGEMAKER = "sagemaker.amazonaws.com";
 
 /**
  * The IAM ARN that SimulatePrincipalPolicy accepts for the caller: a user or role ARN as is; an
@@ -14,22 +15,18 @@ const TITLE = "caller may pass the execution role to SageMaker (iam:PassRole)";
  */
 export async function simulationPrincipal(
   callerArn: string,
-  aws: AwsClients,
-  signal: AbortSignal,
+  account: Pick<Account, "getRole">,
 ): Promise<string | undefined> {
   const assumed = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(callerArn);
   if (!assumed) return /:root$/.test(callerArn) ? undefined : callerArn;
-  const [, partition, account, roleName] = assumed;
+  const [, partition, accountId, roleName = ""] = assumed;
   try {
-    const { GetRoleCommand } = await import("@aws-sdk/client-iam");
-    const role = await (await aws.iam()).send(new GetRoleCommand({ RoleName: roleName }), {
-      abortSignal: signal,
-    });
-    if (role.Role?.Arn) return role.Role.Arn;
+    const role = await account.getRole(roleName);
+    if (role?.arn) return role.arn;
   } catch (error) {
     if (isAbort(error)) throw error;
   }
-  return `arn:${partition}:iam::${account}:role/${roleName}`;
+  return `arn:${partition}:iam::${accountId}:role/${roleName}`;
 }
 
 /**
@@ -39,62 +36,49 @@ export async function simulationPrincipal(
  */
 export async function passRoleGate(
   config: Gen3dConfig,
-  aws: AwsClients,
+  account: Pick<Account, "getRole" | "simulatePassRole">,
   caller: { arn: string },
-  signal: AbortSignal,
 ): Promise<GateResult> {
   const role = config.executionRoleArn;
-  try {
-    const principal = await simulationPrincipal(caller.arn, aws, signal);
-    if (principal === undefined)
-      return gate(ID, TITLE, "pass", `${caller.arn} is the account root, which may pass any role`);
-    const { SimulatePrincipalPolicyCommand } = await import("@aws-sdk/client-iam");
-    const out = await (await aws.iam()).send(
-      new SimulatePrincipalPolicyCommand({
-        PolicySourceArn: principal,
-        ActionNames: ["iam:PassRole"],
-        ResourceArns: [role],
-        ContextEntries: [
-          {
-            ContextKeyName: "iam:PassedToService",
-            ContextKeyType: "string",
-            ContextKeyValues: ["sagemaker.amazonaws.com"],
-          },
-        ],
-      }),
-      { abortSignal: signal },
-    );
-    const decision = out.EvaluationResults?.[0]?.EvalDecision;
-    if (decision === undefined)
-      return gate(
-        ID,
-        TITLE,
-        "not-checked",
-        "the policy simulator gave no decision; iam:PassRole not checked",
-      );
-    const evidence = { principal, role, decision };
-    return decision === "allowed"
-      ? gate(ID, TITLE, "pass", `${principal} may pass ${role} to sagemaker.amazonaws.com`, { evidence })
-      : gate(
-          ID,
-          TITLE,
-          "fail",
-          `${principal} may not pass ${role} to SageMaker (${decision}): CreateModel would fail`,
-          {
-            hint: `Allow iam:PassRole on ${role} for the caller (with "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}).`,
-            evidence,
-          },
-        );
-  } catch (error) {
-    if (isAbort(error)) throw error;
-    return gate(
+  const unanswered = (error: unknown) =>
+    gate(
       ID,
       TITLE,
       "not-checked",
-      `iam:SimulatePrincipalPolicy is not available to the caller (${awsErrorName(error)}); iam:PassRole on ${role} not checked`,
+      `iam:SimulatePrincipalPolicy is not available to the caller (${sdkErrorName(error)}); iam:PassRole on ${role} not checked`,
       {
         hint: "CreateModel (phase 5) needs iam:PassRole on the execution role; allow iam:SimulatePrincipalPolicy to have preflight check it.",
       },
     );
-  }
+  return guarded(
+    ID,
+    TITLE,
+    async () => {
+      const principal = await simulationPrincipal(caller.arn, account);
+      if (principal === undefined)
+        return gate(ID, TITLE, "pass", `${caller.arn} is the account root, which may pass any role`);
+      const decision = await account.simulatePassRole(principal, role, SAGEMAKER);
+      if (decision === undefined)
+        return gate(
+          ID,
+          TITLE,
+          "not-checked",
+          "the policy simulator gave no decision; iam:PassRole not checked",
+        );
+      const evidence = { principal, role, decision };
+      return decision === "allowed"
+        ? gate(ID, TITLE, "pass", `${principal} may pass ${role} to ${SAGEMAKER}`, { evidence })
+        : gate(
+            ID,
+            TITLE,
+            "fail",
+            `${principal} may not pass ${role} to SageMaker (${decision}): CreateModel would fail`,
+            {
+              hint: `Allow iam:PassRole on ${role} for the caller (with "Condition": {"StringEquals": {"iam:PassedToService": "${SAGEMAKER}"}}).`,
+              evidence,
+            },
+          );
+    },
+    unanswered,
+  );
 }

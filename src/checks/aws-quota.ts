@@ -1,74 +1,21 @@
-import type { AwsClients } from "../adapters/aws.js";
-import { awsErrorName } from "../adapters/aws-errors.js";
-import { describeEndpoint } from "../adapters/sagemaker-endpoint.js";
+import type { Account, QuotaValue, RunningFleet } from "../adapters/account.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { isAbort } from "../engine/errors.js";
 import { type GateResult, gate } from "../engine/gate.js";
 import { endpointNameFor, VARIANT_NAME } from "../spec/sagemaker.js";
+import { sdkErrorName } from "./aws-gate.js";
 
 const ID = "aws.quota";
 const TITLE = "service quota for the instance type";
 
-export interface QuotaValue {
-  value: number;
-  code?: string;
-  /** `applied`: the account's value (ListServiceQuotas); `AWS default`: no applied value exists. */
-  source: "applied" | "AWS default";
-}
-
-/**
- * The quota's value. ListServiceQuotas lists applied values only, and leaves out a quota that has
- * none; then the AWS default applies, which GetAWSDefaultServiceQuota reads by the quota's code
- * (found in ListAWSDefaultServiceQuotas when the applied list does not name it).
- */
-export async function quotaValue(
-  aws: AwsClients,
-  quotaName: string,
-  signal: AbortSignal,
-): Promise<QuotaValue | undefined> {
-  const sq = await import("@aws-sdk/client-service-quotas");
-  const client = await aws.quotas();
-  let code: string | undefined;
-  for await (const page of sq.paginateListServiceQuotas(
-    { client },
-    { ServiceCode: "sagemaker" },
-    { abortSignal: signal },
-  )) {
-    const quota = page.Quotas?.find((q) => q.QuotaName === quotaName);
-    if (!quota) continue;
-    if (typeof quota.Value === "number")
-      return { value: quota.Value, code: quota.QuotaCode, source: "applied" };
-    code = quota.QuotaCode;
-    break;
-  }
-  if (!code) {
-    for await (const page of sq.paginateListAWSDefaultServiceQuotas(
-      { client },
-      { ServiceCode: "sagemaker" },
-      { abortSignal: signal },
-    )) {
-      const quota = page.Quotas?.find((q) => q.QuotaName === quotaName);
-      if (quota?.QuotaCode) {
-        code = quota.QuotaCode;
-        break;
-      }
-    }
-  }
-  if (!code) return undefined;
-  const out = await client.send(
-    new sq.GetAWSDefaultServiceQuotaCommand({ ServiceCode: "sagemaker", QuotaCode: code }),
-    {
-      abortSignal: signal,
-    },
-  );
-  return typeof out.Quota?.Value === "number"
-    ? { value: out.Quota.Value, code, source: "AWS default" }
-    : undefined;
-}
-
 export interface QuotaNeed {
   needed: number;
   why: string;
+}
+
+/** SageMaker's quota on endpoints of the configured instance type. */
+export function quotaName(config: Gen3dConfig): string {
+  return `${config.instance.type} for endpoint usage`;
 }
 
 /**
@@ -76,12 +23,9 @@ export interface QuotaNeed {
  * UpdateEndpoint provisions the new fleet (InitialInstanceCount) before it removes the old one,
  * so while an endpoint of the same type runs N instances an update needs N + InitialInstanceCount.
  */
-export function quotaNeed(
-  config: Gen3dConfig,
-  running?: { instances: number; sameType: boolean },
-): QuotaNeed {
-  const { maxCount, initialCount } = config.instance;
-  const update = running?.sameType ? running.instances + initialCount : 0;
+export function quotaNeed(config: Gen3dConfig, running?: RunningFleet): QuotaNeed {
+  const { maxCount, initialCount, type } = config.instance;
+  const update = running?.instanceType === type ? running.instances + initialCount : 0;
   return update > maxCount
     ? {
         needed: update,
@@ -90,66 +34,55 @@ export function quotaNeed(
     : { needed: maxCount, why: "instance.maxCount" };
 }
 
-/** What the deployed endpoint (if any) runs now: its instance count and whether it is the configured type. */
-async function runningFleet(config: Gen3dConfig, aws: AwsClients, signal: AbortSignal) {
-  try {
-    const sagemaker = await aws.sagemaker();
-    const endpoint = await describeEndpoint(sagemaker, endpointNameFor(config), signal);
-    if (!endpoint?.EndpointConfigName) return undefined;
-    const instances =
-      endpoint.ProductionVariants?.find((v) => v.VariantName === VARIANT_NAME)?.CurrentInstanceCount ?? 0;
-    const { DescribeEndpointConfigCommand } = await import("@aws-sdk/client-sagemaker");
-    const current = await sagemaker.send(
-      new DescribeEndpointConfigCommand({ EndpointConfigName: endpoint.EndpointConfigName }),
-      { abortSignal: signal },
-    );
-    const type = current.ProductionVariants?.find((v) => v.VariantName === VARIANT_NAME)?.InstanceType;
-    return { instances, sameType: type === config.instance.type };
-  } catch (error) {
-    if (isAbort(error)) throw error;
-    return undefined; // No endpoint to read, or not allowed to: the need is maxCount.
+/** The gate over what Service Quotas and SageMaker answered (pure: recorded evidence in, result out). */
+export function quotaVerdict(
+  config: Gen3dConfig,
+  quota: QuotaValue | undefined,
+  running?: RunningFleet,
+): GateResult {
+  const name = quotaName(config);
+  if (!quota) {
+    return gate(ID, TITLE, "not-checked", `quota "${name}" was not listed; not checked`, {
+      hint: "Check it in the Service Quotas console; a quota of 0 makes CreateEndpoint fail with ResourceLimitExceeded.",
+    });
   }
+  const need = quotaNeed(config, running);
+  const ok = quota.value >= need.needed;
+  return gate(
+    ID,
+    TITLE,
+    ok ? "pass" : "fail",
+    `${name}: ${quota.value} (${quota.source}); needed ${need.needed}: ${need.why}`,
+    {
+      hint: ok
+        ? undefined
+        : `Request an increase of "${name}" (Service Quotas console${quota.code ? `, code ${quota.code}` : ""}) to at least ${need.needed}, or lower instance.maxCount / instance.initialCount.`,
+      evidence: { quotaName: name, ...quota, needed: need.needed, why: need.why },
+    },
+  );
 }
 
 /** SageMaker's "<type> for endpoint usage" quota must cover what the deployment can hold at once. */
 export async function quotaGate(
   config: Gen3dConfig,
-  aws: AwsClients,
-  signal: AbortSignal,
+  account: Pick<Account, "quotaValue" | "runningFleet">,
 ): Promise<GateResult> {
-  const quotaName = `${config.instance.type} for endpoint usage`;
+  const name = quotaName(config);
   let quota: QuotaValue | undefined;
   try {
-    quota = await quotaValue(aws, quotaName, signal);
+    quota = await account.quotaValue(name);
   } catch (error) {
     if (isAbort(error)) throw error;
     return gate(
       ID,
       TITLE,
       "not-checked",
-      `Service Quotas did not answer (${awsErrorName(error)}); not checked`,
+      `Service Quotas did not answer (${sdkErrorName(error)}); not checked`,
       {
-        hint: `Check "${quotaName}" in the Service Quotas console before deploying.`,
+        hint: `Check "${name}" in the Service Quotas console before deploying.`,
       },
     );
   }
-  if (!quota) {
-    return gate(ID, TITLE, "not-checked", `quota "${quotaName}" was not listed; not checked`, {
-      hint: "Check it in the Service Quotas console; a quota of 0 makes CreateEndpoint fail with ResourceLimitExceeded.",
-    });
-  }
-  const need = quotaNeed(config, await runningFleet(config, aws, signal));
-  const ok = quota.value >= need.needed;
-  return gate(
-    ID,
-    TITLE,
-    ok ? "pass" : "fail",
-    `${quotaName}: ${quota.value} (${quota.source}); needed ${need.needed}: ${need.why}`,
-    {
-      hint: ok
-        ? undefined
-        : `Request an increase of "${quotaName}" (Service Quotas console${quota.code ? `, code ${quota.code}` : ""}) to at least ${need.needed}, or lower instance.maxCount / instance.initialCount.`,
-      evidence: { quotaName, ...quota, needed: need.needed, why: need.why },
-    },
-  );
+  const running = quota && (await account.runningFleet(endpointNameFor(config), VARIANT_NAME));
+  return quotaVerdict(config, quota, running);
 }

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { createAccount } from "../adapters/account.js";
 import { cudaFromDockerfile, gpuDriverGate } from "../catalog/gpu-driver.js";
 import { awsGates } from "../checks/aws-account.js";
 import { costGate } from "../checks/cost.js";
@@ -84,7 +85,7 @@ export const preflightPhase: Phase = {
     ctx.progress("docker daemon");
     results.push(await dockerDaemonGate(ctx.docker, process.platform, ctx.signal));
     ctx.progress("AWS");
-    results.push(...(await awsGates(config, ctx.aws, ctx.signal)));
+    results.push(...(await awsGates(config, createAccount(ctx))));
     results.push(costGate(config));
     return results;
   },

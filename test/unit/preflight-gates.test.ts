@@ -4,6 +4,7 @@ import { ListServiceQuotasCommand, ServiceQuotasClient } from "@aws-sdk/client-s
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { createAccount } from "../../src/adapters/account.js";
 import type { AwsClients } from "../../src/adapters/aws.js";
 import { awsGates, trustsSageMaker } from "../../src/checks/aws-account.js";
 import { dockerDaemonGate } from "../../src/checks/docker-daemon.js";
@@ -136,7 +137,12 @@ describe("AWS gates (SDK mocked)", () => {
   });
 
   const byId = async () =>
-    Object.fromEntries((await awsGates(config, aws, new AbortController().signal)).map((g) => [g.id, g]));
+    Object.fromEntries(
+      (await awsGates(config, createAccount({ aws, signal: new AbortController().signal }))).map((g) => [
+        g.id,
+        g,
+      ]),
+    );
 
   it("pass with identity, trusted role, bucket, PassRole and quota as evidence", async () => {
     const gates = await byId();
@@ -196,7 +202,10 @@ describe("AWS gates (SDK mocked)", () => {
     );
     const local = { ...config, aws: { ...config.aws, endpoint: "http://127.0.0.1:5050" } };
     const gates = Object.fromEntries(
-      (await awsGates(local, aws, new AbortController().signal)).map((g) => [g.id, g]),
+      (await awsGates(local, createAccount({ aws, signal: new AbortController().signal }))).map((g) => [
+        g.id,
+        g,
+      ]),
     );
     expect(gates["aws.bucket"]?.hint).toContain(
       `aws s3 mb s3://${config.s3.bucket} --endpoint-url http://127.0.0.1:5050`,

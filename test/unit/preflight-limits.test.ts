@@ -18,6 +18,7 @@ import {
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { createAccount } from "../../src/adapters/account.js";
 import type { AwsClients } from "../../src/adapters/aws.js";
 import { awsGates } from "../../src/checks/aws-account.js";
 import { parseConfig } from "../../src/config/load.js";
@@ -80,7 +81,12 @@ beforeEach(() => {
 });
 
 const byId = async () =>
-  Object.fromEntries((await awsGates(config, aws, new AbortController().signal)).map((g) => [g.id, g]));
+  Object.fromEntries(
+    (await awsGates(config, createAccount({ aws, signal: new AbortController().signal }))).map((g) => [
+      g.id,
+      g,
+    ]),
+  );
 
 describe("execution role", () => {
   it("a trust policy whose Statement is a single object is valid", async () => {
