@@ -171,15 +171,23 @@ export interface ArtifactRow {
   stale?: { phase: number; status: string };
 }
 
-/** Artifacts with their freshness: from a phase that passed (current) or not (stale). */
+/** A value with nothing to show: absent, null, an empty list. */
+const absent = (v: unknown) => v === undefined || v === null || (Array.isArray(v) && v.length === 0);
+
+/**
+ * Artifacts with their freshness: current while the phase that records them has passed or is
+ * running now (phase 7 updating the endpoint: what it recorded is what is there until it passes);
+ * stale when that phase is stale, failed, interrupted or pending — a newer run changed what it
+ * builds on and it has not made its product anew.
+ */
 export function artifactRows(artifacts: Artifacts, phases: Record<string, PhaseRecord>): ArtifactRow[] {
   return Object.entries(redactSecretNamed(artifacts))
-    .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
+    .filter(([, v]) => !absent(v))
     .map(([key, value]) => {
       const phase = PRODUCED_BY[key];
       const status = phase === undefined ? undefined : (phases[String(phase)]?.status ?? "pending");
-      return phase !== undefined && status !== "passed"
-        ? { key, value, stale: { phase, status: status ?? "pending" } }
+      return phase !== undefined && status !== undefined && status !== "passed" && status !== "running"
+        ? { key, value, stale: { phase, status } }
         : { key, value };
     });
 }
@@ -196,7 +204,7 @@ export function formatValue(
   if (Array.isArray(value)) return value.map((v) => formatValue(v, io, now)).join(", ");
   if (value !== null && typeof value === "object") {
     return Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
+      .filter(([, v]) => !absent(v))
       .map(([k, v]) => `${k}: ${Array.isArray(v) ? `[${formatValue(v, io, now)}]` : formatValue(v, io, now)}`)
       .join("; ");
   }

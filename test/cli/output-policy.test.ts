@@ -308,3 +308,32 @@ describe("a mistyped task", () => {
     );
   });
 });
+
+describe("status while a phase runs", () => {
+  it("phase 7 running: what it recorded is current, not stale; a null artifact is not printed as null", async () => {
+    const { dir } = await projectWithState({
+      phases: {
+        "2": { status: "passed", attempts: 1 },
+        "4": { status: "passed", attempts: 1 },
+        "7": { status: "running", attempts: 2, note: "inputs changed since it passed" },
+        "8": { status: "stale", attempts: 1, note: "phase 4 passed with changed inputs" },
+      },
+      artifacts: {
+        imageTag: "0.2.0-9f8e7d6c5b4a",
+        imageCuda: null,
+        endpointName: "gen3d-async",
+        alarmNames: ["gen3d-backlog"],
+      },
+    });
+    const runtime = testRuntime(dir);
+    expect(await main(["status"], runtime)).toBe(0);
+    const out = runtime.out.stdout;
+    expect(out).toMatch(/^endpointName\s+gen3d-async$/m);
+    expect(out).toMatch(/^alarmNames\s+gen3d-backlog\s+stale: from an earlier run \(phase 8 is stale\)$/m);
+    expect(out).not.toMatch(/imageCuda|\bnull\b/);
+
+    const json = testRuntime(dir);
+    await main(["status", "--json"], json);
+    expect(JSON.parse(json.out.stdout).staleArtifacts).toEqual(["alarmNames"]);
+  });
+});
