@@ -1,4 +1,4 @@
-import type { ListedObject } from "../adapters/s3-listing.js";
+import type { ListedObject } from "../adapters/s3.js";
 
 /**
  * What SageMaker refuses in uncompressed model data (`S3DataType: S3Prefix`, `CompressionType:

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { awsErrorName } from "../adapters/aws-errors.js";
+import type { S3Objects } from "../adapters/s3.js";
 import type { LoadedConfig } from "../config/load.js";
 import { type Gen3dConfig, TASK_NAMES, type TaskName } from "../config/schema.js";
 import { UserError } from "../engine/errors.js";
@@ -126,38 +127,30 @@ export interface FetchedArtifact extends ArtifactCheck {
  * only HEADed unless `keepBytes`, which also returns every artifact's bytes (for `gen3d invoke`).
  */
 export async function checkTaskArtifacts(
-  deps: { s3: S3Client; signal: AbortSignal },
+  deps: { s3: S3Objects; signal: AbortSignal },
   bucket: string,
   task: TaskName,
   body: Record<string, unknown>,
   image: { width: number; height: number } | undefined,
   options: { keepBytes?: boolean } = {},
 ): Promise<FetchedArtifact[]> {
-  const { GetObjectCommand, HeadObjectCommand } = await import("@aws-sdk/client-s3");
   const out: FetchedArtifact[] = [];
   for (const [kind, key] of artifactKeys(task, body)) {
+    const unreadable = (why: string) =>
+      out.push({ key, kind, ok: false, detail: `cannot read s3://${bucket}/${key}: ${why}` });
     try {
       if (kind === "embedding" && !options.keepBytes) {
-        const head = await deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), {
-          abortSignal: deps.signal,
-        });
-        const length = head.ContentLength ?? 0;
-        out.push({ key, kind, ok: length > 0, detail: `${length} bytes` });
+        const head = await deps.s3.headObject({ bucket, key });
+        if (!head) unreadable("NotFound");
+        else out.push({ key, kind, ok: head.contentLength > 0, detail: `${head.contentLength} bytes` });
         continue;
       }
-      const object = await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
-        abortSignal: deps.signal,
-      });
-      const bytes = (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+      const bytes = await deps.s3.getObject({ bucket, key });
       out.push({ key, kind, ...judgeArtifact(kind, bytes, image), ...(options.keepBytes ? { bytes } : {}) });
     } catch (error) {
       if (deps.signal.aborted) throw error;
-      out.push({
-        key,
-        kind,
-        ok: false,
-        detail: `cannot read s3://${bucket}/${key}: ${(error as Error).name}`,
-      });
+      // The facade's error wraps the SDK's: its name (NoSuchKey, AccessDenied…) says why.
+      unreadable(awsErrorName((error as { cause?: unknown }).cause ?? error) || "Error");
     }
   }
   return out;

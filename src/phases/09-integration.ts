@@ -1,19 +1,15 @@
 import { z } from "zod";
 import {
   type AsyncJobRecord,
-  asyncJobRecord,
   isSubmitted,
   type SubmittedJob,
-  s3Uri,
   sha256Hex,
   submitRecorded,
   uploadOnce,
-  type WaitResult,
-  waitForJob,
 } from "../adapters/async-invoke.js";
-import { tailEndpointLogs } from "../adapters/cloudwatch-logs.js";
+import { waitForJob } from "../adapters/async-wait.js";
+import { createS3, s3Uri } from "../adapters/s3.js";
 import { formatDuration } from "../adapters/sagemaker-endpoint.js";
-import { errorResponse, taskResponses } from "../checks/container-probe.js";
 import { imageSize } from "../checks/image-size.js";
 import {
   type IntegrationEvidence,
@@ -22,32 +18,20 @@ import {
   integrationGates,
 } from "../checks/integration.js";
 import { endpointStillThere } from "../checks/reality-endpoint.js";
-import { checkTaskArtifacts, smokeImage, taskPayload, tasksUnderTest } from "../checks/task-results.js";
+import { smokeImage, taskPayload, tasksUnderTest } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
 import { hashValue } from "../engine/fingerprint.js";
 import { localTestRecord } from "../spec/local-test.js";
+import { asyncOutputPaths } from "../spec/sagemaker.js";
 import { type ContractContext, definePhase } from "./contract.js";
+import { judgeResult } from "./integration/judge.js";
+import { INTEGRATION_JOBS_KEY, INTEGRATION_REQUEST_KEY, openLedger } from "./integration/ledger.js";
+import { removeS3Prefixes } from "./integration/teardown.js";
 import { gate, type Phase, type PhaseContext } from "./phase.js";
 
-/**
- * Where phase 9 keeps the jobs it submitted, in STATE.json's artifacts, from before it waits
- * until it has every result: a killed run's `resume` polls these instead of submitting again.
- */
-export const INTEGRATION_JOBS_KEY = "integrationJobs";
+export { INTEGRATION_JOBS_KEY, INTEGRATION_REQUEST_KEY } from "./integration/ledger.js";
+
 const PHASE_ID = 9;
-
-const ledgerSchema = z.object({
-  runId: z.string(),
-  endpointName: z.string(),
-  endpointConfigName: z.string().optional(),
-  imageDigest: z.string().optional(),
-  /** The requests' recipe (tasks, pictures, smokeTests): jobs for another recipe are not resumed. */
-  requests: z.string(),
-  jobs: z.array(asyncJobRecord),
-});
-type Ledger = z.infer<typeof ledgerSchema>;
-
-const FAILURE_CONTENT_LIMIT = 2_000;
 
 /** What phase 9 reads from phase 7 (the endpoint) and, to name what it tested, phases 4 and 6. */
 const needs = {
@@ -57,83 +41,6 @@ const needs = {
   /** The embedding shape get_embedding answered in phase 3, when it ran. */
   localTest: localTestRecord.optional(),
 };
-
-function newRunId(now: Date): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "z")
-    .toLowerCase();
-  return `${stamp}-${sha256Hex(`${now.getTime()}${Math.random()}`).slice(0, 4)}`;
-}
-
-function readLedger(ctx: PhaseContext): Ledger | undefined {
-  const parsed = ledgerSchema.safeParse(ctx.state.state.artifacts[INTEGRATION_JOBS_KEY]);
-  return parsed.success ? parsed.data : undefined;
-}
-
-async function failureDetails(ctx: PhaseContext, endpointName: string, submittedAt: string | undefined) {
-  const tail = await tailEndpointLogs(await ctx.aws.logs(), endpointName, {
-    limit: 25,
-    ...(submittedAt ? { sinceMs: Date.parse(submittedAt) - 60_000 } : {}),
-    signal: ctx.signal,
-  });
-  return tail.lines.length > 0 ? tail.lines : tail.note ? [tail.note] : [];
-}
-
-/** Reads one job's result into evidence: the parsed response and the S3 artifacts it names. */
-async function judgeResult(
-  ctx: PhaseContext,
-  task: TaskName,
-  job: SubmittedJob,
-  waited: WaitResult,
-  image: { width: number; height: number } | undefined,
-  base: IntegrationTaskEvidence,
-): Promise<IntegrationTaskEvidence> {
-  const { outcome } = waited;
-  const evidence: IntegrationTaskEvidence = {
-    ...base,
-    outcome: outcome.type,
-    latencySeconds: Math.round(outcome.seconds * 1000) / 1000,
-    ...(waited.maxInstances === undefined ? {} : { maxInstances: waited.maxInstances }),
-  };
-  if (outcome.type === "timeout") {
-    const stayedAtZero = job.instancesAtSubmit === 0 && (waited.maxInstances ?? 0) === 0;
-    evidence.problem = stayedAtZero
-      ? `no result after ${formatDuration(outcome.seconds * 1000)}: the endpoint was at 0 instances and never scaled out`
-      : `no result after ${formatDuration(outcome.seconds * 1000)} (up to ${waited.maxInstances ?? "?"} instance(s) running)`;
-    return evidence;
-  }
-  let body: unknown = outcome.body;
-  try {
-    body = JSON.parse(outcome.body);
-  } catch {}
-  if (outcome.type === "failure") {
-    evidence.failure = outcome.body.slice(0, FAILURE_CONTENT_LIMIT);
-    evidence.logTail = await failureDetails(ctx, job.endpointName, job.submittedAt);
-    const error = errorResponse.safeParse(body);
-    evidence.problem = error.success
-      ? `the container answered ${error.data.error.code}: ${error.data.error.message}`
-      : `the endpoint wrote a failure object: ${outcome.body.slice(0, 300)}`;
-    return evidence;
-  }
-  const parsed = taskResponses[task].safeParse(body);
-  evidence.response = body;
-  if (!parsed.success) {
-    evidence.problem = `the output does not match the ${task} contract: ${parsed.error.issues
-      .map((i) => `${i.path.join(".")}: ${i.message}`)
-      .join("; ")}`;
-    return evidence;
-  }
-  const data = parsed.data as Record<string, unknown>;
-  const bucket = typeof data.bucket === "string" ? data.bucket : ctx.config.s3.bucket;
-  evidence.artifacts = (
-    await checkTaskArtifacts({ s3: await ctx.aws.s3(), signal: ctx.signal }, bucket, task, data, image)
-  ).map(({ key, kind, ok, detail }) => ({ key, kind, ok, detail }));
-  const bad = evidence.artifacts.find((a) => !a.ok);
-  if (bad) evidence.problem = `${bad.kind} ${bad.key}: ${bad.detail}`;
-  return evidence;
-}
 
 /** Uploads, submits (or finds in STATE.json) and waits for each task's job, in chain order. */
 async function exercise(ctx: ContractContext<typeof needs>): Promise<IntegrationEvidence> {
@@ -147,22 +54,7 @@ async function exercise(ctx: ContractContext<typeof needs>): Promise<Integration
     images: [...images.values()].map((i) => sha256Hex(i.bytes)),
     smokeTests: config.smokeTests,
   });
-  const recorded = readLedger(ctx);
-  const ledger: Ledger =
-    recorded &&
-    recorded.endpointName === endpointName &&
-    recorded.endpointConfigName === endpointConfigName &&
-    recorded.imageDigest === imageDigest &&
-    recorded.requests === requests
-      ? recorded
-      : {
-          runId: newRunId(ctx.clock.now()),
-          endpointName,
-          endpointConfigName,
-          imageDigest,
-          requests,
-          jobs: [],
-        };
+  const ledger = openLedger(ctx, { endpointName, endpointConfigName, imageDigest, requests });
   // One atomic write: the ledger resume reads, and the jobs submitted so far in phase 9's own
   // record, so `gen3d status --json` shows what is in flight while the phase runs.
   const save = async () =>
@@ -190,7 +82,7 @@ async function exercise(ctx: ContractContext<typeof needs>): Promise<Integration
   const localShape = ctx.upstream.localTest?.embeddingShape;
   if (localShape) evidence.localEmbeddingShape = localShape;
 
-  const s3 = await ctx.aws.s3();
+  const s3 = createS3({ aws: ctx.aws, signal: ctx.signal });
   const sagemaker = await ctx.aws.sagemaker();
   const runtime = await ctx.aws.sagemakerRuntime();
   const prefix = `${config.s3.prefixes.input}/${ledger.runId}`.replace(/^\//, "");
@@ -226,7 +118,7 @@ async function exercise(ctx: ContractContext<typeof needs>): Promise<Integration
       // Content-addressed: get_embedding and segment share one upload of the same picture.
       const imageKey = `${prefix}/images/${sha256Hex(image.bytes).slice(0, 16)}-${image.name}`;
       await uploadOnce(
-        { s3, signal: ctx.signal },
+        s3,
         { bucket: config.s3.bucket, key: imageKey },
         image.bytes,
         "application/octet-stream",
@@ -241,12 +133,7 @@ async function exercise(ctx: ContractContext<typeof needs>): Promise<Integration
       });
       const body = Buffer.from(JSON.stringify(payload));
       inputUploaded = (
-        await uploadOnce(
-          { s3, signal: ctx.signal },
-          { bucket: config.s3.bucket, key: requestKey },
-          body,
-          "application/json",
-        )
+        await uploadOnce(s3, { bucket: config.s3.bucket, key: requestKey }, body, "application/json")
       ).uploaded;
       ctx.progress(`${task}: submitting ${inferenceId}`);
       job = await submitRecorded(
@@ -316,6 +203,7 @@ export const integrationPhase: Phase = definePhase({
   name: "integration",
   title: "Integration test through the endpoint",
   needs,
+  produces: z.object({ [INTEGRATION_REQUEST_KEY]: z.string().min(1).optional() }),
 
   async inputs(ctx) {
     const { endpointName, endpointConfigName, imageDigest } = ctx.state.state.artifacts;
@@ -340,7 +228,12 @@ export const integrationPhase: Phase = definePhase({
     const evidence = await exercise(ctx);
     const all = Object.values(evidence.tasks);
     const good = all.filter((t) => t.outcome === "output" && !t.problem).length;
-    return { evidence, outcome: `${good} of ${all.length} task(s) answered` };
+    const request = (evidence.tasks.segment ?? all[0])?.inputLocation;
+    return {
+      evidence,
+      outcome: `${good} of ${all.length} task(s) answered`,
+      ...(request ? { artifacts: { [INTEGRATION_REQUEST_KEY]: request } } : {}),
+    };
   },
 
   async verify(ctx, fresh) {
@@ -365,5 +258,17 @@ export const integrationPhase: Phase = definePhase({
   /** The endpoint the jobs went through still exists. */
   async reality(ctx) {
     return endpointStillThere(ctx, ctx.upstream.endpointName);
+  },
+
+  /** With --delete-s3: gen3d's prefixes that hold async output, failures and embeddings. */
+  async teardown(ctx, options) {
+    if (!options.deleteS3) return [];
+    const paths = asyncOutputPaths(ctx.config);
+    const embeddings = `s3://${ctx.config.s3.bucket}/${ctx.config.s3.prefixes.embeddings}`;
+    return removeS3Prefixes(createS3({ aws: ctx.aws, signal: ctx.signal }), [
+      paths.output,
+      paths.failure,
+      embeddings,
+    ]);
   },
 });

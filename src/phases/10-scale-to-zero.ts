@@ -1,19 +1,25 @@
 import { z } from "zod";
-import {
-  asyncJobRecord,
-  emulatorEndpoint,
-  isSubmitted,
-  type SubmittedJob,
-  sha256Hex,
-  submitRecorded,
-  waitForJob,
-} from "../adapters/async-invoke.js";
+import { asyncJobRecord, isSubmitted } from "../adapters/async-invoke.js";
 import { describeEndpoint, formatDuration, variantCounts } from "../adapters/sagemaker-endpoint.js";
 import { endpointStillThere } from "../checks/reality-endpoint.js";
-import { ExternalError, UserError } from "../engine/errors.js";
+import { ExternalError } from "../engine/errors.js";
 import { endpointNameFor, VARIANT_NAME } from "../spec/sagemaker.js";
 import { definePhase } from "./contract.js";
-import { type GateResult, gate, type Phase, type PhaseContext } from "./phase.js";
+import { INTEGRATION_REQUEST_KEY } from "./integration/ledger.js";
+import type { Phase } from "./phase.js";
+import {
+  COLD_START_JOB_KEY,
+  coldStartInput,
+  measureColdStart,
+  type ScaleToZeroEvidence,
+} from "./scale-to-zero/cold-start.js";
+import { OBSERVED_KEY, verifyScaleToZero } from "./scale-to-zero/verify.js";
+
+export {
+  COLD_START_JOB_KEY,
+  type ColdStartEvidence,
+  type ScaleToZeroEvidence,
+} from "./scale-to-zero/cold-start.js";
 
 export interface ScaleToZeroOptions {
   /** Seconds between DescribeEndpoint polls. */
@@ -25,161 +31,19 @@ export interface ScaleToZeroOptions {
   coldStartInput?: string;
 }
 
-export interface ScaleToZeroEvidence {
-  endpointName: string;
-  observedZeroAt: string;
-  waitedSeconds: number;
-  polls: number;
-  coldStart?: ColdStartEvidence;
-}
-
-export interface ColdStartEvidence {
-  inferenceId: string;
-  inputLocation: string;
-  outputLocation: string;
-  /** Request → the output object (poll-granular). */
-  seconds: number;
-  /** Request → the first poll that saw an instance running. */
-  firstInstanceSeconds?: number;
-  instancesAtSubmit?: number;
-  submittedAt: string;
-  /** The job was found in STATE.json after a stop and polled, not submitted again. */
-  resumed: boolean;
-  /** The local emulator's own timeline of this cold start (alarm, provisioning, pull, load), when local. */
-  breakdown?: unknown;
-}
-
 /** Where the wait started, kept in STATE.json so a resumed run continues the same countdown. */
 const WAIT_KEY = "scaleToZeroWaitSince";
-/** When zero was last observed; verify reads it once a cold start (or real work) scaled out again. */
-const OBSERVED_KEY = "scaleToZeroObservedAt";
-
-/** The cold-start job, in STATE.json's artifacts from before it is submitted until its result. */
-export const COLD_START_JOB_KEY = "coldStartJob";
-
-/**
- * What to submit at zero: an explicit s3:// request (option or GEN3D_COLD_START_INPUT), else, with
- * scaleToZero.coldStart, the request phase 9 sent for segment (or its first task).
- */
-function coldStartInput(ctx: PhaseContext, explicit: string | undefined): string | undefined {
-  const given = explicit ?? ctx.env.GEN3D_COLD_START_INPUT;
-  if (given) return given;
-  if (!ctx.config.scaleToZero.coldStart) return undefined;
-  const run = (
-    ctx.state.phase(9).evidence as { run?: { tasks?: Record<string, { inputLocation?: unknown }> } }
-  )?.run;
-  const tasks = run?.tasks ?? {};
-  const location = tasks.segment?.inputLocation ?? Object.values(tasks)[0]?.inputLocation;
-  if (typeof location !== "string") {
-    throw new UserError(
-      "COLD_START_INPUT_MISSING",
-      "scaleToZero.coldStart is on, but phase 9 recorded no request to submit",
-      {
-        hint: "Run phase 9 first (`gen3d deploy --from 9`), or set GEN3D_COLD_START_INPUT to an s3:// request.",
-      },
-    );
-  }
-  return location;
-}
-
-/** The emulator's most recent cold start of this endpoint, when the local SageMaker answers. */
-async function emulatorBreakdown(ctx: PhaseContext, endpointName: string): Promise<unknown> {
-  const view = await emulatorEndpoint(ctx.aws.endpoint, endpointName, ctx.signal);
-  return view?.coldStarts?.at(-1);
-}
-
-async function measureColdStart(
-  ctx: PhaseContext,
-  endpointName: string,
-  inputLocation: string,
-): Promise<ColdStartEvidence> {
-  const sagemaker = await ctx.aws.sagemaker();
-  const recorded = asyncJobRecord.safeParse(ctx.state.state.artifacts[COLD_START_JOB_KEY]);
-  const previous =
-    recorded.success &&
-    recorded.data.inputLocation === inputLocation &&
-    recorded.data.endpointName === endpointName
-      ? recorded.data
-      : undefined;
-  let job: SubmittedJob;
-  const resumed = previous !== undefined && isSubmitted(previous);
-  if (previous && isSubmitted(previous)) {
-    job = previous;
-    ctx.progress(`cold start: polling ${job.inferenceId}, submitted by an earlier run`);
-  } else {
-    const now = ctx.clock.now();
-    const inferenceId =
-      previous?.inferenceId ??
-      `gen3d-cold-${now.getTime().toString(36)}-${sha256Hex(inputLocation).slice(0, 6)}`;
-    ctx.progress(`cold start: submitting ${inputLocation} to ${endpointName} at zero instances`);
-    job = await submitRecorded(
-      { runtime: await ctx.aws.sagemakerRuntime(), sagemaker, clock: ctx.clock, signal: ctx.signal },
-      { task: "cold-start", inferenceId, inputLocation, endpointName },
-      ctx.config.timeouts.invocationSeconds,
-      (record) => ctx.state.setArtifacts({ [COLD_START_JOB_KEY]: record }),
-    );
-  }
-  const waited = await waitForJob(
-    {
-      s3: await ctx.aws.s3(),
-      sagemaker,
-      clock: ctx.clock,
-      signal: ctx.signal,
-      onPoll: (p) =>
-        ctx.progress(
-          `cold start: ${p.instances?.current ?? "?"} instance(s) (desired ${p.instances?.desired ?? "?"}) · ` +
-            `${formatDuration(p.elapsedMs)} since the request · ${formatDuration(p.leftMs)} left`,
-        ),
-    },
-    job,
-    { timeoutSeconds: ctx.config.timeouts.invocationSeconds },
-  );
-  await ctx.state.setArtifacts({ [COLD_START_JOB_KEY]: undefined });
-  const { outcome } = waited;
-  if (outcome.type === "failure") {
-    throw new ExternalError(
-      "COLD_START_FAILED",
-      `the cold-start job ${job.inferenceId} failed: see ${job.failureLocation}`,
-      {
-        details: outcome.body.split("\n").slice(0, 20),
-        hint: "Read the failure object above; `gen3d logs` shows what the container logged.",
-      },
-    );
-  }
-  if (outcome.type === "timeout") {
-    const neverScaled = (waited.maxInstances ?? 0) === 0;
-    throw new ExternalError(
-      "COLD_START_TIMEOUT",
-      `no output at ${job.outputLocation} after ${ctx.config.timeouts.invocationSeconds} s${neverScaled ? ": the endpoint stayed at 0 instances" : ""}`,
-      {
-        hint: neverScaled
-          ? "Scaling out from zero needs the step-scaling policy fired by the HasBacklogWithoutCapacity alarm (phase 8; target tracking alone never leaves 0): check `gen3d verify --phase 8`."
-          : "Scaling out from zero takes the alarm's 2 minutes plus instance startup, image pull and model load: raise timeouts.invocationSeconds.",
-      },
-    );
-  }
-  const breakdown = await emulatorBreakdown(ctx, endpointName);
-  return {
-    inferenceId: job.inferenceId,
-    inputLocation,
-    outputLocation: job.outputLocation,
-    seconds: Math.round(outcome.seconds * 1000) / 1000,
-    ...(waited.firstInstanceSeconds === undefined
-      ? {}
-      : { firstInstanceSeconds: waited.firstInstanceSeconds }),
-    ...(job.instancesAtSubmit === undefined ? {} : { instancesAtSubmit: job.instancesAtSubmit }),
-    submittedAt: job.submittedAt,
-    resumed,
-    ...(breakdown === undefined ? {} : { breakdown }),
-  };
-}
 
 export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSeconds: 30 }): Phase {
   return definePhase({
     id: 10,
     name: "scale-to-zero",
     title: "Wait for scale to zero",
-    needs: { endpointName: z.string().min(1) },
+    needs: {
+      endpointName: z.string().min(1),
+      /** Phase 9's request, submitted at zero when scaleToZero.coldStart asks for a cold start. */
+      [INTEGRATION_REQUEST_KEY]: z.string().min(1).optional(),
+    },
 
     async inputs(ctx) {
       return {
@@ -202,7 +66,7 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
       const pollMs = options.pollSeconds * 1000;
       const pending = asyncJobRecord.safeParse(ctx.state.state.artifacts[COLD_START_JOB_KEY]);
       const observedAt = ctx.state.state.artifacts[OBSERVED_KEY];
-      const input = coldStartInput(ctx, options.coldStartInput);
+      const input = coldStartInput(ctx, options.coldStartInput, ctx.upstream[INTEGRATION_REQUEST_KEY]);
       if (
         input &&
         pending.success &&
@@ -267,76 +131,7 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
     },
 
     async verify(ctx, fresh) {
-      const endpointName = ctx.upstream.endpointName;
-      const endpoint = await describeEndpoint(await ctx.aws.sagemaker(), endpointName, ctx.signal);
-      // Right after run(), its evidence is not in STATE.json yet: judge what this run measured.
-      const recorded = (
-        fresh?.evidence !== undefined ? { run: fresh.evidence } : ctx.state.phase(10).evidence
-      ) as { run?: Partial<ScaleToZeroEvidence> } | undefined;
-      const observedAt = ctx.state.state.artifacts[OBSERVED_KEY];
-      const evidence: Partial<ScaleToZeroEvidence> = {
-        ...recorded?.run,
-        ...(typeof observedAt === "string" ? { observedZeroAt: observedAt } : {}),
-      };
-      const gates: GateResult[] = [];
-      if (endpoint === undefined) {
-        gates.push(
-          gate("scale-to-zero.count", "instance count 0", "fail", `endpoint ${endpointName} does not exist`),
-        );
-        return gates;
-      }
-      const { current } = variantCounts(endpoint, VARIANT_NAME);
-      if (current === 0) {
-        gates.push(
-          gate("scale-to-zero.count", "instance count 0", "pass", "0 instances now", {
-            evidence: { current },
-          }),
-        );
-      } else if (evidence.observedZeroAt) {
-        gates.push(
-          gate(
-            "scale-to-zero.count",
-            "instance count 0",
-            "warn",
-            `${current ?? "?"} instance(s) now; 0 was observed at ${evidence.observedZeroAt} (scaled out for work since?)`,
-          ),
-        );
-      } else {
-        gates.push(
-          gate(
-            "scale-to-zero.count",
-            "instance count 0",
-            "fail",
-            `${current ?? "?"} instance(s); zero never observed`,
-            {
-              hint: "Run `gen3d resume` to wait for scale-in.",
-            },
-          ),
-        );
-      }
-      gates.push(
-        evidence.coldStart
-          ? gate(
-              "scale-to-zero.cold-start",
-              "cold start from zero",
-              "pass",
-              `${evidence.coldStart.seconds.toFixed(1)} s from request to output${
-                evidence.coldStart.firstInstanceSeconds === undefined
-                  ? ""
-                  : `, first instance after ${evidence.coldStart.firstInstanceSeconds.toFixed(1)} s`
-              }`,
-              {
-                evidence: evidence.coldStart,
-              },
-            )
-          : gate(
-              "scale-to-zero.cold-start",
-              "cold start from zero",
-              "not-checked",
-              "not measured (set scaleToZero.coldStart: true in the config)",
-            ),
-      );
-      return gates;
+      return verifyScaleToZero(ctx, ctx.upstream.endpointName, fresh);
     },
 
     /** The endpoint that scaled to zero still exists. */

@@ -19,7 +19,7 @@ import {
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
-import { parseS3Uri } from "../../src/adapters/async-invoke.js";
+import { parseS3Uri } from "../../src/adapters/s3.js";
 import { syntheticPng } from "../../src/checks/artifacts.js";
 import type { IntegrationEvidence } from "../../src/checks/integration.js";
 import { INTEGRATION_JOBS_KEY, integrationPhase } from "../../src/phases/09-integration.js";

@@ -18,13 +18,10 @@ import {
 } from "@aws-sdk/client-sagemaker-runtime";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  emulatorEndpoint,
-  sha256Hex,
-  submitJob,
-  uploadOnce,
-  waitForJob,
-} from "../../src/adapters/async-invoke.js";
+import { sha256Hex, submitJob, uploadOnce } from "../../src/adapters/async-invoke.js";
+import { waitForJob } from "../../src/adapters/async-wait.js";
+import { emulatorEndpoint } from "../../src/adapters/emulator.js";
+import { createS3 } from "../../src/adapters/s3.js";
 import { syntheticPng } from "../../src/checks/artifacts.js";
 import { imageSize, jpegSize } from "../../src/checks/image-size.js";
 import type { Clock } from "../../src/phases/phase.js";
@@ -32,7 +29,9 @@ import type { Clock } from "../../src/phases/phase.js";
 const s3Mock = mockClient(S3Client);
 const runtimeMock = mockClient(SageMakerRuntimeClient);
 const signal = new AbortController().signal;
-const s3 = new S3Client({ region: "us-east-1" });
+const s3Client = new S3Client({ region: "us-east-1" });
+/** The S3 facade over the mocked client, as phases and commands build it. */
+const s3 = createS3({ aws: { s3: async () => s3Client }, signal });
 
 beforeEach(() => {
   s3Mock.reset();
@@ -94,7 +93,7 @@ describe("uploadOnce", () => {
   it("does not upload bytes that are already there", async () => {
     const body = Buffer.from('{"task":"segment"}');
     s3Mock.on(HeadObjectCommand).resolves({ Metadata: { "gen3d-sha256": sha256Hex(body) } });
-    const result = await uploadOnce({ s3, signal }, { bucket: "b", key: "k" }, body, "application/json");
+    const result = await uploadOnce(s3, { bucket: "b", key: "k" }, body, "application/json");
     expect(result.uploaded).toBe(false);
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
@@ -106,12 +105,8 @@ describe("uploadOnce", () => {
       .resolves({ Metadata: { "gen3d-sha256": "0" } });
     s3Mock.on(PutObjectCommand).resolves({});
     const body = Buffer.from("x");
-    expect((await uploadOnce({ s3, signal }, { bucket: "b", key: "k" }, body, "text/plain")).uploaded).toBe(
-      true,
-    );
-    expect((await uploadOnce({ s3, signal }, { bucket: "b", key: "k" }, body, "text/plain")).uploaded).toBe(
-      true,
-    );
+    expect((await uploadOnce(s3, { bucket: "b", key: "k" }, body, "text/plain")).uploaded).toBe(true);
+    expect((await uploadOnce(s3, { bucket: "b", key: "k" }, body, "text/plain")).uploaded).toBe(true);
     const puts = s3Mock.commandCalls(PutObjectCommand);
     expect(puts).toHaveLength(2);
     expect(puts[0]?.args[0].input.Metadata).toEqual({ "gen3d-sha256": sha256Hex(body) });
@@ -120,7 +115,7 @@ describe("uploadOnce", () => {
   it("names the permission when the bucket refuses", async () => {
     s3Mock.on(HeadObjectCommand).rejects(s3Error("AccessDenied", 403));
     await expect(
-      uploadOnce({ s3, signal }, { bucket: "b", key: "k" }, Buffer.from("x"), "text/plain"),
+      uploadOnce(s3, { bucket: "b", key: "k" }, Buffer.from("x"), "text/plain"),
     ).rejects.toMatchObject({ code: "AWS_CALL_FAILED", hint: expect.stringMatching(/s3:GetObject/) });
   });
 });

@@ -1,3 +1,4 @@
+import { createS3 } from "../../adapters/s3.js";
 import { pngSize } from "../../checks/artifacts.js";
 import { invoke, taskResponses } from "../../checks/container-probe.js";
 import { checkTaskArtifacts, smokeImage, taskPayload, tasksUnderTest } from "../../checks/task-results.js";
@@ -70,7 +71,7 @@ export async function exerciseTasks(
       continue;
     }
     const artifacts = await checkTaskArtifacts(
-      { s3: await ctx.aws.s3(), signal: ctx.signal },
+      { s3: createS3({ aws: ctx.aws, signal: ctx.signal }), signal: ctx.signal },
       config.s3.bucket,
       task,
       parsed.data as Record<string, unknown>,
