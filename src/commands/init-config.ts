@@ -124,6 +124,13 @@ export function closingLines(io: Pick<Io, "color">, done: InitDone): string {
         : `      missing: expectedSizeBytes is the published ~${formatBytes(model.expectedSizeBytes)}; update it once the files are in place`,
     );
   }
+  const { endpoint } = done.answers;
+  if (endpoint) {
+    // A local AWS starts empty, as a new account would: what the config names must exist there.
+    lines.push(
+      `${endpoint} starts empty: create the bucket (\`aws --endpoint-url ${endpoint} s3 mb s3://${done.config.s3.bucket}\`) and the role ${done.config.executionRoleArn} there first (README: "Your own project on the local setup")`,
+    );
+  }
   lines.push(`next: ${bold(io, "gen3d plan")} (what deploy would do), then ${bold(io, "gen3d deploy")}`);
   return `${lines.join("\n")}\n`;
 }

@@ -31,6 +31,15 @@ describe("gen3d init", () => {
     expect(runtime.out.stdout).toContain("facebook/sam3");
     expect(runtime.out.stdout).toMatch(/^next: gen3d plan/m);
     expect(runtime.out.stderr).toBe("");
+    // AWS itself: nothing to create by hand before deploy.
+    expect(runtime.out.stdout).not.toContain("starts empty");
+
+    const local = await mkdtemp(path.join(os.tmpdir(), "gen3d-init-"));
+    const onLocal = testRuntime(local);
+    expect(await main(["init", ...INIT_FLAGS, "--endpoint", "http://127.0.0.1:5055"], onLocal)).toBe(0);
+    expect(onLocal.out.stdout).toContain(
+      "http://127.0.0.1:5055 starts empty: create the bucket (`aws --endpoint-url http://127.0.0.1:5055 s3 mb s3://demo-bucket`)",
+    );
 
     const again = testRuntime(dir);
     expect(await main(["init", ...INIT_FLAGS], again)).toBe(2);
