@@ -22,7 +22,11 @@ import { describe, expect, it } from "vitest";
 import { parseS3Uri } from "../../src/adapters/s3.js";
 import { syntheticPng } from "../../src/checks/artifacts.js";
 import type { IntegrationEvidence } from "../../src/checks/integration.js";
-import { INTEGRATION_JOBS_KEY, integrationPhase } from "../../src/phases/09-integration.js";
+import {
+  INTEGRATION_JOBS_KEY,
+  INTEGRATION_REQUEST_KEY,
+  integrationPhase,
+} from "../../src/phases/09-integration.js";
 import { createScaleToZeroPhase } from "../../src/phases/10-scale-to-zero.js";
 import type { AsyncResult } from "../support/moto/moto.js";
 import { useMoto } from "../support/use-moto.js";
@@ -517,6 +521,8 @@ describe("phase 10: the cold start asked by the config", () => {
     await moto.queueAsyncResults([ok(r.get_embedding), ok(r.segment), ok(r.generate_3d)]);
     await runThrough(ctx, [integrationPhase]);
     const segmentRequest = evidenceOf(ctx).tasks.segment?.inputLocation;
+    // Handed on as a declared artifact (phase 9 produces it, phase 10 needs it).
+    expect(ctx.state.state.artifacts[INTEGRATION_REQUEST_KEY]).toBe(segmentRequest);
 
     await moto.setInstanceCount(ENDPOINT, { currentInstanceCount: 0, desiredInstanceCount: 0 });
     const sent = await watchInvokes(ctx);
@@ -572,6 +578,19 @@ describe("phase 10: the cold start asked by the config", () => {
     });
     expect(run.polls).toBe(0);
     expect(resumed.state.state.artifacts.coldStartJob).toBeUndefined();
+  });
+
+  it("reads the request from the artifact phase 9 leaves, not from phase 9's evidence", async () => {
+    const ctx = await deployed({ config: (raw) => Object.assign(raw, { scaleToZero: { coldStart: true } }) });
+    const r = responses();
+    await moto.queueAsyncResults([ok(r.segment)]);
+    const request = "s3://gen3d-test-bucket/gen3d/input/elsewhere/segment.json";
+    await ctx.state.setArtifacts({ [INTEGRATION_REQUEST_KEY]: request });
+    expect(ctx.state.phase(9).evidence).toBeUndefined();
+    await moto.setInstanceCount(ENDPOINT, { currentInstanceCount: 0, desiredInstanceCount: 0 });
+    const sent = await watchInvokes(ctx);
+    await runThrough(ctx, [scaleToZero]);
+    expect(sent.map((s) => s.InputLocation)).toEqual([request]);
   });
 
   it("says what to do when the config asks for a cold start but phase 9 recorded no request", async () => {
