@@ -124,13 +124,13 @@ function shapeOf(line: string): string {
 
 /**
  * Lines for a log, not a terminal: a line of a new shape is shown at once (a step that started,
- * a summary); repeats of the shape last shown (a poll saying the same thing with a new number) at
- * most once per interval. `flush` shows the newest repeat held back, so a log ends on the latest.
+ * a summary); a line of a shape already shown (a poll saying the same thing with a new number) at
+ * most once per interval for that shape, so a loop that alternates two lines does not flood
+ * either. `flush` shows the newest line held back, so a log ends on the latest state.
  */
 export class RepeatThrottle {
-  private lastAt = Number.NEGATIVE_INFINITY;
-  private lastShape: string | undefined;
-  private held: string | undefined;
+  private readonly shownAt = new Map<string, number>();
+  private held: { line: string; shape: string } | undefined;
 
   constructor(
     private readonly emit: (line: string) => void,
@@ -141,18 +141,18 @@ export class RepeatThrottle {
   offer(line: string): void {
     const now = this.clock.now().getTime();
     const shape = shapeOf(line);
-    if (shape === this.lastShape && now - this.lastAt < this.intervalMs) {
-      this.held = line;
+    const last = this.shownAt.get(shape);
+    if (last !== undefined && now - last < this.intervalMs) {
+      this.held = { line, shape };
       return;
     }
-    this.lastAt = now;
-    this.lastShape = shape;
-    this.held = undefined;
+    this.shownAt.set(shape, now);
+    if (this.held?.shape === shape) this.held = undefined;
     this.emit(line);
   }
 
   flush(): void {
-    if (this.held !== undefined) this.emit(this.held);
+    if (this.held !== undefined) this.emit(this.held.line);
     this.held = undefined;
   }
 }

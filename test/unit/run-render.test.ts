@@ -75,6 +75,16 @@ describe("plain run lines (no terminal, or --json)", () => {
     clock.advance(1000);
     throttle.offer("waiting 4 s");
     throttle.flush();
-    expect(lines).toEqual(["waiting 1 s", "pushing layer 3f2a91c0 of 4", "waiting 3 s", "waiting 4 s"]);
+    expect(lines).toEqual(["waiting 1 s", "pushing layer 3f2a91c0 of 4", "waiting 4 s"]);
+
+    // A poll that alternates two lines: each at most once per interval, not every other line.
+    const alternating: string[] = [];
+    const poll = new RepeatThrottle((l) => alternating.push(l), clock, 10_000);
+    for (let s = 0; s < 30; s++) {
+      poll.offer(`polling job ${s}`);
+      poll.offer(`1 instance after ${s} s`);
+      clock.advance(1000);
+    }
+    expect(alternating).toHaveLength(6);
   });
 });
