@@ -593,3 +593,39 @@ describe("deploy failures and crashes", () => {
     expect((await sagemaker.send(new ListEndpointConfigsCommand({}))).EndpointConfigs).toEqual([]);
   });
 });
+
+describe("teardown of phases 7, 6 and 5", () => {
+  it("removes the endpoint, its configs and the models; a second teardown finds them already gone", async () => {
+    const ctx = await createTestContext({ endpoint: moto.endpoint });
+    await runThrough(ctx, [modelPhase, endpointConfigPhase, deployPhase]);
+    const { modelName, endpointConfigName } = ctx.state.state.artifacts;
+    const options = { waiter: { minDelaySeconds: 0.05, maxDelaySeconds: 0.1 } };
+    const teardown = async () => {
+      const removed = [];
+      for (const phase of [deployPhase, endpointConfigPhase, modelPhase])
+        removed.push(...((await phase.teardown?.(ctx, options)) ?? []));
+      return removed.map((r) => `${r.kind} ${r.name}: ${r.result}`);
+    };
+    expect(await teardown()).toEqual([
+      "endpoint gen3d-test-async: deleted",
+      `endpoint-config ${endpointConfigName}: deleted`,
+      `model ${modelName}: deleted`,
+    ]);
+    const sagemaker = await ctx.aws.sagemaker();
+    expect((await sagemaker.send(new ListEndpointsCommand({}))).Endpoints).toEqual([]);
+    expect((await sagemaker.send(new ListEndpointConfigsCommand({}))).EndpointConfigs).toEqual([]);
+    expect((await sagemaker.send(new ListModelsCommand({}))).Models).toEqual([]);
+    const mark = ctx.log.mark();
+    expect(await teardown()).toEqual([
+      "endpoint gen3d-test-async: already-gone",
+      `endpoint-config ${endpointConfigName}: already-gone`,
+      `model ${modelName}: already-gone`,
+    ]);
+    // Nothing but the endpoint's DescribeEndpoint and the deletes that found nothing.
+    expect(ctx.log.since(mark)).toEqual([
+      "SageMaker:DescribeEndpoint",
+      "SageMaker:DeleteEndpointConfig",
+      "SageMaker:DeleteModel",
+    ]);
+  });
+});
