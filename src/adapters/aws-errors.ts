@@ -145,6 +145,13 @@ export function awsFailure(error: unknown, action: string, permission?: string, 
   });
 }
 
+/** The SDK's own error inside a facade's AWS_CALL_FAILED (whose message already names the call). */
+export function sdkError(error: unknown): unknown {
+  return error instanceof ExternalError && error.code === "AWS_CALL_FAILED" && error.cause !== undefined
+    ? error.cause
+    : error;
+}
+
 /** One SDK call whose failure becomes `awsFailure(action, permission)`: the facades' common shape. */
 export async function mapFailure<T>(action: string, permission: string, call: () => Promise<T>): Promise<T> {
   try {

@@ -3,8 +3,54 @@ import {
   DescribeLogStreamsCommand,
   type FilteredLogEvent,
   FilterLogEventsCommand,
+  paginateDescribeLogGroups,
+  paginateFilterLogEvents,
 } from "@aws-sdk/client-cloudwatch-logs";
-import { isNotFound } from "./aws-errors.js";
+import type { AwsScope } from "./aws.js";
+import { isNotFound, mapFailure, unlessNotFound } from "./aws-errors.js";
+
+/** CloudWatch Logs as gen3d reads it: the endpoint's log group. */
+export interface Logs {
+  /** The group's last lines, best effort (see tailEndpointLogs). */
+  tailEndpointLogs(endpointName: string, options?: { limit?: number; sinceMs?: number }): Promise<LogTail>;
+  /** Every event of the group from `startTime` on, all pages; undefined when the group does not exist. */
+  filterLogEvents(group: string, startTime: number): Promise<FilteredLogEvent[] | undefined>;
+  /** Whether the log group exists (DescribeLogGroups by its name as prefix, every page). */
+  logGroupExists(group: string): Promise<boolean>;
+}
+
+export function createLogs({ aws, signal }: AwsScope): Logs {
+  const options = { abortSignal: signal };
+  return {
+    tailEndpointLogs: async (endpointName, tail = {}) =>
+      tailEndpointLogs(await aws.logs(), endpointName, { ...tail, signal }),
+    async filterLogEvents(group, startTime) {
+      const client = await aws.logs();
+      return unlessNotFound(`FilterLogEvents ${group}`, "logs:FilterLogEvents", async () => {
+        const events: FilteredLogEvent[] = [];
+        for await (const page of paginateFilterLogEvents(
+          { client },
+          { logGroupName: group, startTime },
+          options,
+        ))
+          events.push(...(page.events ?? []));
+        return events;
+      });
+    },
+    async logGroupExists(group) {
+      const client = await aws.logs();
+      return mapFailure(`DescribeLogGroups ${group}`, "logs:DescribeLogGroups", async () => {
+        for await (const page of paginateDescribeLogGroups(
+          { client, pageSize: 50 },
+          { logGroupNamePrefix: group },
+          options,
+        ))
+          if ((page.logGroups ?? []).some((g) => g.logGroupName === group)) return true;
+        return false;
+      });
+    },
+  };
+}
 
 export function endpointLogGroup(endpointName: string): string {
   return `/aws/sagemaker/Endpoints/${endpointName}`;

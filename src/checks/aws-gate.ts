@@ -1,13 +1,6 @@
-import { awsErrorName, awsFailure } from "../adapters/aws-errors.js";
-import { ExternalError, type Gen3dError, isAbort } from "../engine/errors.js";
+import { awsErrorName, awsFailure, sdkError } from "../adapters/aws-errors.js";
+import { type Gen3dError, isAbort } from "../engine/errors.js";
 import { type GateResult, gate } from "../engine/gate.js";
-
-/** The SDK's own error inside a facade's AWS_CALL_FAILED (the facade already named the call). */
-function sdkError(error: unknown): unknown {
-  return error instanceof ExternalError && error.code === "AWS_CALL_FAILED" && error.cause !== undefined
-    ? error.cause
-    : error;
-}
 
 /** The SDK error's name (`AccessDeniedException`…), through a facade's mapping. */
 export function sdkErrorName(error: unknown): string {

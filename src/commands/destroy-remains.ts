@@ -1,13 +1,8 @@
-import { paginateDescribeLogGroups } from "@aws-sdk/client-cloudwatch-logs";
 import { paginateListImages } from "@aws-sdk/client-ecr";
 import { paginateListObjectsV2 } from "@aws-sdk/client-s3";
-import {
-  paginateListEndpointConfigs,
-  paginateListEndpoints,
-  paginateListModels,
-} from "@aws-sdk/client-sagemaker";
-import { awsErrorMessage, awsFailure, isNotFound } from "../adapters/aws-errors.js";
-import { endpointLogGroup } from "../adapters/cloudwatch-logs.js";
+import { awsErrorMessage, isNotFound, sdkError } from "../adapters/aws-errors.js";
+import { createLogs, endpointLogGroup } from "../adapters/cloudwatch-logs.js";
+import { createSageMakerApi } from "../adapters/sagemaker.js";
 import type { AppContext } from "../app/context.js";
 import { awsCli } from "../config/aws-cli.js";
 import { isAbort } from "../engine/errors.js";
@@ -25,29 +20,16 @@ export interface Remaining {
 
 /** SageMaker resources still listed under the project's names, every page read. */
 export async function listSagemakerLeftovers(ctx: AppContext): Promise<string[]> {
-  const client = await ctx.aws.sagemaker();
+  const sagemaker = createSageMakerApi(ctx);
   const project = ctx.config.project.name;
   const ours = (name: string | undefined) => typeof name === "string" && name.startsWith(`${project}-`);
-  const config = { client, pageSize: 100 };
-  const input = () => ({ NameContains: project });
-  const options = { abortSignal: ctx.signal };
   const out: string[] = [];
-  try {
-    for await (const page of paginateListEndpoints(config, input(), options))
-      for (const e of page.Endpoints ?? [])
-        if (ours(e.EndpointName)) out.push(`endpoint ${e.EndpointName} (${e.EndpointStatus})`);
-    for await (const page of paginateListEndpointConfigs(config, input(), options))
-      for (const c of page.EndpointConfigs ?? [])
-        if (ours(c.EndpointConfigName)) out.push(`endpoint-config ${c.EndpointConfigName}`);
-    for await (const page of paginateListModels(config, input(), options))
-      for (const m of page.Models ?? []) if (ours(m.ModelName)) out.push(`model ${m.ModelName}`);
-  } catch (error) {
-    throw awsFailure(
-      error,
-      "listing SageMaker resources",
-      "sagemaker:ListEndpoints, sagemaker:ListEndpointConfigs, sagemaker:ListModels",
-    );
-  }
+  for (const e of await sagemaker.listEndpoints(project))
+    if (ours(e.EndpointName)) out.push(`endpoint ${e.EndpointName} (${e.EndpointStatus})`);
+  for (const c of await sagemaker.listEndpointConfigs(project))
+    if (ours(c.EndpointConfigName)) out.push(`endpoint-config ${c.EndpointConfigName}`);
+  for (const m of await sagemaker.listModels(project))
+    if (ours(m.ModelName)) out.push(`model ${m.ModelName}`);
   return out;
 }
 
@@ -59,9 +41,10 @@ async function counted(
     const n = await count();
     return n > 0 ? { ...what, count: n } : undefined;
   } catch (error) {
-    if (isNotFound(error)) return undefined;
+    const cause = sdkError(error);
+    if (isNotFound(cause)) return undefined;
     if (isAbort(error)) throw error;
-    return { ...what, unchecked: awsErrorMessage(error) };
+    return { ...what, unchecked: awsErrorMessage(cause) };
   }
 }
 
@@ -128,17 +111,7 @@ export async function surveyRemains(ctx: AppContext, endpointName: string): Prom
         name: group,
         remove: awsCli(config, `logs delete-log-group --log-group-name ${group}`),
       },
-      async () => {
-        const client = await ctx.aws.logs();
-        let n = 0;
-        for await (const page of paginateDescribeLogGroups(
-          { client, pageSize: 50 },
-          { logGroupNamePrefix: group },
-          { abortSignal: signal },
-        ))
-          n += (page.logGroups ?? []).filter((g) => g.logGroupName === group).length;
-        return n;
-      },
+      async () => ((await createLogs(ctx).logGroupExists(group)) ? 1 : 0),
     ),
   );
   return found.filter((r): r is Remaining => r !== undefined);

@@ -1,6 +1,5 @@
-import { type FilteredLogEvent, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
-import { endpointLogGroup, formatEvent } from "../adapters/cloudwatch-logs.js";
+import type { FilteredLogEvent } from "@aws-sdk/client-cloudwatch-logs";
+import { createLogs, endpointLogGroup, formatEvent } from "../adapters/cloudwatch-logs.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../app/context.js";
 import { isAbort, UserError } from "../engine/errors.js";
 import { jsonLine, printJson } from "../engine/output.js";
@@ -38,7 +37,7 @@ function sinceMinutes(value: LogsOptions["since"]): number {
 export async function readLogs(ctx: AppContext, options: LogsOptions = {}): Promise<LogsResult> {
   const endpointName = ctx.state.state.artifacts.endpointName ?? endpointNameFor(ctx.config);
   const group = endpointLogGroup(endpointName);
-  const logs = await ctx.aws.logs();
+  const logs = createLogs(ctx);
   let startTime = ctx.clock.now().getTime() - sinceMinutes(options.since) * 60_000;
   const seen = new Set<string>();
   let printed = 0;
@@ -58,30 +57,11 @@ export async function readLogs(ctx: AppContext, options: LogsOptions = {}): Prom
   };
   try {
     for (;;) {
-      let nextToken: string | undefined;
-      const batch: FilteredLogEvent[] = [];
-      try {
-        do {
-          const page = await logs.send(
-            new FilterLogEventsCommand({
-              logGroupName: group,
-              startTime,
-              ...(nextToken ? { nextToken } : {}),
-            }),
-            { abortSignal: ctx.signal },
-          );
-          batch.push(...(page.events ?? []));
-          nextToken = page.nextToken;
-        } while (nextToken);
-        found = true;
-      } catch (error) {
-        if (!isNotFound(error)) throw awsFailure(error, `FilterLogEvents ${group}`, "logs:FilterLogEvents");
-        if (found)
-          ctx.io.stderr(`log group ${group} does not exist (yet): the endpoint has not written logs\n`);
-        found = false;
-      }
-      batch.sort((x, y) => (x.timestamp ?? 0) - (y.timestamp ?? 0));
-      for (const event of batch) emit(event);
+      const batch = await logs.filterLogEvents(group, startTime);
+      if (batch === undefined && found)
+        ctx.io.stderr(`log group ${group} does not exist (yet): the endpoint has not written logs\n`);
+      found = batch !== undefined;
+      for (const event of (batch ?? []).sort((x, y) => (x.timestamp ?? 0) - (y.timestamp ?? 0))) emit(event);
       if (!options.follow) break;
       await ctx.clock.sleep(pollMs, ctx.signal);
     }
