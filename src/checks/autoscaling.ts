@@ -35,82 +35,49 @@ export interface ScalingReality {
   alarm: MetricAlarm | undefined;
 }
 
+const REDEPLOY = "Run `gen3d deploy --from 8`.";
+
+/** One gate: pass with the evidence when nothing differs, else fail listing the differences. */
+function verdict(
+  id: string,
+  title: string,
+  differences: string[],
+  pass: { message: string; evidence: unknown },
+  hint = REDEPLOY,
+): GateResult {
+  return differences.length === 0
+    ? gate(id, title, "pass", pass.message, { evidence: pass.evidence })
+    : gate(id, title, "fail", differences.join("; "), { hint });
+}
+
 export function autoscalingGates(desired: DesiredScaling, actual: ScalingReality): GateResult[] {
-  const gates: GateResult[] = [];
-  const t = targetDifferences(desired, actual.target);
-  gates.push(
-    t.length === 0
-      ? gate(
-          "autoscaling.target",
-          "scalable target",
-          "pass",
-          `min ${actual.target?.MinCapacity}, max ${actual.target?.MaxCapacity}`,
-          {
-            evidence: actual.target,
-          },
-        )
-      : gate("autoscaling.target", "scalable target", "fail", t.join("; "), {
-          hint: "Run `gen3d deploy --from 8`.",
-        }),
-  );
-  const tt = policyDifferences(desired.targetTracking, actual.targetTracking);
-  const cooldown = desired.targetTracking.TargetTrackingScalingPolicyConfiguration?.ScaleInCooldown;
-  gates.push(
-    tt.length === 0
-      ? gate(
-          "autoscaling.target-tracking",
-          "target tracking on ApproximateBacklogSizePerInstance",
-          "pass",
-          `target ${desired.targetTracking.TargetTrackingScalingPolicyConfiguration?.TargetValue}, scale-in cooldown ${cooldown} s`,
-          { evidence: actual.targetTracking },
-        )
-      : gate(
-          "autoscaling.target-tracking",
-          "target tracking on ApproximateBacklogSizePerInstance",
-          "fail",
-          tt.join("; "),
-          {
-            hint: "Run `gen3d deploy --from 8`.",
-          },
-        ),
-  );
-  const sp = policyDifferences(desired.stepScaling, actual.stepScaling);
-  gates.push(
-    sp.length === 0
-      ? gate(
-          "autoscaling.scale-from-zero",
-          "step policy to scale out from zero",
-          "pass",
-          actual.stepScaling?.PolicyARN ?? "",
-          {
-            evidence: actual.stepScaling,
-          },
-        )
-      : gate("autoscaling.scale-from-zero", "step policy to scale out from zero", "fail", sp.join("; "), {
-          hint: "Without it the endpoint never leaves zero instances; run `gen3d deploy --from 8`.",
-        }),
-  );
-  const al = alarmDifferences(desired, actual.alarm, actual.stepScaling?.PolicyARN);
-  gates.push(
-    al.length === 0
-      ? gate(
-          "autoscaling.alarm",
-          "HasBacklogWithoutCapacity alarm fires the step policy",
-          "pass",
-          desired.alarm.AlarmName,
-          {
-            evidence: actual.alarm,
-          },
-        )
-      : gate(
-          "autoscaling.alarm",
-          "HasBacklogWithoutCapacity alarm fires the step policy",
-          "fail",
-          al.join("; "),
-          {
-            hint: "Run `gen3d deploy --from 8`.",
-          },
-        ),
-  );
-  return gates;
+  const tracking = desired.targetTracking.TargetTrackingScalingPolicyConfiguration;
+  return [
+    verdict("autoscaling.target", "scalable target", targetDifferences(desired, actual.target), {
+      message: `min ${actual.target?.MinCapacity}, max ${actual.target?.MaxCapacity}`,
+      evidence: actual.target,
+    }),
+    verdict(
+      "autoscaling.target-tracking",
+      "target tracking on ApproximateBacklogSizePerInstance",
+      policyDifferences(desired.targetTracking, actual.targetTracking),
+      {
+        message: `target ${tracking?.TargetValue}, scale-in cooldown ${tracking?.ScaleInCooldown} s`,
+        evidence: actual.targetTracking,
+      },
+    ),
+    verdict(
+      "autoscaling.scale-from-zero",
+      "step policy to scale out from zero",
+      policyDifferences(desired.stepScaling, actual.stepScaling),
+      { message: actual.stepScaling?.PolicyARN ?? "", evidence: actual.stepScaling },
+      "Without it the endpoint never leaves zero instances; run `gen3d deploy --from 8`.",
+    ),
+    verdict(
+      "autoscaling.alarm",
+      "HasBacklogWithoutCapacity alarm fires the step policy",
+      alarmDifferences(desired, actual.alarm, actual.stepScaling?.PolicyARN),
+      { message: desired.alarm.AlarmName, evidence: actual.alarm },
+    ),
+  ];
 }
