@@ -5,6 +5,7 @@ import { desiredScaling } from "../../src/spec/autoscaling.js";
 import { validConfig } from "../support/project.js";
 
 const desired = desiredScaling(parseConfig(validConfig(), "x"), "gen3d-test-async");
+const target = { ...desired.target, ScalableDimension: "sagemaker:variant:DesiredInstanceCount" };
 const STEP_ARN = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:x:policyName/step";
 
 /** What Describe* answers after phase 8 put everything as desired. */
@@ -15,7 +16,7 @@ function asPut(): ScalingReality {
     PolicyType: p.PolicyType ?? "",
   });
   return {
-    target: desired.target,
+    target,
     targetTracking: policy(desired.targetTracking, "arn:tt"),
     stepScaling: policy(desired.stepScaling, STEP_ARN),
     alarm: { ...desired.alarm, AlarmActions: [STEP_ARN] },
@@ -45,7 +46,7 @@ describe("autoscaling gates over recorded reality", () => {
   });
 
   it("a target whose max differs fails naming the field", () => {
-    const gates = autoscalingGates(desired, { ...asPut(), target: { ...desired.target, MaxCapacity: 5 } });
+    const gates = autoscalingGates(desired, { ...asPut(), target: { ...target, MaxCapacity: 5 } });
     expect(gates[0]?.status).toBe("fail");
     expect(gates[0]?.message).toContain("MaxCapacity");
   });
