@@ -195,11 +195,11 @@ describe("honest status", () => {
   it("a skipped phase's line loses its timestamp and input hash unless --verbose", () => {
     expect(
       withoutNoise(
-        "[SKIPPED] Build the image: skipped, passed 2026-12-02T06:00:00.123Z, inputs unchanged (9f8e7d6c), image sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef exists\n",
+        "phase 2 build: skipped — passed 2026-12-02T06:00:00.123Z, inputs unchanged (9f8e7d6c), image sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef exists\n",
         new Date("2026-12-02T06:03:00.000Z"),
       ),
     ).toBe(
-      "[SKIPPED] Build the image: skipped, passed 3 min ago, inputs unchanged, image sha256:0123456789ab… exists\n",
+      "phase 2 build: skipped — passed 3 min ago, inputs unchanged, image sha256:0123456789ab… exists\n",
     );
   });
 
