@@ -49,11 +49,18 @@ function upstream(ctx: ContractContext<typeof needs>) {
 }
 
 /** Throws unless the tag holds a Docker v2 single-platform manifest (what CreateModel accepts). */
-function requireDockerV2(remote: RemoteImage, ref: string, repository: string, tag: string): void {
+function requireDockerV2(
+  remote: RemoteImage,
+  ref: string,
+  repository: string,
+  tag: string,
+  endpoint: string | undefined,
+): void {
   const result = manifestMediaTypeGate(
     { ref, mediaType: remote.mediaType, isIndex: remote.isIndex, manifestDigest: remote.manifestDigest },
     repository,
     tag,
+    endpoint,
   );
   if (result.status !== "pass") {
     throw new GateFailedError("IMAGE_MANIFEST_TYPE", result.message, {
@@ -107,7 +114,7 @@ export const pushPhase: Phase = definePhase({
     let pushed = false;
     let transfer: PushSummary | undefined;
     // First: an OCI manifest or an index under this (immutable) tag is refused whatever it holds.
-    if (before) requireDockerV2(before, remoteRef, repository.name, image.tag);
+    if (before) requireDockerV2(before, remoteRef, repository.name, image.tag, ctx.config.aws.endpoint);
     if (before && before.configDigest !== image.imageId) {
       throw new GateFailedError(
         "TAG_EXISTS",
@@ -148,7 +155,7 @@ export const pushPhase: Phase = definePhase({
     const after = await readRemoteImage(target, image.tag, ctx.signal);
     if (!after) throw new ExternalError("PUSH_MISSING", `${remoteRef} is not in the registry after the push`);
     // Before anything is recorded: an index digest must never become artifacts.imageUri.
-    requireDockerV2(after, remoteRef, repository.name, image.tag);
+    requireDockerV2(after, remoteRef, repository.name, image.tag, ctx.config.aws.endpoint);
     const local = await inspectImage(ctx.docker, image.ref, ctx.signal);
     const evidence: PushEvidence = {
       repository: { name: repository.name, uri: repository.uri, created: repository.created },
