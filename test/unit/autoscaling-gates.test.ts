@@ -14,6 +14,7 @@ function asPut(): ScalingReality {
     ...p,
     PolicyARN: arn,
     PolicyType: p.PolicyType ?? "",
+    ResourceId: target.ResourceId,
   });
   return {
     target,
