@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Literal, Mapping, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 TASKS = ("get_embedding", "segment", "generate_3d")
 BACKENDS = ("sam3", "test")
@@ -30,67 +32,178 @@ class ConfigError(ValueError):
     """A setting in the environment is missing or invalid."""
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false or 1/0)")
+try:
+    from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+except ImportError:  # a Python without the pin (an image FROM a base built before it): plain pydantic
+    BaseSettings = None
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: variables where an empty value means "empty", not "unset" (an empty key prefix is the bucket root)
+_EMPTY_IS_A_VALUE = frozenset({"input_prefix", "output_prefix", "embeddings_prefix"})
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not an integer") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={value} must be >= {minimum}")
-    return value
+def _env(name: str, default: Any, **constraints: Any) -> Any:
+    return Field(default, validation_alias=name, **constraints)
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number of seconds") from None
-    if not (0 < value < float("inf")):
-        raise ConfigError(f"{name}={raw!r} must be a positive number of seconds")
-    return value
+class _Environment(BaseSettings if BaseSettings is not None else BaseModel):
+    """The variables as the environment gives them, each checked on its own; Settings.from_env
+    turns them into Settings. Read through pydantic-settings' environment source."""
 
+    if BaseSettings is not None:
+        model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+    else:
+        model_config = ConfigDict(extra="ignore", frozen=True)
 
-def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    raw = env.get(name, "")
-    return tuple(item.strip() for item in raw.split(",") if item.strip())
+    backend: Literal["sam3", "test"] = _env("GEN3D_BACKEND", "sam3")
+    backend_3d: Literal["", "sam3", "test"] = _env("GEN3D_3D_BACKEND", "")
+    model_dir: Path = _env("GEN3D_MODEL_DIR", Path("/opt/gen3d/models"))
+    sam3_dir: Optional[Path] = _env("GEN3D_SAM3_DIR", None)
+    sam3d_dir: Optional[Path] = _env("GEN3D_SAM3D_DIR", None)
+    allowed_buckets: str = _env("GEN3D_ALLOWED_BUCKETS", "")
+    input_prefix: str = _env("GEN3D_INPUT_PREFIX", "inputs/")
+    output_prefix: str = _env("GEN3D_OUTPUT_PREFIX", "outputs/")
+    embeddings_prefix: str = _env("GEN3D_EMBEDDINGS_PREFIX", "embeddings/")
+    enable_3d: bool = _env("GEN3D_ENABLE_3D", True)
+    disabled_tasks: str = _env("GEN3D_DISABLED_TASKS", "")
+    log_level: str = _env("GEN3D_LOG_LEVEL", "INFO")
+    bind_host: str = _env("GEN3D_BIND_HOST", "0.0.0.0")
+    port: int = _env("SAGEMAKER_BIND_TO_PORT", 8080, ge=1, le=65535)
+    max_concurrency: int = _env("GEN3D_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, ge=1)
+    invocation_timeout_s: float = _env(
+        "GEN3D_INVOCATION_TIMEOUT_SECONDS", DEFAULT_INVOCATION_TIMEOUT_S, gt=0, allow_inf_nan=False
+    )
+    graceful_timeout_s: int = _env("GEN3D_GRACEFUL_TIMEOUT", 25, ge=1)
+    max_request_bytes: int = _env("GEN3D_MAX_REQUEST_BYTES", 1 << 20, ge=1024)
+    max_image_bytes: int = _env("GEN3D_MAX_IMAGE_BYTES", 30 << 20, ge=1024)
+    max_image_pixels: int = _env("GEN3D_MAX_IMAGE_PIXELS", 40_000_000, ge=1)
+    max_image_side: int = _env("GEN3D_MAX_IMAGE_SIDE", 12_000, ge=1)
+    embedding_cache_mb: int = _env("GEN3D_EMBEDDING_CACHE_MB", 1024, ge=0)
+    embedding_cache_entries: int = _env("GEN3D_EMBEDDING_CACHE_ENTRIES", 64, ge=0)
+    device: str = _env("GEN3D_DEVICE", "auto")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = _env("GEN3D_DTYPE", "auto")
+    sam3d_code_dir: Path = _env("GEN3D_SAM3D_CODE_DIR", Path("/opt/sam-3d-objects/notebook"))
+    test_delay_ms: int = _env("GEN3D_TEST_DELAY_MS", 0, ge=0)
+    test_load_delay_ms: int = _env("GEN3D_TEST_LOAD_DELAY_MS", 0, ge=0)
+    test_fault_injection: bool = _env("GEN3D_TEST_FAULT_INJECTION", False)
+    git_revision: Optional[str] = _env("GEN3D_GIT_REVISION", None)
+    threads: Optional[str] = _env("GEN3D_THREADS", None)
 
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **_others):
+        # Values come in as keyword arguments, read from the given mapping by _read(): a test's
+        # dict never mixes with the process environment.
+        return (init_settings,)
 
-def _path(env: Mapping[str, str], name: str) -> Path | None:
-    raw = env.get(name, "").strip()
-    if not raw:
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if value == "" and info.field_name not in _EMPTY_IS_A_VALUE:
+            return cls.model_fields[info.field_name].default
+        return value
+
+    @field_validator("sam3_dir", "sam3d_dir")
+    @classmethod
+    def _absolute(cls, value: Optional[Path]) -> Optional[Path]:
+        if value is not None and not str(value).startswith("/"):
+            raise ValueError("must be an absolute path inside the container")
+        return value
+
+    @field_validator("input_prefix", "output_prefix", "embeddings_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        """A key prefix: no leading slash, no '..', and ending in '/' unless empty."""
+        if value.startswith("/") or ".." in value.split("/"):
+            raise ValueError("must be a relative S3 key prefix without '..'")
+        return value + "/" if value and not value.endswith("/") else value
+
+    @field_validator("disabled_tasks")
+    @classmethod
+    def _tasks(cls, value: str) -> str:
+        unknown = sorted(set(_split(value)) - set(TASKS))
+        if unknown:
+            raise ValueError(f"names unknown task(s) {', '.join(unknown)}; tasks are {', '.join(TASKS)}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in _LOG_LEVELS:
+            raise ValueError(f"is not a logging level ({', '.join(_LOG_LEVELS)})")
+        return value.upper()
+
+    @field_validator("max_concurrency")
+    @classmethod
+    def _at_most_256(cls, value: int) -> int:
+        if value > 256:
+            raise ValueError("is over 256 (each invocation holds a thread and its image)")
+        return value
+
+    @field_validator("threads")
+    @classmethod
+    def _no_longer_read(cls, value: Optional[str]) -> None:
+        if value:
+            raise ValueError(
+                "is no longer read: set GEN3D_MAX_CONCURRENCY (invocations held at once; "
+                f"the worker gets that many threads plus {RESERVED_THREADS} kept free for /ping)"
+            )
         return None
-    if not raw.startswith("/"):
-        raise ConfigError(f"{name}={raw!r} must be an absolute path inside the container")
-    return Path(raw)
 
 
-def _prefix(env: Mapping[str, str], name: str, default: str) -> str:
-    """A key prefix: no leading slash, no '..', and ending in '/' unless empty."""
-    raw = env.get(name)
-    value = default if raw is None else raw.strip()
-    if value.startswith("/") or ".." in value.split("/"):
-        raise ConfigError(f"{name}={value!r} must be a relative S3 key prefix without '..'")
-    if value and not value.endswith("/"):
-        value += "/"
-    return value
+if BaseSettings is not None:
+
+    class _MappingEnvSource(EnvSettingsSource):
+        """pydantic-settings' environment source over a given mapping: os.environ in the server,
+        a dict in tests."""
+
+        def __init__(self, settings_cls: type, environ: Mapping[str, str]):
+            self._environ = environ
+            super().__init__(settings_cls, case_sensitive=True)
+
+        def _load_env_vars(self) -> Mapping[str, Optional[str]]:
+            return dict(self._environ)
+
+
+def _read(env: Mapping[str, str]) -> dict[str, Any]:
+    """The variables _Environment knows, by name."""
+    if BaseSettings is not None:
+        return _MappingEnvSource(_Environment, env)()
+    names = {field.validation_alias for field in _Environment.model_fields.values()}
+    return {name: value for name, value in env.items() if name in names}
+
+
+#: pydantic's error types, as the end of "NAME='value' …"
+_REASONS = {
+    "int_parsing": "is not an integer",
+    "float_parsing": "is not a number",
+    "finite_number": "must be a finite number",
+    "bool_parsing": "is not a boolean (use true/false or 1/0)",
+}
+
+
+def _problem(error: Any, env: Mapping[str, str]) -> str:
+    name = str(error["loc"][0]) if error["loc"] else "environment"
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "value_error":
+        reason = str(ctx.get("error", error["msg"]))
+    elif kind in _REASONS:
+        reason = _REASONS[kind]
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal"):
+        op, bound = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"), "less_than_equal": ("<=", "le")}[kind]
+        reason = f"must be {op} {ctx[bound]}"
+    elif kind == "literal_error":
+        reason = f"is not one of {ctx['expected']}"
+    else:
+        reason = error["msg"]
+    return f"{name}={env.get(name)!r} {reason}"
+
+
+def _split(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
 @dataclass(frozen=True)
@@ -152,67 +265,20 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Settings from the environment (or `env`); every bad variable named in one ConfigError."""
         env = os.environ if env is None else env
-        backend = env.get("GEN3D_BACKEND", "sam3").strip() or "sam3"
-        if backend not in BACKENDS:
-            raise ConfigError(f"GEN3D_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}")
-        backend_3d = env.get("GEN3D_3D_BACKEND", "").strip()
-        if backend_3d not in ("", *BACKENDS):
-            raise ConfigError(f"GEN3D_3D_BACKEND={backend_3d!r} is not one of {', '.join(BACKENDS)} (or unset: GEN3D_BACKEND's)")
-        disabled = frozenset(_list(env, "GEN3D_DISABLED_TASKS"))
-        unknown = sorted(disabled - set(TASKS))
-        if unknown:
-            raise ConfigError(
-                f"GEN3D_DISABLED_TASKS names unknown task(s) {', '.join(unknown)}; tasks are {', '.join(TASKS)}"
-            )
-        log_level = env.get("GEN3D_LOG_LEVEL", "INFO").strip().upper() or "INFO"
-        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise ConfigError(f"GEN3D_LOG_LEVEL={log_level!r} is not a logging level")
-        device = env.get("GEN3D_DEVICE", "auto").strip() or "auto"
-        dtype = env.get("GEN3D_DTYPE", "auto").strip() or "auto"
-        if env.get("GEN3D_THREADS", "").strip():
-            raise ConfigError(
-                "GEN3D_THREADS is no longer read: set GEN3D_MAX_CONCURRENCY (invocations held at once; "
-                f"the worker gets that many threads plus {RESERVED_THREADS} kept free for /ping)"
-            )
-        if dtype not in ("auto", "float32", "bfloat16", "float16"):
-            raise ConfigError(f"GEN3D_DTYPE={dtype!r} is not one of auto, float32, bfloat16, float16")
+        try:
+            read = _Environment(**_read(env))
+        except ValidationError as exc:
+            raise ConfigError("; ".join(_problem(e, env) for e in exc.errors())) from None
+        values = read.model_dump(exclude={"threads"})
         settings = cls(
-            backend=backend,
-            backend_3d=backend_3d,
-            model_dir=Path(env.get("GEN3D_MODEL_DIR", "/opt/gen3d/models")),
-            sam3_dir=_path(env, "GEN3D_SAM3_DIR"),
-            sam3d_dir=_path(env, "GEN3D_SAM3D_DIR"),
-            allowed_buckets=_list(env, "GEN3D_ALLOWED_BUCKETS"),
-            input_prefix=_prefix(env, "GEN3D_INPUT_PREFIX", "inputs/"),
-            output_prefix=_prefix(env, "GEN3D_OUTPUT_PREFIX", "outputs/"),
-            embeddings_prefix=_prefix(env, "GEN3D_EMBEDDINGS_PREFIX", "embeddings/"),
-            enable_3d=_bool(env, "GEN3D_ENABLE_3D", True),
-            disabled_tasks=disabled,
-            log_level=log_level,
-            bind_host=env.get("GEN3D_BIND_HOST", "0.0.0.0").strip() or "0.0.0.0",
-            port=_int(env, "SAGEMAKER_BIND_TO_PORT", 8080, minimum=1),
-            max_concurrency=_int(env, "GEN3D_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, minimum=1),
-            invocation_timeout_s=_seconds(env, "GEN3D_INVOCATION_TIMEOUT_SECONDS", DEFAULT_INVOCATION_TIMEOUT_S),
-            graceful_timeout_s=_int(env, "GEN3D_GRACEFUL_TIMEOUT", 25, minimum=1),
-            max_request_bytes=_int(env, "GEN3D_MAX_REQUEST_BYTES", 1 << 20, minimum=1024),
-            max_image_bytes=_int(env, "GEN3D_MAX_IMAGE_BYTES", 30 << 20, minimum=1024),
-            max_image_pixels=_int(env, "GEN3D_MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
-            max_image_side=_int(env, "GEN3D_MAX_IMAGE_SIDE", 12_000, minimum=1),
-            embedding_cache_mb=_int(env, "GEN3D_EMBEDDING_CACHE_MB", 1024),
-            embedding_cache_entries=_int(env, "GEN3D_EMBEDDING_CACHE_ENTRIES", 64),
-            device=device,
-            dtype=dtype,
-            sam3d_code_dir=Path(env.get("GEN3D_SAM3D_CODE_DIR", "/opt/sam-3d-objects/notebook")),
-            test_delay_ms=_int(env, "GEN3D_TEST_DELAY_MS", 0),
-            test_load_delay_ms=_int(env, "GEN3D_TEST_LOAD_DELAY_MS", 0),
-            test_fault_injection=_bool(env, "GEN3D_TEST_FAULT_INJECTION", False),
-            git_revision=env.get("GEN3D_GIT_REVISION") or None,
+            **{
+                **values,
+                "allowed_buckets": _split(read.allowed_buckets),
+                "disabled_tasks": frozenset(_split(read.disabled_tasks)),
+            }
         )
-        if settings.max_concurrency > 256:
-            raise ConfigError(f"GEN3D_MAX_CONCURRENCY={settings.max_concurrency} is over 256 (each invocation holds a thread and its image)")
-        if settings.port > 65535:
-            raise ConfigError(f"SAGEMAKER_BIND_TO_PORT={settings.port} is not a TCP port")
         if not settings.enabled_tasks:
             raise ConfigError("every task is disabled (GEN3D_DISABLED_TASKS / GEN3D_ENABLE_3D)")
         return settings
