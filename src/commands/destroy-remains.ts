@@ -1,7 +1,7 @@
-import { paginateListImages } from "@aws-sdk/client-ecr";
-import { paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import { awsErrorMessage, isNotFound, sdkError } from "../adapters/aws-errors.js";
 import { createLogs, endpointLogGroup } from "../adapters/cloudwatch-logs.js";
+import { createEcr } from "../adapters/ecr.js";
+import { createS3 } from "../adapters/s3.js";
 import { createSageMakerApi } from "../adapters/sagemaker.js";
 import type { AppContext } from "../app/context.js";
 import { awsCli } from "../config/aws-cli.js";
@@ -53,7 +53,7 @@ async function counted(
  * group that still exist, so destroy says exactly what is left instead of "nothing".
  */
 export async function surveyRemains(ctx: AppContext, endpointName: string): Promise<Remaining[]> {
-  const { config, signal } = ctx;
+  const { config } = ctx;
   const found: (Remaining | undefined)[] = [];
   const repository = config.ecr.repository;
   found.push(
@@ -63,20 +63,11 @@ export async function surveyRemains(ctx: AppContext, endpointName: string): Prom
         name: repository,
         remove: `gen3d destroy --delete-images removes the image gen3d pushed; the repository itself: ${awsCli(config, `ecr delete-repository --repository-name ${repository} --force`)}`,
       },
-      async () => {
-        const client = await ctx.aws.ecr();
-        let n = 0;
-        for await (const page of paginateListImages(
-          { client, pageSize: 1000 },
-          { repositoryName: repository },
-          { abortSignal: signal },
-        ))
-          n += page.imageIds?.length ?? 0;
-        return n;
-      },
+      () => createEcr(ctx).countImages(repository),
     ),
   );
   const bucket = config.s3.bucket;
+  const s3 = createS3(ctx);
   for (const [name, prefix] of Object.entries(config.s3.prefixes)) {
     const key = prefix.replace(/\/?$/, "/");
     const deletable = ["output", "failure", "embeddings"].includes(name);
@@ -90,14 +81,8 @@ export async function surveyRemains(ctx: AppContext, endpointName: string): Prom
             : `${awsCli(config, `s3 rm s3://${bucket}/${key} --recursive`)} (gen3d destroy keeps the ${name} prefix)`,
         },
         async () => {
-          const client = await ctx.aws.s3();
           let n = 0;
-          for await (const page of paginateListObjectsV2(
-            { client, pageSize: 1000 },
-            { Bucket: bucket, Prefix: key },
-            { abortSignal: signal },
-          ))
-            n += page.Contents?.length ?? 0;
+          for await (const page of s3.objectPages(bucket, key)) n += page.length;
           return n;
         },
       ),
