@@ -68,7 +68,12 @@ export async function runInTerminal(
   selected: readonly Phase[],
   run: RunOne,
 ): Promise<void> {
-  const { Listr, ListrLogger, ProcessOutput, createWritable } = await import("listr2");
+  const { DefaultRenderer, Listr, ListrLogger, ProcessOutput, createWritable } = await import("listr2");
+  // The terminal is stderr, where it draws: listr2 judges by stdout and, with stdout redirected
+  // (`gen3d deploy > log`), would fall back to a line per event on the terminal.
+  class StderrRenderer extends DefaultRenderer {
+    static override nonTTY = true;
+  }
   const sink = createWritable((chunk) => ctx.io.stderr(chunk)) as NodeJS.WriteStream;
   const logger = new ListrLogger({ processOutput: new ProcessOutput(sink, sink), useIcons: true });
   const list = new Listr(
@@ -86,8 +91,7 @@ export async function runInTerminal(
       concurrent: false,
       exitOnError: true,
       registerSignalListeners: false,
-      renderer: "default",
-      fallbackRenderer: "simple",
+      renderer: StderrRenderer,
       // A skipped phase is not a warning: the down arrow, dimmed, with its reason as the title.
       rendererOptions: {
         logger,
@@ -98,7 +102,6 @@ export async function runInTerminal(
           SKIPPED_WITH_COLLAPSE: (text: string) => (ctx.io.color ? `\u001b[2m${text}\u001b[22m` : text),
         },
       },
-      fallbackRendererOptions: { logger },
     } as never,
   );
   await list.run();
