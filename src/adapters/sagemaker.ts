@@ -22,7 +22,7 @@ import {
   UpdateEndpointCommand,
 } from "@aws-sdk/client-sagemaker";
 import type { AwsClients } from "./aws.js";
-import { awsFailure, isNotFound } from "./aws-errors.js";
+import { awsFailure, type Deleted, deleteTolerant, unlessNotFound } from "./aws-errors.js";
 import {
   type DescribedEndpoint,
   describeEndpoint,
@@ -42,7 +42,7 @@ export {
 } from "./sagemaker-endpoint.js";
 
 /** A delete's outcome: a resource that is not there any more counts as removed, not as a failure. */
-export type Deletion = "deleted" | "already-gone";
+export type Deletion = Deleted;
 
 /** The waiter's bounds and progress; the abort signal is the facade's own. */
 export type EndpointWait = Omit<WaitOptions, "signal">;
@@ -106,27 +106,16 @@ export function createSageMakerApi({ aws, signal }: SageMakerApiDeps): SageMaker
     send: (client: SageMakerClient) => Promise<T>,
   ) {
     const client = await aws.sagemaker();
-    try {
-      return await send(client);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw awsFailure(error, action, permission);
-    }
+    return unlessNotFound(action, permission, () => send(client));
   }
   /** A Delete* whose NotFound means "already gone". */
   async function remove(
     action: string,
     permission: string,
     send: (client: SageMakerClient) => Promise<unknown>,
-  ): Promise<Deletion> {
+  ) {
     const client = await aws.sagemaker();
-    try {
-      await send(client);
-      return "deleted";
-    } catch (error) {
-      if (isNotFound(error)) return "already-gone";
-      throw awsFailure(error, action, permission);
-    }
+    return deleteTolerant(action, permission, () => send(client));
   }
   async function every<P, T>(
     permission: string,

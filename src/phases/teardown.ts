@@ -1,5 +1,4 @@
-import { awsFailure, isNotFound } from "../adapters/aws-errors.js";
-import type { Deletion } from "../adapters/sagemaker.js";
+import { type Deleted, deleteTolerant } from "../adapters/aws-errors.js";
 import type { Removal } from "./phase.js";
 
 /** The names a teardown removes: every string in the lists, once each, sorted. */
@@ -12,7 +11,7 @@ export function namesToRemove(...lists: unknown[]): string[] {
 export async function removal(
   kind: Removal["kind"],
   name: string,
-  remove: (name: string) => Promise<Deletion>,
+  remove: (name: string) => Promise<Deleted>,
 ): Promise<Removal> {
   return { kind, name, result: await remove(name) };
 }
@@ -21,7 +20,7 @@ export async function removal(
 export async function removeEach(
   kind: Removal["kind"],
   names: readonly string[],
-  remove: (name: string) => Promise<Deletion>,
+  remove: (name: string) => Promise<Deleted>,
 ): Promise<Removal[]> {
   const removed: Removal[] = [];
   for (const name of names) removed.push(await removal(kind, name, remove));
@@ -30,7 +29,7 @@ export async function removeEach(
 
 /**
  * A raw SDK delete as a Removal: NotFound is "already-gone", any other failure names the
- * permission. For services whose adapter does not yet tell "already gone" itself.
+ * permission. For a service whose facade does not yet answer "already-gone" itself.
  */
 export async function tolerant(
   kind: Removal["kind"],
@@ -38,11 +37,5 @@ export async function tolerant(
   permission: string,
   call: () => Promise<unknown>,
 ): Promise<Removal> {
-  try {
-    await call();
-    return { kind, name, result: "deleted" };
-  } catch (error) {
-    if (isNotFound(error)) return { kind, name, result: "already-gone" };
-    throw awsFailure(error, `deleting ${kind} ${name}`, permission);
-  }
+  return removal(kind, name, () => deleteTolerant(`deleting ${kind} ${name}`, permission, call));
 }

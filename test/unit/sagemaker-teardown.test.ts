@@ -10,6 +10,7 @@ import { modelPhase, removeModels } from "../../src/phases/05-model.js";
 import { endpointConfigPhase, removeEndpointConfigs } from "../../src/phases/06-endpoint-config.js";
 import { deployPhase, removeEndpoint } from "../../src/phases/07-deploy.js";
 import type { PhaseContext } from "../../src/phases/phase.js";
+import { tolerant } from "../../src/phases/teardown.js";
 import { validConfig } from "../support/project.js";
 
 const WAITER = { minDelaySeconds: 1, maxDelaySeconds: 2 };
@@ -190,5 +191,27 @@ describe("phases 6 and 5's teardowns: endpoint configs and models", () => {
   it("phases 5, 6 and 7 declare a teardown", () => {
     for (const phase of [modelPhase, endpointConfigPhase, deployPhase])
       expect(phase.teardown).toBeTypeOf("function");
+  });
+});
+
+describe("tolerant: a raw delete as a Removal", () => {
+  const failing = (name: string, message: string) => async () => {
+    throw Object.assign(new Error(message), { name });
+  };
+  it("is already-gone on NotFound, deleted on success, and names the permission otherwise", async () => {
+    expect(await tolerant("alarm", "a", "cloudwatch:DeleteAlarms", async () => ({}))).toEqual({
+      kind: "alarm",
+      name: "a",
+      result: "deleted",
+    });
+    expect(
+      await tolerant("alarm", "a", "cloudwatch:DeleteAlarms", failing("ResourceNotFound", "no such alarm")),
+    ).toEqual({ kind: "alarm", name: "a", result: "already-gone" });
+    await expect(
+      tolerant("alarm", "a", "cloudwatch:DeleteAlarms", failing("AccessDeniedException", "denied")),
+    ).rejects.toMatchObject({
+      code: "AWS_CALL_FAILED",
+      hint: expect.stringMatching(/cloudwatch:DeleteAlarms/),
+    });
   });
 });
