@@ -2,7 +2,7 @@ import { Command, CommanderError } from "commander";
 import type { GlobalOptions, Runtime } from "./app/context.js";
 import { COMMANDS, type CommandDefinition, findCommand } from "./commands/definitions.js";
 import { EXIT, UserError } from "./engine/errors.js";
-import { VERSION } from "./engine/output.js";
+import { colorEnabled, VERSION, withoutColor } from "./engine/output.js";
 
 const GLOBAL_EXAMPLES = [
   "gen3d init",
@@ -115,6 +115,19 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
 }
 
 /** The only place that touches the process: argv, streams, signals, exit code. */
+/**
+ * Colour is judged on stderr, where the human is; stdout redirected to a file or a pipe (`gen3d plan
+ * > plan.txt`) gets the same text without colour codes, unless FORCE_COLOR asks for them.
+ */
+export function stdoutWriter(
+  write: (text: string) => unknown,
+  stdoutIsTTY: boolean,
+  env: Readonly<Record<string, string | undefined>>,
+): (text: string) => void {
+  const keep = colorEnabled({ env, isTTY: stdoutIsTTY });
+  return (text) => void write(keep ? text : withoutColor(text));
+}
+
 export function run(argv: readonly string[]): void {
   // The SDK warns on every run under Node 20 about its 2027 support window; README says so once.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -129,7 +142,7 @@ export function run(argv: readonly string[]): void {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   const runtime: Runtime = {
-    stdout: (text) => process.stdout.write(text),
+    stdout: stdoutWriter((text) => process.stdout.write(text), Boolean(process.stdout.isTTY), process.env),
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     cwd: process.cwd(),

@@ -177,7 +177,12 @@ export function table(rows: string[][]): string {
     .join("\n")}\n`;
 }
 
-function visibleLength(text: string): number {
+/** The text without ANSI colour codes. */
+export function withoutColor(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes
-  return text.replace(/\u001b\[[0-9;]*m/g, "").length;
+  return text.replace(/\u001b\[[0-9;]*m/g, "");
+}
+
+function visibleLength(text: string): number {
+  return withoutColor(text).length;
 }

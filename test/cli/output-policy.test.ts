@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { awsFailure } from "../../src/adapters/aws-errors.js";
-import { main } from "../../src/cli.js";
+import { main, stdoutWriter } from "../../src/cli.js";
 import { COMMANDS } from "../../src/commands/definitions.js";
 import { stoppedRunHint } from "../../src/commands/deploy.js";
 import { withoutNoise } from "../../src/commands/render.js";
@@ -335,5 +335,16 @@ describe("status while a phase runs", () => {
     const json = testRuntime(dir);
     await main(["status", "--json"], json);
     expect(JSON.parse(json.out.stdout).staleArtifacts).toEqual(["alarmNames"]);
+  });
+});
+
+describe("stdout redirected while stderr is a terminal", () => {
+  it("gen3d plan > plan.txt gets no colour codes; a terminal on stdout or FORCE_COLOR keeps them", () => {
+    const coloured = "\u001b[33mrun\u001b[0m  never run\n";
+    const written: string[] = [];
+    stdoutWriter((t) => written.push(t), false, {})(coloured);
+    stdoutWriter((t) => written.push(t), true, {})(coloured);
+    stdoutWriter((t) => written.push(t), false, { FORCE_COLOR: "1" })(coloured);
+    expect(written).toEqual(["run  never run\n", coloured, coloured]);
   });
 });
