@@ -1,4 +1,4 @@
-import type { AuthorizationData, Repository } from "@aws-sdk/client-ecr";
+import type { AuthorizationData, ECRClient, Repository } from "@aws-sdk/client-ecr";
 import type { AwsClients } from "./aws.js";
 import { awsFailure, isNotFound } from "./aws-errors.js";
 
@@ -28,123 +28,120 @@ export interface Ecr {
   /** The digests the repository holds under `tag` (DescribeImages); empty when it holds none. */
   describeImages(name: string, tag: string): Promise<string[]>;
   batchDeleteImage(name: string, digest: string): Promise<ImageDeletion>;
+  /** How many images the repository holds, every page of ListImages; 0 when it does not exist. */
+  countImages(name: string): Promise<number>;
 }
+
+type EcrSdk = typeof import("@aws-sdk/client-ecr");
 
 export function createEcr(deps: { aws: Pick<AwsClients, "ecr">; signal: AbortSignal }): Ecr {
   const { aws, signal } = deps;
-  const sdk = () => import("@aws-sdk/client-ecr");
   const options = { abortSignal: signal };
-  /** Sends one call; `missing` answers a NotFound instead of throwing. */
-  async function call<T>(action: string, send: () => Promise<T>, missing?: () => T): Promise<T> {
+  /**
+   * One call: `call` sends it with the SDK's module and the client; a failure becomes an
+   * ExternalError naming `ecr:<action>`, except a NotFound when `missing` answers it instead.
+   */
+  async function send<T>(
+    action: string,
+    call: (client: ECRClient, sdk: EcrSdk) => Promise<T>,
+    missing?: () => T,
+  ): Promise<T> {
+    const sdk = await import("@aws-sdk/client-ecr");
+    const client = await aws.ecr();
     try {
-      return await send();
+      return await call(client, sdk);
     } catch (error) {
       if (missing && isNotFound(error)) return missing();
       throw awsFailure(error, `ECR ${action}`, `ecr:${action}`);
     }
   }
   return {
-    async describeRepository(name) {
-      const { DescribeRepositoriesCommand } = await sdk();
-      const client = await aws.ecr();
-      return call(
+    describeRepository: (name) =>
+      send(
         "DescribeRepositories",
-        async () =>
-          (await client.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }), options))
+        async (c, sdk) =>
+          (await c.send(new sdk.DescribeRepositoriesCommand({ repositoryNames: [name] }), options))
             .repositories?.[0],
         () => undefined,
-      );
-    },
+      ),
 
-    async createRepository(name, tags) {
-      const { CreateRepositoryCommand } = await sdk();
-      const client = await aws.ecr();
-      const input = {
-        repositoryName: name,
-        imageTagMutability: "IMMUTABLE" as const,
-        imageScanningConfiguration: { scanOnPush: true },
-        tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-      };
-      return call(
-        "CreateRepository",
-        async () => (await client.send(new CreateRepositoryCommand(input), options)).repository,
-      );
-    },
+    createRepository: (name, tags) =>
+      send("CreateRepository", async (c, sdk) => {
+        const command = new sdk.CreateRepositoryCommand({
+          repositoryName: name,
+          imageTagMutability: "IMMUTABLE",
+          imageScanningConfiguration: { scanOnPush: true },
+          tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        });
+        return (await c.send(command, options)).repository;
+      }),
 
-    async putImageTagMutability(name, mutability) {
-      const { PutImageTagMutabilityCommand } = await sdk();
-      const client = await aws.ecr();
-      const command = new PutImageTagMutabilityCommand({
-        repositoryName: name,
-        imageTagMutability: mutability,
-      });
-      await call("PutImageTagMutability", () => client.send(command, options));
-    },
+    putImageTagMutability: (name, mutability) =>
+      send("PutImageTagMutability", async (c, sdk) => {
+        await c.send(
+          new sdk.PutImageTagMutabilityCommand({ repositoryName: name, imageTagMutability: mutability }),
+          options,
+        );
+      }),
 
-    async putImageScanningConfiguration(name, scanOnPush) {
-      const { PutImageScanningConfigurationCommand } = await sdk();
-      const client = await aws.ecr();
-      const command = new PutImageScanningConfigurationCommand({
-        repositoryName: name,
-        imageScanningConfiguration: { scanOnPush },
-      });
-      await call("PutImageScanningConfiguration", () => client.send(command, options));
-    },
+    putImageScanningConfiguration: (name, scanOnPush) =>
+      send("PutImageScanningConfiguration", async (c, sdk) => {
+        await c.send(
+          new sdk.PutImageScanningConfigurationCommand({
+            repositoryName: name,
+            imageScanningConfiguration: { scanOnPush },
+          }),
+          options,
+        );
+      }),
 
-    async getLifecyclePolicy(name) {
-      const { GetLifecyclePolicyCommand } = await sdk();
-      const client = await aws.ecr();
-      // Unreadable reads as none: PutLifecyclePolicy then says what is wrong, with its permission.
-      return client.send(new GetLifecyclePolicyCommand({ repositoryName: name }), options).then(
-        (r) => r.lifecyclePolicyText,
-        () => undefined,
-      );
-    },
+    // Unreadable reads as none: PutLifecyclePolicy then says what is wrong, with its permission.
+    getLifecyclePolicy: (name) =>
+      send("GetLifecyclePolicy", (c, sdk) =>
+        c.send(new sdk.GetLifecyclePolicyCommand({ repositoryName: name }), options).then(
+          (r) => r.lifecyclePolicyText,
+          () => undefined,
+        ),
+      ),
 
-    async putLifecyclePolicy(name, policyText) {
-      const { PutLifecyclePolicyCommand } = await sdk();
-      const client = await aws.ecr();
-      const command = new PutLifecyclePolicyCommand({
-        repositoryName: name,
-        lifecyclePolicyText: policyText,
-      });
-      await call("PutLifecyclePolicy", () => client.send(command, options));
-    },
+    putLifecyclePolicy: (name, policyText) =>
+      send("PutLifecyclePolicy", async (c, sdk) => {
+        await c.send(
+          new sdk.PutLifecyclePolicyCommand({ repositoryName: name, lifecyclePolicyText: policyText }),
+          options,
+        );
+      }),
 
-    async getAuthorizationToken() {
-      const { GetAuthorizationTokenCommand } = await sdk();
-      const client = await aws.ecr();
-      return call(
+    getAuthorizationToken: () =>
+      send(
         "GetAuthorizationToken",
-        async () => (await client.send(new GetAuthorizationTokenCommand({}), options)).authorizationData?.[0],
-      );
-    },
+        async (c, sdk) =>
+          (await c.send(new sdk.GetAuthorizationTokenCommand({}), options)).authorizationData?.[0],
+      ),
 
-    async describeImages(name, tag) {
-      const { DescribeImagesCommand } = await sdk();
-      const client = await aws.ecr();
-      const command = new DescribeImagesCommand({ repositoryName: name, imageIds: [{ imageTag: tag }] });
-      return call(
+    describeImages: (name, tag) =>
+      send(
         "DescribeImages",
-        async () =>
-          ((await client.send(command, options)).imageDetails ?? []).flatMap((d) =>
-            d.imageDigest ? [d.imageDigest] : [],
-          ),
+        async (c, sdk) => {
+          const command = new sdk.DescribeImagesCommand({
+            repositoryName: name,
+            imageIds: [{ imageTag: tag }],
+          });
+          const details = (await c.send(command, options)).imageDetails ?? [];
+          return details.flatMap((d) => (d.imageDigest ? [d.imageDigest] : []));
+        },
         () => [],
-      );
-    },
+      ),
 
-    async batchDeleteImage(name, digest) {
-      const { BatchDeleteImageCommand } = await sdk();
-      const client = await aws.ecr();
-      const command = new BatchDeleteImageCommand({
-        repositoryName: name,
-        imageIds: [{ imageDigest: digest }],
-      });
-      return call<ImageDeletion>(
+    batchDeleteImage: (name, digest) =>
+      send<ImageDeletion>(
         "BatchDeleteImage",
-        async () => {
-          const failure = (await client.send(command, options)).failures?.[0];
+        async (c, sdk) => {
+          const command = new sdk.BatchDeleteImageCommand({
+            repositoryName: name,
+            imageIds: [{ imageDigest: digest }],
+          });
+          const failure = (await c.send(command, options)).failures?.[0];
           if (!failure) return { type: "deleted" };
           if (failure.failureCode === "ImageNotFound") return { type: "not-found" };
           return {
@@ -154,7 +151,22 @@ export function createEcr(deps: { aws: Pick<AwsClients, "ecr">; signal: AbortSig
           };
         },
         () => ({ type: "not-found" }),
-      );
-    },
+      ),
+
+    countImages: (name) =>
+      send(
+        "ListImages",
+        async (c, sdk) => {
+          let count = 0;
+          const pages = sdk.paginateListImages(
+            { client: c, pageSize: 1000 },
+            { repositoryName: name },
+            options,
+          );
+          for await (const page of pages) count += page.imageIds?.length ?? 0;
+          return count;
+        },
+        () => 0,
+      ),
   };
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { asyncJobRecord } from "../adapters/async-invoke.js";
 import type { TaskName } from "../config/schema.js";
 import { type GateResult, gate } from "../engine/gate.js";
 import { classifyEndpointFailure } from "./endpoint-failure.js";
@@ -7,32 +8,36 @@ import { classifyEndpointFailure } from "./endpoint-failure.js";
 
 const artifactCheck = z.object({ key: z.string(), kind: z.string(), ok: z.boolean(), detail: z.string() });
 
-export const integrationTaskEvidence = z.object({
-  inferenceId: z.string(),
-  inputLocation: z.string(),
-  outputLocation: z.string().optional(),
-  failureLocation: z.string().optional(),
-  /** output: the output object came; failure: the failure object did; timeout: neither in time. */
-  outcome: z.enum(["output", "failure", "timeout", "not-run"]),
-  /** Submission → the poll that saw the result object. */
-  latencySeconds: z.number().optional(),
-  submittedAt: z.string().optional(),
-  instancesAtSubmit: z.number().optional(),
-  /** Whether the endpoint ran zero instances when the job was submitted (undefined: unknown). */
-  atZero: z.boolean().optional(),
-  maxInstances: z.number().optional(),
-  endpointConfigName: z.string().optional(),
-  /** The job was found in STATE.json and polled, not submitted again. */
-  resumed: z.boolean(),
-  /** The request body was uploaded by this run (false: the same bytes were already there). */
-  inputUploaded: z.boolean().optional(),
-  response: z.unknown().optional(),
-  problem: z.string().optional(),
-  /** The failure object's content (truncated). */
-  failure: z.string().optional(),
-  logTail: z.array(z.string()).optional(),
-  artifacts: z.array(artifactCheck).default([]),
-});
+/** One task's job as phase 9 submitted it (the ledger's record), with what came of it. */
+export const integrationTaskEvidence = asyncJobRecord
+  .pick({
+    inferenceId: true,
+    inputLocation: true,
+    outputLocation: true,
+    failureLocation: true,
+    submittedAt: true,
+    instancesAtSubmit: true,
+    endpointConfigName: true,
+  })
+  .extend({
+    /** output: the output object came; failure: the failure object did; timeout: neither in time. */
+    outcome: z.enum(["output", "failure", "timeout", "not-run"]),
+    /** Submission → the poll that saw the result object. */
+    latencySeconds: z.number().optional(),
+    /** Whether the endpoint ran zero instances when the job was submitted (undefined: unknown). */
+    atZero: z.boolean().optional(),
+    maxInstances: z.number().optional(),
+    /** The job was found in STATE.json and polled, not submitted again. */
+    resumed: z.boolean(),
+    /** The request body was uploaded by this run (false: the same bytes were already there). */
+    inputUploaded: z.boolean().optional(),
+    response: z.unknown().optional(),
+    problem: z.string().optional(),
+    /** The failure object's content (truncated). */
+    failure: z.string().optional(),
+    logTail: z.array(z.string()).optional(),
+    artifacts: z.array(artifactCheck).default([]),
+  });
 export type IntegrationTaskEvidence = z.infer<typeof integrationTaskEvidence>;
 
 export const integrationEvidence = z.object({

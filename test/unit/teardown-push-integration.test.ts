@@ -7,6 +7,7 @@ import {
   BatchDeleteImageCommand,
   ECRClient,
   ECRServiceException,
+  ListImagesCommand,
   RepositoryNotFoundException,
 } from "@aws-sdk/client-ecr";
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
@@ -53,6 +54,7 @@ function fakeEcr(answer: ImageDeletion | Error): Ecr & { deleted: [string, strin
     putLifecyclePolicy: unexpected,
     getAuthorizationToken: unexpected,
     describeImages: unexpected,
+    countImages: unexpected,
     async batchDeleteImage(name, digest) {
       deleted.push([name, digest]);
       if (answer instanceof Error) throw answer;
@@ -185,6 +187,16 @@ describe("the ECR facade's BatchDeleteImage outcomes", () => {
       code: "KmsError",
       reason: "key disabled",
     });
+  });
+
+  it("counts the images of every ListImages page, and none in a repository that does not exist", async () => {
+    ecrMock
+      .on(ListImagesCommand)
+      .resolvesOnce({ imageIds: [{ imageDigest: "a" }, { imageDigest: "b" }], nextToken: "t" })
+      .resolvesOnce({ imageIds: [{ imageDigest: "c" }] })
+      .rejectsOnce(new RepositoryNotFoundException({ message: "no repo", $metadata: {} }));
+    expect(await ecr.countImages("r")).toBe(3);
+    expect(await ecr.countImages("r")).toBe(0);
   });
 
   it("names the ecr: permission when the call is refused", async () => {
