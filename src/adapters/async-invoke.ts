@@ -11,9 +11,9 @@ import { describeEndpoint, variantCounts } from "./sagemaker-endpoint.js";
 
 /**
  * One async invocation end to end, shared by phase 9, phase 10's cold start and `gen3d invoke`:
- * upload the request (once), InvokeEndpointAsync, then poll S3 for the output or failure object.
- * Callers record the submitted job before they wait, so a killed run polls it again instead of
- * submitting a second one.
+ * upload the request (once) and InvokeEndpointAsync; waiting for the output or failure object is
+ * async-wait.ts. Callers record the submitted job before they wait, so a killed run polls it
+ * again instead of submitting a second one.
  */
 
 export function sha256Hex(bytes: Uint8Array | string): string {
