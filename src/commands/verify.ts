@@ -9,6 +9,7 @@ import { StateStore } from "../engine/state.js";
 import { allPhases } from "../phases/index.js";
 import type { GateResult, Phase, PhaseContext, PhaseRunResult, Reality } from "../phases/phase.js";
 import { describeGates, failedGatesSentence, failingGates } from "../phases/run-rules.js";
+import { when } from "./render.js";
 import { redactVerifyDocument } from "./verify-redact.js";
 
 const mark = { pass: "✔", fail: "✖", warn: "!", "not-checked": "-" } as const;
@@ -229,15 +230,18 @@ export async function verifyCommand(
       });
     } else {
       // The verdict is the command's result: stdout (progress lines went to stderr).
+      // When: relative ("3 min ago"); the ISO timestamp only with --verbose.
+      const now = ctx.clock.now();
+      const recordedWhen = when(ctx.io, recordedAt, now);
       const label = options.recorded
-        ? `recorded evidence, ${recordedAt ? `from ${recordedAt}` : "never recorded"}`
-        : `fresh evidence, ${checkedAt}`;
+        ? `recorded evidence, ${recordedAt ? `from ${recordedWhen}` : "never recorded"}`
+        : `fresh evidence${ctx.io.verbose ? `, ${checkedAt}` : ""}`;
       ctx.io.stdout(
         `${bold(ctx.io, `Phase ${phase.id}: ${phase.title}`)} ${dim(ctx.io, `(${label})`)}\n${renderGates(ctx.io, doc.gates)}`,
       );
       if (differences.length > 0) {
         ctx.io.stdout(
-          `${yellow(ctx.io, "differs from the record")}${recordedAt ? ` of ${recordedAt}` : ""}:\n${differences
+          `${yellow(ctx.io, "differs from the record")}${recordedAt ? ` of ${recordedWhen}` : ""}:\n${differences
             .map(
               (d) =>
                 `  ${d.title}: ${d.recorded ? `${d.recorded.status}` : "not recorded"} → ${d.fresh ? d.fresh.status : "not checked now"}`,

@@ -181,7 +181,11 @@ describe("gen3d verify reads fresh evidence", () => {
       recordedGates.map((g) => [g.id, g.status]),
     );
     const recordedText = await cli(dir, ["verify", "--phase", "7", "--recorded"]);
-    expect(recordedText.stdout).toContain(`(recorded evidence, from ${recordedAt})`);
+    // The date as a human reads it; the ISO timestamp only with --verbose.
+    expect(recordedText.stdout).toMatch(/\(recorded evidence, from (just now|\d+ min ago)\)/);
+    expect(recordedText.stdout).not.toContain(recordedAt);
+    const verboseText = await cli(dir, ["verify", "--phase", "7", "--recorded", "--verbose"]);
+    expect(verboseText.stdout).toContain(`(recorded evidence, from ${recordedAt})`);
 
     await sagemaker.send(new DeleteEndpointCommand({ EndpointName: "gen3d-test-async" }));
     const stateBefore = await readFile(ctx.state.file, "utf8");

@@ -348,3 +348,18 @@ describe("stdout redirected while stderr is a terminal", () => {
     expect(written).toEqual(["run  never run\n", coloured, coloured]);
   });
 });
+
+describe("verify's label", () => {
+  it("says fresh evidence without an ISO timestamp unless --verbose", async () => {
+    const dir = await makeProject({
+      config: { ...validConfig(), aws: { region: "us-east-1", endpoint: "http://127.0.0.1:9" } },
+    });
+    const plain = testRuntime(dir, { docker: dockerDown() });
+    expect(await main(["verify", "--phase", "1"], plain)).toBe(1);
+    expect(plain.out.stdout).toContain("Phase 1: Preflight checks (fresh evidence)\n");
+    expect(plain.out.stdout).not.toMatch(ISO);
+    const verbose = testRuntime(dir, { docker: dockerDown() });
+    await main(["verify", "--phase", "1", "--verbose"], verbose);
+    expect(verbose.out.stdout).toMatch(/\(fresh evidence, \d{4}-\d{2}-\d{2}T/);
+  });
+});
