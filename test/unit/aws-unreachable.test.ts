@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import { ListEndpointsCommand } from "@aws-sdk/client-sagemaker";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { afterEach, describe, expect, it } from "vitest";
+import { createAccount } from "../../src/adapters/account.js";
+import { createAutoscaling } from "../../src/adapters/autoscaling.js";
 import { createAwsClients, MAX_ATTEMPTS } from "../../src/adapters/aws.js";
 import { connectionRefused } from "../../src/adapters/aws-errors.js";
 import { ExternalError } from "../../src/engine/errors.js";
@@ -57,6 +59,23 @@ describe("an unreachable AWS fails fast; a throttling or failing one is retried"
     expect(failure.hint).toContain("scripts/local-aws.sh up");
     // The SDK's own count: before, adaptive mode retried ECONNREFUSED 5 times per call.
     expect((failure.cause as { $metadata?: { attempts?: number } }).$metadata?.attempts).toBe(1);
+  });
+
+  it("through a facade, a refused connection is still one attempt and AWS_UNREACHABLE, not a permission problem", async () => {
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    const aws = createAwsClients({ region: "us-east-1", endpoint });
+    const signal = new AbortController().signal;
+    const error = await createAccount({ aws, signal })
+      .callerIdentity()
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "AWS_UNREACHABLE", message: expect.stringContaining(endpoint) });
+    expect(
+      ((error as ExternalError).cause as { $metadata?: { attempts?: number } }).$metadata?.attempts,
+    ).toBe(1);
+    const gone = await createAutoscaling({ aws, signal })
+      .deregisterScalableTarget("endpoint/x/variant/AllTraffic")
+      .catch((e: unknown) => e);
+    expect(gone).toMatchObject({ code: "AWS_UNREACHABLE" });
   });
 
   it("without aws.endpoint, a refused connection gets the network hint", () => {
