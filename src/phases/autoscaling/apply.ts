@@ -57,11 +57,11 @@ const step = (missing: boolean, differences: string[]): Step =>
  * autoscaling to a fleet that a failed, rolled-back update left without it.
  */
 export async function applyAutoscaling(
-  ctx: PhaseContext,
+  ctx: Pick<PhaseContext, "config" | "aws" | "signal" | "progress">,
   endpointName: string,
+  services: ScalingServices = scalingServices(ctx),
 ): Promise<{ outcome: AutoscalingOutcome; artifacts: Record<string, unknown> }> {
   const desired = desiredScaling(ctx.config, endpointName);
-  const services = scalingServices(ctx);
   const { autoscaling, cloudwatch } = services;
   const now = await scalingReality(ctx, desired, services);
   const changes: string[] = [];
