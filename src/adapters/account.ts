@@ -37,6 +37,8 @@ export interface RunningFleet {
 }
 
 const SERVICE_CODE = "sagemaker";
+const QUOTA_PERMISSIONS =
+  "servicequotas:ListServiceQuotas, servicequotas:ListAWSDefaultServiceQuotas and servicequotas:GetAWSDefaultServiceQuota";
 
 export function createAccount({ aws, signal }: AwsScope): Account {
   const options = { abortSignal: signal };
@@ -103,7 +105,7 @@ export function createAccount({ aws, signal }: AwsScope): Account {
         }
         return undefined;
       };
-      return mapFailure(`reading the quota "${quotaName}"`, "servicequotas:ListServiceQuotas", async () => {
+      return mapFailure(`reading the quota "${quotaName}"`, QUOTA_PERMISSIONS, async () => {
         // ListServiceQuotas lists applied values only, and leaves out a quota that has none; then
         // the AWS default applies, read by the quota's code (found among the defaults if need be).
         const applied = await named(sq.paginateListServiceQuotas);
