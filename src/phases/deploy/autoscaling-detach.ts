@@ -1,12 +1,6 @@
-import {
-  DeleteScalingPolicyCommand,
-  DeregisterScalableTargetCommand,
-} from "@aws-sdk/client-application-auto-scaling";
-import { describeScalableTarget, describeScalingPolicies } from "../../adapters/autoscaling.js";
-import { awsFailure } from "../../adapters/aws-errors.js";
+import { createAutoscaling } from "../../adapters/autoscaling.js";
 import type { DescribedEndpoint, SageMakerApi } from "../../adapters/sagemaker.js";
 import { describeEndpointConfigSchema } from "../../checks/endpoint-config.js";
-import { SCALABLE_DIMENSION, SERVICE_NAMESPACE } from "../../spec/autoscaling.js";
 import { scalableResourceId, VARIANT_NAME } from "../../spec/sagemaker.js";
 import { applyAutoscaling } from "../autoscaling/apply.js";
 import type { PhaseContext } from "../phase.js";
@@ -23,8 +17,6 @@ function variantInstanceType(raw: unknown): string | undefined {
  * target (AWS docs: "Update endpoints that use auto scaling"). Delete the variant's scaling
  * policies and deregister it first; phase 8, which re-runs after phase 7, attaches them again.
  * A change of model only is allowed with autoscaling in place, so then nothing is detached.
- * The autoscaling calls are still made here: they move behind an Application Auto Scaling
- * facade with the rest of that service's calls.
  */
 export async function detachAutoscalingForTypeChange(
   ctx: PhaseContext,
@@ -40,34 +32,19 @@ export async function detachAutoscalingForTypeChange(
   const oldType = variantInstanceType(before);
   const newType = variantInstanceType(after);
   if (oldType === undefined || oldType === newType) return [];
-  const autoscaling = await ctx.aws.autoscaling();
+  const autoscaling = createAutoscaling(ctx);
   const resourceId = scalableResourceId(endpoint.EndpointName);
-  if (!(await describeScalableTarget(autoscaling, resourceId, ctx.signal))) return [];
+  if (!(await autoscaling.describeScalableTarget(resourceId))) return [];
   ctx.progress(
     `instance type ${oldType} → ${newType}: detaching autoscaling for the update (phase 8 re-attaches it)`,
   );
   const detached: string[] = [];
-  const target = {
-    ServiceNamespace: SERVICE_NAMESPACE,
-    ResourceId: resourceId,
-    ScalableDimension: SCALABLE_DIMENSION,
-  };
-  try {
-    for (const policy of await describeScalingPolicies(autoscaling, resourceId, ctx.signal)) {
-      await autoscaling.send(new DeleteScalingPolicyCommand({ ...target, PolicyName: policy.PolicyName }), {
-        abortSignal: ctx.signal,
-      });
-      detached.push(`policy ${policy.PolicyName}`);
-    }
-    await autoscaling.send(new DeregisterScalableTargetCommand(target), { abortSignal: ctx.signal });
-    detached.push(`scalable target ${resourceId}`);
-  } catch (error) {
-    throw awsFailure(
-      error,
-      `detaching autoscaling from ${resourceId} before changing its instance type`,
-      "application-autoscaling:DeleteScalingPolicy and application-autoscaling:DeregisterScalableTarget",
-    );
+  for (const policy of await autoscaling.describeScalingPolicies(resourceId)) {
+    await autoscaling.deleteScalingPolicy(resourceId, policy.PolicyName);
+    detached.push(`policy ${policy.PolicyName}`);
   }
+  await autoscaling.deregisterScalableTarget(resourceId);
+  detached.push(`scalable target ${resourceId}`);
   return detached;
 }
 

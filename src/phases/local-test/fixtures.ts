@@ -27,11 +27,9 @@ export async function exerciseTasks(
       /^\//,
       "",
     );
-    const { PutObjectCommand } = await import("@aws-sdk/client-s3");
-    await (await ctx.aws.s3()).send(
-      new PutObjectCommand({ Bucket: config.s3.bucket, Key: key, Body: fixture.bytes }),
-      { abortSignal: ctx.signal },
-    );
+    await createS3(ctx).putObject({ bucket: config.s3.bucket, key }, fixture.bytes, {
+      contentType: "image/png",
+    });
     if (task === "generate_3d" && !maskKey) {
       tasks[task] = {
         ok: false,
