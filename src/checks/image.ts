@@ -17,7 +17,7 @@ export function imageGates(ref: string, image: ImageInspect | undefined, config:
   if (!image) {
     return [
       gate("image.exists", "image exists", "fail", `no local image ${ref}`, {
-        hint: "Build it: `gen3d deploy --only 2` (the tag follows the build context's content).",
+        hint: "Build it: `gen3d deploy --to 2` (the tag follows the build context's content).",
       }),
     ];
   }

@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
+import { modelSource } from "../catalog/models.js";
 import type { Gen3dConfig } from "../config/schema.js";
 import { listTree } from "../engine/fingerprint.js";
 import { type GateResult, gate } from "../engine/gate.js";
@@ -7,6 +8,14 @@ import type { DockerfileInput } from "./dockerfile.js";
 import { copyInstructions, loadIgnoreRules } from "./dockerfile.js";
 import { formatBytes } from "./format.js";
 import { checkSafetensors } from "./safetensors.js";
+
+/** "Download the sam3 weights (…) into models/sam3, from Hugging Face facebook/sam3 (gated: …)". */
+function download(name: string, dir: string): string {
+  const source = modelSource(name);
+  return source
+    ? `Download the ${source.title} weights (${source.files}) into ${dir}, from ${source.from}`
+    : `Download the ${name} weights into ${dir}`;
+}
 
 export { formatBytes };
 
@@ -25,7 +34,7 @@ export async function modelGates(config: Gen3dConfig, baseDir: string): Promise<
     if (!isDir) {
       results.push(
         gate(id, title, "fail", `model ${model.name}: directory ${shown} does not exist`, {
-          hint: `Download the ${model.name} weights into ${shown} (README: Models), or fix models[].localPath.`,
+          hint: `${download(model.name, shown)} (README: Models), or fix models[].localPath.`,
         }),
       );
       continue;
@@ -41,7 +50,7 @@ export async function modelGates(config: Gen3dConfig, baseDir: string): Promise<
     if (files.length === 0 || total === 0) {
       results.push(
         gate(id, title, "fail", `model ${model.name}: ${shown} is empty`, {
-          hint: `Download the ${model.name} weights into ${shown}; an empty directory builds an image that cannot serve.`,
+          hint: `${download(model.name, shown)}; an empty directory builds an image that cannot serve.`,
           evidence,
         }),
       );

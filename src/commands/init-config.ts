@@ -1,3 +1,4 @@
+import { MODEL_SOURCES } from "../catalog/models.js";
 import { bold, green, type Io } from "../engine/output.js";
 import { formatBytes } from "../engine/progress.js";
 
@@ -18,19 +19,7 @@ export interface InitOptions {
   models?: "both" | "sam3";
 }
 
-/** Where each model comes from: shown at the end of init, beside where its files go. */
-export const MODEL_SOURCES = {
-  sam3: {
-    title: "SAM 3",
-    from: "Hugging Face facebook/sam3 (gated: accept the licence on the model page, then `hf auth login`)",
-    files: "config.json, model.safetensors, preprocessor_config.json",
-  },
-  sam3d: {
-    title: "SAM 3D Objects",
-    from: "Hugging Face facebook/sam-3d-objects (gated: request access and accept the licence first)",
-    files: "pipeline.yaml and the checkpoints it names (sam-3d-objects' checkpoints/hf/)",
-  },
-} as const;
+export { MODEL_SOURCES };
 
 /** Published sizes, used until the weights are in place (then the directory's real size is). */
 export const DEFAULT_BYTES = { sam3: 3_450_000_000, sam3d: 12_500_000_000 };

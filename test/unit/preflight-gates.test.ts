@@ -77,6 +77,14 @@ describe("model gates", () => {
       message: expect.stringMatching(/holds 10 B .* expected 1000 B/),
     });
   });
+
+  it("say where a known model's weights come from, and what files go in its directory", async () => {
+    const dir = await makeProject({ withoutModels: true });
+    const config = parseConfig(validConfig(), "x");
+    const hint = (await modelGates(config, dir)).find((g) => g.id === "models.sam3")?.hint;
+    expect(hint).toMatch(/Download the SAM 3 weights \(config\.json, model\.safetensors/);
+    expect(hint).toMatch(/from Hugging Face facebook\/sam3 \(gated: accept the licence/);
+  });
 });
 
 describe("docker daemon gate", () => {
