@@ -81,7 +81,7 @@ export function connectionRefused(
       `nothing listens on ${endpoint} (connection refused${during}${tried})`,
       {
         cause: error,
-        hint: "Start the local AWS with `scripts/local-aws.sh up`, or set aws.endpoint in gen3d.config.json to where it listens.",
+        hint: "Start the AWS emulator that should answer there (from a gen3d checkout: `bash scripts/local-aws.sh up`; README: The local stack), or set aws.endpoint in gen3d.config.json to where it listens.",
       },
     );
   }

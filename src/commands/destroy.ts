@@ -1,4 +1,5 @@
-import { asyncBacklog, type Backlog } from "../adapters/cloudwatch-metrics.js";
+import { createCloudWatch } from "../adapters/cloudwatch.js";
+import type { Backlog } from "../adapters/cloudwatch-metrics.js";
 import { createSageMakerApi } from "../adapters/sagemaker.js";
 import { type AppContext, type GlobalOptions, openContext, type Runtime } from "../app/context.js";
 import { bold, dim, green, printJson, yellow } from "../engine/output.js";
@@ -84,12 +85,14 @@ export async function destroyDeployment(
   const sagemaker = createSageMakerApi(ctx);
   const live = await sagemaker.describeEndpoint(plan.endpointName);
   const backlog = live
-    ? await asyncBacklog(await ctx.aws.cloudwatch(), plan.endpointName, ctx.clock.now(), ctx.signal)
+    ? await createCloudWatch(ctx).asyncBacklog(plan.endpointName, ctx.clock.now())
     : undefined;
   io.stderr(`${bold(io, "gen3d destroy will delete")}:\n${lines.map((l) => `  • ${l}`).join("\n")}\n`);
   const queued = backlog?.type === "known" ? backlog.count : 0;
   if (backlog?.type === "known" && queued > 0) {
-    const when = io.verbose ? `at ${backlog.at.toISOString()}` : timeAgo(backlog.at.toISOString(), ctx.clock.now());
+    const when = io.verbose
+      ? `at ${backlog.at.toISOString()}`
+      : timeAgo(backlog.at.toISOString(), ctx.clock.now());
     io.stderr(
       `${yellow(io, "Warning")}: ${queued} async request(s) are still queued on ${plan.endpointName} (ApproximateBacklogSize, ${when}): deleting the endpoint drops them, and their callers get neither an output nor a failure object.\n`,
     );

@@ -7,7 +7,7 @@ import { smokeImage, tasksUnderTest as smokeTasks } from "../checks/task-results
 import type { TaskName } from "../config/schema.js";
 import { InterruptedError, UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
-import { type LocalTestRecord, localTestRecord } from "../spec/local-test.js";
+import { localTestRecord } from "../spec/local-test.js";
 import { containerEnvironment } from "../spec/sagemaker.js";
 import { type ContractContext, definePhase } from "./contract.js";
 import {
@@ -18,7 +18,7 @@ import {
   removeOrphanedLocalTests,
   runSpec,
 } from "./local-test/container.js";
-import { type LocalTestEvidence, localTestEvidence } from "./local-test/evidence.js";
+import { handOver, type LocalTestEvidence, localTestEvidence } from "./local-test/evidence.js";
 import { exerciseTasks } from "./local-test/fixtures.js";
 import { localTestGates, SAGEMAKER_PORT, STOP_LIMIT_SECONDS } from "./local-test/gates.js";
 import { acquirePortLock, describeHolder, type PortLock } from "./local-test/port-lock.js";
@@ -233,21 +233,6 @@ function recordedEvidence(ctx: PhaseContext): LocalTestEvidence | undefined {
   const recorded = (ctx.state.phase(3).evidence as { run?: unknown } | undefined)?.run;
   const parsed = localTestEvidence.safeParse(recorded);
   return parsed.success ? parsed.data : undefined;
-}
-
-/** What later phases read of this run (spec/local-test.ts); nothing when it never got healthy. */
-function handOver(evidence: LocalTestEvidence): LocalTestRecord | undefined {
-  const seconds = evidence.startup.secondsToHealthy;
-  if (!evidence.startup.healthy || seconds === undefined) return undefined;
-  const shape = (evidence.tasks.get_embedding?.response as { embedding_shape?: unknown } | undefined)
-    ?.embedding_shape;
-  const embeddingShape =
-    Array.isArray(shape) && shape.every((n) => typeof n === "number") ? (shape as number[]) : undefined;
-  return {
-    testedImageId: evidence.imageId,
-    secondsToHealthy: seconds,
-    ...(embeddingShape ? { embeddingShape } : {}),
-  };
 }
 
 /** Phase 3: the container, run exactly as SageMaker runs it, on this machine. */

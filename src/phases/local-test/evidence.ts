@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { LocalTestRecord } from "../../spec/local-test.js";
 
 /**
  * What phase 3 records. Phase 4 reads `imageId` (the pushed image must be the tested one) and
@@ -49,3 +50,18 @@ export const localTestEvidence = z.object({
     .optional(),
 });
 export type LocalTestEvidence = z.infer<typeof localTestEvidence>;
+
+/** What later phases read of this run (spec/local-test.ts); nothing when it never got healthy. */
+export function handOver(evidence: LocalTestEvidence): LocalTestRecord | undefined {
+  const seconds = evidence.startup.secondsToHealthy;
+  if (!evidence.startup.healthy || seconds === undefined) return undefined;
+  const shape = (evidence.tasks.get_embedding?.response as { embedding_shape?: unknown } | undefined)
+    ?.embedding_shape;
+  const embeddingShape =
+    Array.isArray(shape) && shape.every((n) => typeof n === "number") ? (shape as number[]) : undefined;
+  return {
+    testedImageId: evidence.imageId,
+    secondsToHealthy: seconds,
+    ...(embeddingShape ? { embeddingShape } : {}),
+  };
+}
