@@ -6,6 +6,7 @@ import { InterruptedError, isAbort, toGen3dError, UserError } from "../engine/er
 import { hashValue } from "../engine/fingerprint.js";
 import { bold, dim, green, printJson, red, yellow } from "../engine/output.js";
 import { StateStore } from "../engine/state.js";
+import { runOf } from "../phases/contract.js";
 import { allPhases } from "../phases/index.js";
 import type { GateResult, Phase, PhaseContext, PhaseRunResult, Reality } from "../phases/phase.js";
 import { describeGates, failedGatesSentence, failingGates } from "../phases/run-rules.js";
@@ -180,8 +181,7 @@ export async function verifyCommand(
 
     let updated = false;
     if (options.update) {
-      const recordedRun = (record.evidence as { run?: unknown } | undefined)?.run;
-      const evidence = { run: fresh?.evidence ?? recordedRun, gates, verifiedAt: checkedAt };
+      const evidence = { run: fresh?.evidence ?? runOf(record.evidence), gates, verifiedAt: checkedAt };
       if (failed.length === 0) {
         const inputHash = record.status === "passed" ? hashValue(await phase.inputs(ctx)) : record.inputHash;
         await ctx.state.setPhase(

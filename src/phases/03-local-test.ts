@@ -9,7 +9,7 @@ import { InterruptedError, UserError } from "../engine/errors.js";
 import { hashValue } from "../engine/fingerprint.js";
 import { localTestRecord } from "../spec/local-test.js";
 import { containerEnvironment } from "../spec/sagemaker.js";
-import { type ContractContext, definePhase } from "./contract.js";
+import { type ContractContext, definePhase, recordedRun } from "./contract.js";
 import {
   containerLogs,
   containerStatus,
@@ -230,9 +230,7 @@ async function exercise(ctx: ContractContext<typeof needs>): Promise<LocalTestEv
 }
 
 function recordedEvidence(ctx: PhaseContext): LocalTestEvidence | undefined {
-  const recorded = (ctx.state.phase(3).evidence as { run?: unknown } | undefined)?.run;
-  const parsed = localTestEvidence.safeParse(recorded);
-  return parsed.success ? parsed.data : undefined;
+  return recordedRun(ctx, 3, localTestEvidence);
 }
 
 /** Phase 3: the container, run exactly as SageMaker runs it, on this machine. */

@@ -23,7 +23,7 @@ import type { TaskName } from "../config/schema.js";
 import { hashValue } from "../engine/fingerprint.js";
 import { localTestRecord } from "../spec/local-test.js";
 import { asyncOutputPaths } from "../spec/sagemaker.js";
-import { type ContractContext, definePhase } from "./contract.js";
+import { type ContractContext, definePhase, recordedRun } from "./contract.js";
 import { judgeResult } from "./integration/judge.js";
 import { INTEGRATION_JOBS_KEY, INTEGRATION_REQUEST_KEY, openLedger } from "./integration/ledger.js";
 import { removeS3Prefixes } from "./integration/teardown.js";
@@ -191,10 +191,7 @@ async function exercise(ctx: ContractContext<typeof needs>): Promise<Integration
 }
 
 function recordedEvidence(ctx: PhaseContext): IntegrationEvidence | undefined {
-  const parsed = integrationEvidence.safeParse(
-    (ctx.state.phase(9).evidence as { run?: unknown } | undefined)?.run,
-  );
-  return parsed.success ? parsed.data : undefined;
+  return recordedRun(ctx, 9, integrationEvidence);
 }
 
 /** Phase 9: every enabled task through the deployed async endpoint, results parsed. */

@@ -126,3 +126,21 @@ export function definePhase<N extends Needs = Record<never, z.ZodType>>(def: Pha
     ...(reality ? { reality: (ctx: PhaseContext) => reality.call(def, withUpstream(def, ctx)) } : {}),
   };
 }
+
+/**
+ * A phase's own run() evidence as the runner recorded it (`evidence.run`), parsed with the phase's
+ * schema; undefined when there is none or it has another shape (a record from an older gen3d).
+ */
+export function recordedRun<T extends z.ZodType>(
+  ctx: Pick<PhaseContext, "state">,
+  phaseId: number,
+  schema: T,
+): z.output<T> | undefined {
+  const parsed = schema.safeParse(runOf(ctx.state.phase(phaseId).evidence));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** `evidence.run` of a phase record's evidence, whatever it holds. */
+export function runOf(evidence: unknown): unknown {
+  return typeof evidence === "object" && evidence !== null ? (evidence as { run?: unknown }).run : undefined;
+}

@@ -3,6 +3,7 @@ import { inspectImage } from "../../adapters/docker-image.js";
 import type { Ecr } from "../../adapters/ecr.js";
 import { readRemoteImage } from "../../adapters/registry.js";
 import { manifestMediaTypeGate } from "../../checks/manifest.js";
+import { runOf } from "../contract.js";
 import { type GateResult, gate, type PhaseContext, type PhaseRunResult } from "../phase.js";
 import { registryTarget, repoDigestFor } from "./registry-target.js";
 
@@ -38,9 +39,7 @@ export type PushEvidence = z.infer<typeof pushEvidence>;
 
 /** Phase 4's gates: the repository's settings, the manifest type, the digest, the tested image. */
 export async function verifyPush(ctx: PhaseContext, ecr: Ecr, fresh?: PhaseRunResult): Promise<GateResult[]> {
-  const recorded = pushEvidence.safeParse(
-    fresh?.evidence ?? (ctx.state.phase(4).evidence as { run?: unknown } | undefined)?.run,
-  );
+  const recorded = pushEvidence.safeParse(fresh?.evidence ?? runOf(ctx.state.phase(4).evidence));
   if (!recorded.success) {
     return [
       gate("push.evidence", "push recorded", "fail", "phase 4 has no recorded push", {
