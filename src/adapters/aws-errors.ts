@@ -112,6 +112,9 @@ export function awsFailure(error: unknown, action: string, permission?: string, 
     hint = permission
       ? `The AWS identity gen3d runs as lacks \`${permission}\`: add it to that identity's IAM policy.`
       : "The AWS identity gen3d runs as is not allowed to do this: check its IAM policy.";
+  } else if (name === "NoSuchBucket") {
+    const bucket = /s3:\/\/([^/\s]+)/.exec(action)?.[1] ?? "BUCKET";
+    hint = `The S3 bucket ${bucket} does not exist (any more): create it (\`aws s3 mb s3://${bucket}\`, with \`--endpoint-url\` for a local AWS) or fix s3.bucket in gen3d.config.json, then \`gen3d resume\`.`;
   } else if (name === "ResourceLimitExceeded") {
     hint =
       "An account quota is exhausted: raise it in the Service Quotas console (service SageMaker), or delete unused resources.";
