@@ -245,19 +245,25 @@ async function listWithSdk(endpoint) {
   const sagemaker = new sm.SageMakerClient(awsConfig(endpoint));
   const autoscaling = new aas.ApplicationAutoScalingClient(awsConfig(endpoint));
   const cloudwatch = new cw.CloudWatchClient(awsConfig(endpoint));
+  // Every page, as the aws CLI reads them: a run of 100 draws leaves more than one page of configs.
+  const all = async (pages, key) => {
+    const out = [];
+    for await (const page of pages) out.push(...(page[key] ?? []));
+    return out;
+  };
   const [models, configs, endpoints, targets, policies, alarms] = await Promise.all([
-    sagemaker.send(new sm.ListModelsCommand({ MaxResults: 100 })).then((r) => r.Models ?? []),
-    sagemaker
-      .send(new sm.ListEndpointConfigsCommand({ MaxResults: 100 }))
-      .then((r) => r.EndpointConfigs ?? []),
-    sagemaker.send(new sm.ListEndpointsCommand({ MaxResults: 100 })).then((r) => r.Endpoints ?? []),
-    autoscaling
-      .send(new aas.DescribeScalableTargetsCommand({ ServiceNamespace: "sagemaker" }))
-      .then((r) => r.ScalableTargets ?? []),
-    autoscaling
-      .send(new aas.DescribeScalingPoliciesCommand({ ServiceNamespace: "sagemaker" }))
-      .then((r) => r.ScalingPolicies ?? []),
-    cloudwatch.send(new cw.DescribeAlarmsCommand({})).then((r) => r.MetricAlarms ?? []),
+    all(sm.paginateListModels({ client: sagemaker }, {}), "Models"),
+    all(sm.paginateListEndpointConfigs({ client: sagemaker }, {}), "EndpointConfigs"),
+    all(sm.paginateListEndpoints({ client: sagemaker }, {}), "Endpoints"),
+    all(
+      aas.paginateDescribeScalableTargets({ client: autoscaling }, { ServiceNamespace: "sagemaker" }),
+      "ScalableTargets",
+    ),
+    all(
+      aas.paginateDescribeScalingPolicies({ client: autoscaling }, { ServiceNamespace: "sagemaker" }),
+      "ScalingPolicies",
+    ),
+    all(cw.paginateDescribeAlarms({ client: cloudwatch }, {}), "MetricAlarms"),
   ]);
   return {
     models: models.map((m) => m.ModelName),
