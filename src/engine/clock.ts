@@ -1,3 +1,5 @@
+import { setTimeout as delay } from "node:timers/promises";
+
 /** Time as phases see it: tests pass a fake one. */
 export interface Clock {
   now(): Date;
@@ -6,17 +8,12 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => new Date(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }),
+  /** Rejects with the signal's own reason when aborted (an InterruptedError on Ctrl-C), not Node's AbortError. */
+  async sleep(ms, signal) {
+    try {
+      await delay(ms, undefined, signal ? { signal } : undefined);
+    } catch (error) {
+      throw signal?.aborted ? signal.reason : error;
+    }
+  },
 };
