@@ -50,7 +50,7 @@ const relativeIn = (contextDir: string, file: string) =>
   path.relative(contextDir, file).split(path.sep).join("/");
 
 /**
- * Every Python requirement the image installs pins an exact version (seed issues #12, #25: a
+ * Every Python requirement the image installs pins an exact version (a
  * missing or drifting package broke the image between two builds of the "same" code): requirements
  * files the Dockerfile copies or installs with -r (and the files they include), and the packages
  * named on `RUN pip install` lines.

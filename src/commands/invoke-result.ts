@@ -5,7 +5,7 @@ import { type WaitProgress, waitForJob } from "../adapters/async-wait.js";
 import { tailEndpointLogs } from "../adapters/cloudwatch-logs.js";
 import { emulatorBacklog } from "../adapters/emulator.js";
 import { createS3 } from "../adapters/s3.js";
-import { formatDuration } from "../adapters/sagemaker-endpoint.js";
+import { formatDuration } from "../adapters/sagemaker.js";
 import type { AppContext } from "../app/context.js";
 import { errorResponse, taskResponses } from "../checks/container-probe.js";
 import { checkTaskArtifacts } from "../checks/task-results.js";

@@ -9,7 +9,7 @@ import {
 } from "../adapters/async-invoke.js";
 import { waitForJob } from "../adapters/async-wait.js";
 import { createS3, s3Uri } from "../adapters/s3.js";
-import { formatDuration } from "../adapters/sagemaker-endpoint.js";
+import { formatDuration } from "../adapters/sagemaker.js";
 import { imageSize } from "../checks/image-size.js";
 import {
   type IntegrationEvidence,

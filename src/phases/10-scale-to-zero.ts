@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { asyncJobRecord, isSubmitted } from "../adapters/async-invoke.js";
-import { describeEndpoint, formatDuration, variantCounts } from "../adapters/sagemaker-endpoint.js";
+import { createSageMakerApi, formatDuration, variantCounts } from "../adapters/sagemaker.js";
 import { endpointStillThere } from "../checks/reality-endpoint.js";
 import { ExternalError } from "../engine/errors.js";
 import { endpointNameFor, VARIANT_NAME } from "../spec/sagemaker.js";
@@ -55,7 +55,7 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
 
     async run(ctx) {
       const endpointName = ctx.upstream.endpointName;
-      const sagemaker = await ctx.aws.sagemaker();
+      const sagemaker = createSageMakerApi(ctx);
       const recorded = ctx.state.state.artifacts[WAIT_KEY];
       const since =
         typeof recorded === "string" && !Number.isNaN(Date.parse(recorded))
@@ -88,7 +88,7 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
       }
       let polls = 0;
       for (;;) {
-        const endpoint = await describeEndpoint(sagemaker, endpointName, ctx.signal);
+        const endpoint = await sagemaker.describeEndpoint(endpointName);
         polls += 1;
         if (endpoint === undefined) {
           throw new ExternalError("ENDPOINT_VANISHED", `endpoint ${endpointName} no longer exists`, {

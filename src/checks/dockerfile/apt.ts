@@ -98,7 +98,7 @@ function checkRun(commands: ShellCommand[], environment: Map<string, string>): P
   return problems;
 }
 
-/** apt-get never waits for an answer: DEBIAN_FRONTEND=noninteractive and -y (seed issue #8: tzdata hung the build). */
+/** apt-get never waits for an answer: DEBIAN_FRONTEND=noninteractive and -y (tzdata's prompt otherwise hangs a build). */
 export async function noninteractiveGate(
   input: DockerfileInput,
   instructions: Instruction[],

@@ -84,7 +84,7 @@ async function definesOnly(file: string, contextDir: string) {
 }
 
 /**
- * ENTRYPOINT/CMD as `docker run IMAGE serve` runs them (seed issue #7, the root cause). What phase 1
+ * ENTRYPOINT/CMD as `docker run IMAGE serve` runs them (the usual reason an endpoint never leaves Creating). What phase 1
  * can know from the files: exec form, where `serve` lands, and a script that only defines
  * functions. Whether a program serves HTTP is decided by running it, in phase 3.
  */

@@ -2,7 +2,7 @@ import type { SubmittedJob } from "../../adapters/async-invoke.js";
 import type { WaitResult } from "../../adapters/async-wait.js";
 import { tailEndpointLogs } from "../../adapters/cloudwatch-logs.js";
 import { createS3 } from "../../adapters/s3.js";
-import { formatDuration } from "../../adapters/sagemaker-endpoint.js";
+import { formatDuration } from "../../adapters/sagemaker.js";
 import { errorResponse, taskResponses } from "../../checks/container-probe.js";
 import type { IntegrationTaskEvidence } from "../../checks/integration.js";
 import { checkTaskArtifacts } from "../../checks/task-results.js";

@@ -8,7 +8,7 @@ import {
 import { waitForJob } from "../../adapters/async-wait.js";
 import { emulatorEndpoint } from "../../adapters/emulator.js";
 import { createS3 } from "../../adapters/s3.js";
-import { formatDuration } from "../../adapters/sagemaker-endpoint.js";
+import { formatDuration } from "../../adapters/sagemaker.js";
 import { ExternalError, UserError } from "../../engine/errors.js";
 import type { PhaseContext } from "../phase.js";
 

@@ -1,5 +1,6 @@
-import { describeEndpoint, variantCounts } from "../../adapters/sagemaker-endpoint.js";
+import { createSageMakerApi, variantCounts } from "../../adapters/sagemaker.js";
 import { VARIANT_NAME } from "../../spec/sagemaker.js";
+import { runOf } from "../contract.js";
 import { type GateResult, gate, type PhaseContext, type PhaseRunResult } from "../phase.js";
 import type { ScaleToZeroEvidence } from "./cold-start.js";
 
@@ -12,14 +13,14 @@ export async function verifyScaleToZero(
   endpointName: string,
   fresh?: PhaseRunResult,
 ): Promise<GateResult[]> {
-  const endpoint = await describeEndpoint(await ctx.aws.sagemaker(), endpointName, ctx.signal);
+  const endpoint = await createSageMakerApi(ctx).describeEndpoint(endpointName);
   // Right after run(), its evidence is not in STATE.json yet: judge what this run measured.
-  const recorded = (fresh?.evidence !== undefined ? { run: fresh.evidence } : ctx.state.phase(10).evidence) as
-    | { run?: Partial<ScaleToZeroEvidence> }
+  const recorded = (fresh?.evidence ?? runOf(ctx.state.phase(10).evidence)) as
+    | Partial<ScaleToZeroEvidence>
     | undefined;
   const observedAt = ctx.state.state.artifacts[OBSERVED_KEY];
   const evidence: Partial<ScaleToZeroEvidence> = {
-    ...recorded?.run,
+    ...recorded,
     ...(typeof observedAt === "string" ? { observedZeroAt: observedAt } : {}),
   };
   const gates: GateResult[] = [];
