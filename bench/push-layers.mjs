@@ -24,6 +24,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { makeTestModels } from "../scripts/make-test-models.mjs";
+import { CONTAINER_SOURCES } from "../test/support/project-kit.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const containerDir = path.join(root, "container");
@@ -123,15 +124,7 @@ async function blobExists(repo, digest) {
 
 /** A copy of what container/Dockerfile needs (per its .dockerignore), plus stand-in weights. */
 function layeredContext(dir) {
-  const names = [
-    "Dockerfile",
-    ".dockerignore",
-    "requirements.txt",
-    "requirements-sam3.txt",
-    "docker",
-    "gen3d_serving",
-  ];
-  for (const name of names) {
+  for (const name of CONTAINER_SOURCES) {
     cpSync(path.join(containerDir, name), path.join(dir, name), {
       recursive: true,
       filter: (src) => !src.includes("__pycache__") && !src.endsWith(".pyc"),

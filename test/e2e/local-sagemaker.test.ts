@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedAccount } from "../support/aws-account.js";
 import { containerProject, LOCAL_REGISTRY, localConfig, requireLocalStack } from "../support/local-stack.js";
 import { type MotoServer, startMoto } from "../support/moto/moto.js";
+import { dataPlaneSettings } from "../support/project-kit.mjs";
 
 /**
  * Tier 3: `gen3d deploy` 1 → 10 through the CLI on the local stack, against the local SageMaker's
@@ -81,16 +82,8 @@ describe("gen3d deploy 1 → 10 on the local SageMaker", { timeout: 600_000 }, (
         repository,
         modelBytes: project.modelBytes,
       }),
-      instance: { type: "ml.g6e.xlarge", initialCount: 1, minCount: 0, maxCount: 2 },
+      ...dataPlaneSettings(2),
       async: { maxConcurrentInvocationsPerInstance: 2 },
-      timeouts: {
-        startupSeconds: 60,
-        buildSeconds: 600,
-        deploySeconds: 300,
-        invocationSeconds: 300,
-        scaleToZeroSeconds: 300,
-      },
-      scaleToZero: { coldStart: true },
     };
     await writeFile(path.join(dir, "gen3d.config.json"), JSON.stringify(config, null, 2));
     env = moto.env;
