@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration, RateMeter } from "../engine/progress.js";
+import { formatBytes, formatDuration, RateMeter, type ThrottledLine } from "../engine/progress.js";
 import type { EngineMessage } from "./docker-engine.js";
 
 type LayerState = "preparing" | "waiting" | "pushing" | "pushed" | "present" | "mounted";
@@ -188,4 +188,21 @@ export class BuildProgress {
       ...(output ? [output] : []),
     ].join(" · ");
   }
+}
+
+/**
+ * Feeds a build's stream to a throttled line: a step that starts is news and shows at once, so a
+ * build that runs from cache in a second still names its steps; anything else waits its turn.
+ */
+export function followBuild(progress: BuildProgress, line: ThrottledLine, now: () => number) {
+  return {
+    context(sent: number, total: number): void {
+      progress.context(sent, total, now());
+      line.offer(() => progress.line(now()));
+    },
+    message(message: EngineMessage): void {
+      if (progress.update(message, now())) line.force(progress.line(now()));
+      else line.offer(() => progress.line(now()));
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { type ImageInspect, inspectImage } from "../adapters/docker-image.js";
-import { BuildProgress } from "../adapters/docker-progress.js";
+import { BuildProgress, followBuild } from "../adapters/docker-progress.js";
 import { cudaFromImageConfig, gpuDriverGate, type ImageCuda } from "../catalog/gpu-driver.js";
 import { classifyBuildFailure } from "../checks/build-failure.js";
 import { modelDirInImageGate, SAGEMAKER_MODEL_DIR } from "../checks/dockerfile/model-paths.js";
@@ -147,7 +147,7 @@ export const buildPhase: Phase = definePhase({
     try {
       if (engine) {
         const now = () => ctx.clock.now().getTime();
-        const progress = new BuildProgress(started, ctx.config.timeouts.buildSeconds);
+        const follow = followBuild(new BuildProgress(started, ctx.config.timeouts.buildSeconds), plain, now);
         await engine.build(
           {
             contextDir,
@@ -168,14 +168,10 @@ export const buildPhase: Phase = definePhase({
           {
             signal: ctx.signal,
             timeoutMs: ctx.config.timeouts.buildSeconds * 1000,
-            onContext: (sent, total) => {
-              progress.context(sent, total, now());
-              plain.offer(() => progress.line(now()));
-            },
+            onContext: follow.context,
             onMessage: (message) => {
               for (const text of (message.stream ?? "").split("\n")) if (text.trim()) keep(text.trimEnd());
-              progress.update(message, now());
-              plain.offer(() => progress.line(now()));
+              follow.message(message);
             },
           },
         );

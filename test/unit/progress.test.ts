@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { EngineMessage } from "../../src/adapters/docker-engine.js";
-import { BuildProgress, PushProgress, pushSummaryLine } from "../../src/adapters/docker-progress.js";
+import { BuildProgress, followBuild, PushProgress, pushSummaryLine } from "../../src/adapters/docker-progress.js";
 import {
   elapsedOfLimit,
   formatBytes,
@@ -150,5 +150,28 @@ describe("build progress from the legacy builder's stream", () => {
     );
     progress.update({ aux: { ID: "sha256:abc" } }, 66_000);
     expect(progress.imageId).toBe("sha256:abc");
+  });
+});
+
+describe("a build's lines without a terminal", () => {
+  it("names every step that starts, even a cached build done within one interval", () => {
+    const lines: string[] = [];
+    const clock = { now: () => new Date(0) };
+    const follow = followBuild(
+      new BuildProgress(0, 600),
+      new ThrottledLine((l) => lines.push(l), clock, progressIntervalMs(false, {})),
+      () => 0,
+    );
+    follow.context(1000, 2000);
+    follow.context(2000, 2000);
+    follow.message({ stream: "Step 1/2 : FROM base\n" });
+    follow.message({ stream: " ---> Using cache\n" });
+    follow.message({ stream: "Step 2/2 : COPY app /app\n" });
+    follow.message({ stream: " ---> Using cache\n" });
+    expect(lines).toEqual([
+      "sending the build context 1.0 KB / 2.0 KB · elapsed 0 s / limit 10m00s",
+      "step 1/2 FROM base (0 s) · 0 cached · elapsed 0 s / limit 10m00s",
+      "step 2/2 COPY app /app (0 s) · 1 cached · elapsed 0 s / limit 10m00s",
+    ]);
   });
 });
