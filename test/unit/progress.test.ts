@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { EngineMessage } from "../../src/adapters/docker-engine.js";
-import { BuildProgress, followBuild, PushProgress, pushSummaryLine } from "../../src/adapters/docker-progress.js";
+import {
+  BuildProgress,
+  followBuild,
+  PushProgress,
+  pushSummaryLine,
+} from "../../src/adapters/docker-progress.js";
 import {
   elapsedOfLimit,
   formatBytes,
