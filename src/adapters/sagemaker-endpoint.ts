@@ -65,18 +65,6 @@ export function variantCounts(endpoint: DescribedEndpoint, variant: string) {
   return { current: v?.CurrentInstanceCount, desired: v?.DesiredInstanceCount };
 }
 
-export function formatDuration(ms: number): string {
-  const total = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  return h > 0
-    ? `${h}h${String(m).padStart(2, "0")}m`
-    : m > 0
-      ? `${m}m${String(s).padStart(2, "0")}s`
-      : `${s}s`;
-}
-
 export interface WaitOptions {
   maxWaitSeconds: number;
   minDelaySeconds: number;

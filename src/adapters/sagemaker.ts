@@ -35,7 +35,6 @@ import {
 export {
   type DescribedEndpoint,
   describeEndpointSchema,
-  formatDuration,
   TRANSITIONAL_STATUSES,
   variantCounts,
   type WaitResult,

@@ -5,13 +5,13 @@ import { type WaitProgress, waitForJob } from "../adapters/async-wait.js";
 import { tailEndpointLogs } from "../adapters/cloudwatch-logs.js";
 import { emulatorBacklog } from "../adapters/emulator.js";
 import { createS3 } from "../adapters/s3.js";
-import { formatDuration } from "../adapters/sagemaker.js";
 import type { AppContext } from "../app/context.js";
 import { errorResponse, taskResponses } from "../checks/container-probe.js";
 import { checkTaskArtifacts } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
 import { ExternalError } from "../engine/errors.js";
 import { printJson } from "../engine/output.js";
+import { formatDuration } from "../engine/progress.js";
 import type { InvokeOptions } from "./invoke-options.js";
 import type { InvocationRecord } from "./invoke-records.js";
 
@@ -29,7 +29,7 @@ function progressPrinter(ctx: AppContext, id: string) {
           ? ""
           : ` · ${p.instances.current} instance(s) (desired ${p.instances.desired ?? "?"})`;
       const backlog = p.backlog === undefined ? "" : ` · backlog ${p.backlog}`;
-      const text = `waiting for ${id} · ${formatDuration(p.elapsedMs)}${instances}${backlog} · ${formatDuration(p.leftMs)} left`;
+      const text = `waiting for ${id} · ${formatDuration(p.elapsedMs / 1000)}${instances}${backlog} · ${formatDuration(p.leftMs / 1000)} left`;
       if (ctx.io.isTTY) ctx.io.stderr(`\r\u001b[2K${frames[n++ % frames.length]} ${text}`);
       else if (p.elapsedMs - lastPlain >= 30_000) {
         lastPlain = p.elapsedMs;
@@ -81,7 +81,7 @@ export async function waitAndDownload(
     const atZero = job.instancesAtSubmit === 0 && (waited.maxInstances ?? 0) === 0;
     throw new ExternalError(
       "INVOCATION_TIMEOUT",
-      `no result for ${job.inferenceId} after ${formatDuration(outcome.seconds * 1000)}${atZero ? ": the endpoint stayed at 0 instances" : ""}`,
+      `no result for ${job.inferenceId} after ${formatDuration(outcome.seconds)}${atZero ? ": the endpoint stayed at 0 instances" : ""}`,
       {
         hint: `${atZero ? "Scaling out from zero needs phase 8's step policy on HasBacklogWithoutCapacity (`gen3d verify --phase 8`). " : ""}The job stays queued: \`gen3d invoke --result ${job.inferenceId}\` keeps waiting.`,
       },

@@ -9,7 +9,6 @@ import {
 } from "../adapters/async-invoke.js";
 import { waitForJob } from "../adapters/async-wait.js";
 import { createS3, s3Uri } from "../adapters/s3.js";
-import { formatDuration } from "../adapters/sagemaker.js";
 import { imageSize } from "../checks/image-size.js";
 import {
   type IntegrationEvidence,
@@ -21,6 +20,7 @@ import { endpointStillThere } from "../checks/reality-endpoint.js";
 import { smokeImage, taskPayload, tasksUnderTest } from "../checks/task-results.js";
 import type { TaskName } from "../config/schema.js";
 import { hashValue } from "../engine/fingerprint.js";
+import { formatDuration } from "../engine/progress.js";
 import { localTestRecord } from "../spec/local-test.js";
 import { asyncOutputPaths } from "../spec/sagemaker.js";
 import { type ContractContext, definePhase, recordedRun } from "./contract.js";
@@ -157,8 +157,8 @@ async function exercise(ctx: ContractContext<typeof needs>): Promise<Integration
         signal: ctx.signal,
         onPoll: (p) =>
           ctx.progress(
-            `${task}: waiting for ${submitted.inferenceId} · ${formatDuration(p.elapsedMs)} · ` +
-              `${p.instances?.current ?? "?"} instance(s) (desired ${p.instances?.desired ?? "?"}) · ${formatDuration(p.leftMs)} left`,
+            `${task}: waiting for ${submitted.inferenceId} · ${formatDuration(p.elapsedMs / 1000)} · ` +
+              `${p.instances?.current ?? "?"} instance(s) (desired ${p.instances?.desired ?? "?"}) · ${formatDuration(p.leftMs / 1000)} left`,
           ),
       },
       submitted,

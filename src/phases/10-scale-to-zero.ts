@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { asyncJobRecord, isSubmitted } from "../adapters/async-invoke.js";
-import { createSageMakerApi, formatDuration, variantCounts } from "../adapters/sagemaker.js";
+import { createSageMakerApi, variantCounts } from "../adapters/sagemaker.js";
 import { endpointStillThere } from "../checks/reality-endpoint.js";
 import { ExternalError } from "../engine/errors.js";
 import { endpointNameFor, VARIANT_NAME } from "../spec/sagemaker.js";
@@ -20,6 +20,8 @@ export {
   type ColdStartEvidence,
   type ScaleToZeroEvidence,
 } from "./scale-to-zero/cold-start.js";
+
+import { formatDuration } from "../engine/progress.js";
 
 export interface ScaleToZeroOptions {
   /** Seconds between DescribeEndpoint polls. */
@@ -104,7 +106,9 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
             waitedSeconds: Math.round((now - since.getTime()) / 1000),
             polls,
           };
-          ctx.progress(`${VARIANT_NAME}: 0 instances after ${formatDuration(now - since.getTime())}`);
+          ctx.progress(
+            `${VARIANT_NAME}: 0 instances after ${formatDuration((now - since.getTime()) / 1000)}`,
+          );
           await ctx.state.setArtifacts({ [OBSERVED_KEY]: evidence.observedZeroAt });
           if (input) evidence.coldStart = await measureColdStart(ctx, endpointName, input);
           await ctx.state.setArtifacts({ [WAIT_KEY]: undefined });
@@ -114,7 +118,7 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
           await ctx.state.setArtifacts({ [WAIT_KEY]: undefined });
           throw new ExternalError(
             "SCALE_TO_ZERO_TIMEOUT",
-            `endpoint ${endpointName} still runs ${counts.current ?? "?"} instance(s) after ${formatDuration(now - since.getTime())}`,
+            `endpoint ${endpointName} still runs ${counts.current ?? "?"} instance(s) after ${formatDuration((now - since.getTime()) / 1000)}`,
             {
               hint:
                 "Scale-in needs an empty backlog for about 15 minutes plus the scale-in cooldown: check no jobs are queued, " +
@@ -124,7 +128,7 @@ export function createScaleToZeroPhase(options: ScaleToZeroOptions = { pollSecon
         }
         ctx.progress(
           `${VARIANT_NAME}: ${counts.current ?? "?"} instance(s) (desired ${counts.desired ?? "?"}) · waiting for scale-in · ` +
-            `${formatDuration(deadline - now)} left · Ctrl-C is safe, \`gen3d resume\` keeps waiting`,
+            `${formatDuration((deadline - now) / 1000)} left · Ctrl-C is safe, \`gen3d resume\` keeps waiting`,
         );
         await ctx.clock.sleep(pollMs, ctx.signal);
       }

@@ -143,7 +143,7 @@ describe("gen3d destroy: teardown order", () => {
     (ctx.config.timeouts as { deploySeconds: number }).deploySeconds = 1;
     await expect(destroyDeployment(ctx, { waiter: WAITER })).rejects.toMatchObject({
       code: "ENDPOINT_BUSY",
-      message: expect.stringMatching(/still Updating after 1s: nothing was deleted/),
+      message: expect.stringMatching(/still Updating after 1 s: nothing was deleted/),
     });
     expect(calls.filter((c) => !c.startsWith("DescribeEndpoint"))).toEqual([]);
   });

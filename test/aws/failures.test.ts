@@ -140,7 +140,7 @@ describe("AWS errors become failed phases that name the permission or quota", ()
       code: "DEPLOY_TIMEOUT",
     });
     const error = ctx.state.phase(7).error;
-    expect(error?.message).toMatch(/still Creating after 1s/);
+    expect(error?.message).toMatch(/still Creating after 1 s/);
     expect(error?.hint).toMatch(/gen3d resume` adopts the endpoint and keeps waiting/);
     expect(sagemaker.commandCalls(CreateEndpointCommand)).toHaveLength(0);
   });

@@ -2,14 +2,13 @@ import { z } from "zod";
 import {
   type DescribedEndpoint,
   type EndpointWait,
-  formatDuration,
   type SageMakerApi,
   TRANSITIONAL_STATUSES,
 } from "../../adapters/sagemaker.js";
 import { typicalDeployLine } from "../../catalog/deploy-time.js";
 import { awsCli } from "../../config/aws-cli.js";
 import { ExternalError } from "../../engine/errors.js";
-import { elapsedOfLimit } from "../../engine/progress.js";
+import { elapsedOfLimit, formatDuration } from "../../engine/progress.js";
 import { endpointNameFor, projectTags, startupHealthCheckSeconds } from "../../spec/sagemaker.js";
 import type { ContractContext } from "../contract.js";
 import { endpointConfigSourceNeeds } from "../endpoint-config-source.js";
@@ -83,7 +82,7 @@ async function settle(
   if (result.type === "timeout") {
     throw new ExternalError(
       "DEPLOY_TIMEOUT",
-      `endpoint ${name} is still ${now?.EndpointStatus ?? "unknown"} after ${formatDuration(ctx.config.timeouts.deploySeconds * 1000)}`,
+      `endpoint ${name} is still ${now?.EndpointStatus ?? "unknown"} after ${formatDuration(ctx.config.timeouts.deploySeconds)}`,
       {
         hint: "SageMaker keeps going: `gen3d resume` adopts the endpoint and keeps waiting (raise timeouts.deploySeconds to wait longer in one run).",
       },

@@ -1,10 +1,10 @@
 import {
   type DescribedEndpoint,
-  formatDuration,
   type SageMakerApi,
   TRANSITIONAL_STATUSES,
 } from "../../adapters/sagemaker.js";
 import { ExternalError } from "../../engine/errors.js";
+import { formatDuration } from "../../engine/progress.js";
 import { endpointNameFor } from "../../spec/sagemaker.js";
 import { withCreated } from "../content-named.js";
 import type { PhaseContext, Removal, TeardownOptions } from "../phase.js";
@@ -47,7 +47,7 @@ export async function settleBeforeTeardown(
   if (result.type === "timeout") {
     throw new ExternalError(
       "ENDPOINT_BUSY",
-      `endpoint ${name} is still ${now?.EndpointStatus ?? endpoint.EndpointStatus} after ${formatDuration(ctx.config.timeouts.deploySeconds * 1000)}: nothing was deleted`,
+      `endpoint ${name} is still ${now?.EndpointStatus ?? endpoint.EndpointStatus} after ${formatDuration(ctx.config.timeouts.deploySeconds)}: nothing was deleted`,
       {
         hint: "DeleteEndpoint fails while an endpoint is changing; run `gen3d destroy` again once it is InService or Failed (`aws sagemaker describe-endpoint --endpoint-name NAME`).",
       },

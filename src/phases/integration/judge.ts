@@ -2,11 +2,11 @@ import type { SubmittedJob } from "../../adapters/async-invoke.js";
 import type { WaitResult } from "../../adapters/async-wait.js";
 import { tailEndpointLogs } from "../../adapters/cloudwatch-logs.js";
 import { createS3 } from "../../adapters/s3.js";
-import { formatDuration } from "../../adapters/sagemaker.js";
 import { errorResponse, taskResponses } from "../../checks/container-probe.js";
 import type { IntegrationTaskEvidence } from "../../checks/integration.js";
 import { checkTaskArtifacts } from "../../checks/task-results.js";
 import type { TaskName } from "../../config/schema.js";
+import { formatDuration } from "../../engine/progress.js";
 import type { PhaseContext } from "../phase.js";
 
 const FAILURE_CONTENT_LIMIT = 2_000;
@@ -39,8 +39,8 @@ export async function judgeResult(
   if (outcome.type === "timeout") {
     const stayedAtZero = job.instancesAtSubmit === 0 && (waited.maxInstances ?? 0) === 0;
     evidence.problem = stayedAtZero
-      ? `no result after ${formatDuration(outcome.seconds * 1000)}: the endpoint was at 0 instances and never scaled out`
-      : `no result after ${formatDuration(outcome.seconds * 1000)} (up to ${waited.maxInstances ?? "?"} instance(s) running)`;
+      ? `no result after ${formatDuration(outcome.seconds)}: the endpoint was at 0 instances and never scaled out`
+      : `no result after ${formatDuration(outcome.seconds)} (up to ${waited.maxInstances ?? "?"} instance(s) running)`;
     return evidence;
   }
   let body: unknown = outcome.body;

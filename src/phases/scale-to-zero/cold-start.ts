@@ -8,8 +8,8 @@ import {
 import { waitForJob } from "../../adapters/async-wait.js";
 import { emulatorEndpoint } from "../../adapters/emulator.js";
 import { createS3 } from "../../adapters/s3.js";
-import { formatDuration } from "../../adapters/sagemaker.js";
 import { ExternalError, UserError } from "../../engine/errors.js";
+import { formatDuration } from "../../engine/progress.js";
 import type { PhaseContext } from "../phase.js";
 
 export interface ScaleToZeroEvidence {
@@ -109,7 +109,7 @@ export async function measureColdStart(
       onPoll: (p) =>
         ctx.progress(
           `cold start: ${p.instances?.current ?? "?"} instance(s) (desired ${p.instances?.desired ?? "?"}) · ` +
-            `${formatDuration(p.elapsedMs)} since the request · ${formatDuration(p.leftMs)} left`,
+            `${formatDuration(p.elapsedMs / 1000)} since the request · ${formatDuration(p.leftMs / 1000)} left`,
         ),
     },
     job,
