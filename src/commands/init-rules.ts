@@ -17,7 +17,18 @@ function schemaRule(schema: {
 
 const shape = configSchema.shape;
 
-export const initRules: Record<"project" | "region" | "bucket" | "repository" | "roleArn", Rule> = {
+type RuleKey =
+  | "project"
+  | "region"
+  | "bucket"
+  | "repository"
+  | "roleArn"
+  | "endpoint"
+  | "registry"
+  | "instanceType"
+  | "imageVersion";
+
+export const initRules: Record<RuleKey, Rule> = {
   project: schemaRule(shape.project.shape.name),
   region: (value) => {
     const region = value.trim();
@@ -49,6 +60,10 @@ export const initRules: Record<"project" | "region" | "bucket" | "repository" | 
   },
   repository: schemaRule(shape.ecr.shape.repository),
   roleArn: schemaRule(shape.executionRoleArn),
+  endpoint: schemaRule(shape.aws.shape.endpoint),
+  registry: schemaRule(shape.aws.shape.registry),
+  instanceType: schemaRule(shape.instance.shape.type),
+  imageVersion: schemaRule(shape.image.shape.version),
 };
 
 /** Every rule that fails for answers given as flags, as `--flag: message` lines. */
@@ -59,6 +74,10 @@ export function flagProblems(answers: Partial<Record<keyof typeof initRules, str
     bucket: "--bucket",
     repository: "--repository",
     roleArn: "--role-arn",
+    endpoint: "--endpoint",
+    registry: "--registry",
+    instanceType: "--instance-type",
+    imageVersion: "--image-version",
   };
   return (Object.keys(initRules) as (keyof typeof initRules)[]).flatMap((key) => {
     const value = answers[key];

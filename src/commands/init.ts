@@ -183,7 +183,17 @@ export async function initCommand(
     // Relative to the config, so an editor finds it wherever the config and package live.
     ...(schema ? { schema: path.relative(baseDir, schema).split(path.sep).join("/") } : {}),
   });
-  parseConfig(config, file);
+  try {
+    parseConfig(config, file);
+  } catch (error) {
+    // A rule across fields (or one no flag rule knows): named by its key, since no file exists yet.
+    if (error instanceof UserError && error.code === "CONFIG_INVALID")
+      throw new UserError("INIT_INVALID", "cannot write a config with these values: it would not load", {
+        details: error.details,
+        hint: "Correct the flags behind the keys named above and run `gen3d init` again: nothing was written.",
+      });
+    throw error;
+  }
   await mkdir(baseDir, { recursive: true });
   await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
   if (io.json) {

@@ -159,7 +159,8 @@ export async function verifyCommand(
         }
         if (ctx.signal.aborted) throw new InterruptedError();
         gates = stopped ? [stopped] : await phase.verify(ctx, fresh);
-        reality = await readReality(phase, ctx);
+        // Drift only means something once the phase passed: before that, gen3d left nothing to compare.
+        if (record.inputHash !== undefined) reality = await readReality(phase, ctx);
         if (reality && reality.type !== "confirmed") {
           gates.push({
             id: `${phase.name}.reality`,

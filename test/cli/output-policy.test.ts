@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { access, mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -254,6 +254,24 @@ describe("walkthrough wording", () => {
       /^Error \[USAGE\]: option '--jobs-per-day <n>' argument '-5' is invalid/,
     );
     expect(runtime.out.stderr).not.toMatch(/^error:/m);
+  });
+
+  it("init with flags that break a rule across fields names the key, writes nothing, blames no file", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-init-"));
+    const runtime = testRuntime(dir);
+    const flags = [
+      "--project",
+      "demo",
+      "--bucket",
+      "demo-bucket",
+      "--role-arn",
+      "arn:aws:iam::123456789012:role/r",
+    ];
+    expect(await main(["init", ...flags, "--registry", "127.0.0.1:5000", "--yes"], runtime)).toBe(2);
+    expect(runtime.out.stderr).toMatch(/^Error \[INIT_INVALID\]: cannot write a config with these values/);
+    expect(runtime.out.stderr).toMatch(/aws\.registry: only meaningful with aws\.endpoint/);
+    expect(runtime.out.stderr).not.toMatch(/gen3d\.config\.json has/);
+    await expect(access(path.join(dir, "gen3d.config.json"))).rejects.toThrow();
   });
 
   it("init --json's hint for bad flags does not say 'above'", async () => {

@@ -55,6 +55,41 @@ describe("gen3d verify --phase 1", { timeout: 60_000 }, () => {
     expect(report.gates.find((g) => g.id === "aws.identity")?.status).toBe("pass");
   });
 
+  it("verify --phase 2 before phase 2 ever passed fails once, on the missing image, with no drift gate", async () => {
+    const dir = await makeProject({ config: withEndpoint(validConfig()) });
+    const runtime = testRuntime(dir);
+    expect(await main(["verify", "--phase", "2", "--json"], runtime)).toBe(1);
+    const report = JSON.parse(runtime.out.stdout) as {
+      gates: { id: string; status: string; hint?: string }[];
+    };
+    const failed = report.gates.filter((g) => g.status === "fail");
+    expect(failed.map((g) => g.id)).toEqual(["image.exists"]);
+    expect(failed[0]?.hint).toContain("gen3d deploy --to 2");
+
+    // Once phase 2 has passed, an image gone since is drift, and verify says so.
+    const at = new Date().toISOString();
+    const phase = { status: "passed", attempts: 1, startedAt: at, finishedAt: at, inputHash: "0".repeat(64) };
+    await writeFile(
+      path.join(dir, "STATE.json"),
+      JSON.stringify({
+        schemaVersion: 1,
+        project: "gen3d-test",
+        createdAt: at,
+        updatedAt: at,
+        phases: { "2": phase },
+        artifacts: { localImage: "gen3d-test-gone:0.0.1", imageId: `sha256:${"1".repeat(64)}` },
+        history: [],
+      }),
+    );
+    const again = testRuntime(dir);
+    expect(await main(["verify", "--phase", "2", "--json"], again)).toBe(1);
+    const drift = (JSON.parse(again.out.stdout) as typeof report).gates.find((g) => g.id === "build.reality");
+    expect(drift).toMatchObject({
+      status: "fail",
+      message: "image gen3d-test-gone:0.0.1 no longer exists locally",
+    });
+  });
+
   for (const mistake of SEED_MISTAKES) {
     it(`fails on the seed's mistake: ${mistake.name} (${mistake.seedIssue})`, async () => {
       const config = withEndpoint(mistake.project.config ?? validConfig());

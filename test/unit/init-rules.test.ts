@@ -33,6 +33,23 @@ describe("init's answer rules are the config schema's", () => {
     expect(initRules.roleArn("arn:aws:iam::123456789012:user/x")).toMatch(/must be an IAM role ARN/);
   });
 
+  it("endpoint, registry, instance type and image version are checked as flags, named by flag", () => {
+    expect(
+      flagProblems({
+        endpoint: "not a url",
+        registry: "http://127.0.0.1:5000/x",
+        instanceType: "g6e.xlarge",
+        imageVersion: "latest",
+      }),
+    ).toEqual([
+      expect.stringMatching(/^--endpoint not a url: /),
+      expect.stringMatching(/^--registry http:\/\/127.0.0.1:5000\/x: must be host or host:port/),
+      expect.stringMatching(/^--instance-type g6e.xlarge: must look like ml.g6e.xlarge/),
+      expect.stringMatching(/^--image-version latest: never `latest`/),
+    ]);
+    expect(flagProblems({ endpoint: "http://127.0.0.1:5055", registry: "127.0.0.1:5000" })).toEqual([]);
+  });
+
   it("lists every bad flag at once for a non-interactive init", () => {
     expect(flagProblems({ bucket: "Bad_Bucket", region: "us-east-1", roleArn: "nope" })).toEqual([
       expect.stringMatching(/^--bucket Bad_Bucket: /),
