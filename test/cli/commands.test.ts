@@ -6,6 +6,7 @@ import { main } from "../../src/cli.js";
 import { parseConfig } from "../../src/config/load.js";
 import { readState } from "../../src/engine/state.js";
 import { testRuntime } from "../support/fakes.js";
+import { writeStateFile } from "../support/project.js";
 
 const INIT_FLAGS = [
   "--project",
@@ -86,11 +87,8 @@ describe("gen3d plan and status", () => {
     expect(none.out.stderr).toMatch(/no deployment record[\s\S]*gen3d deploy/);
 
     const now = new Date().toISOString();
-    const state = {
-      schemaVersion: 1,
+    await writeStateFile(dir, {
       project: "demo",
-      createdAt: now,
-      updatedAt: now,
       phases: {
         "1": { status: "passed", attempts: 1, finishedAt: now, note: "checked" },
         "2": {
@@ -101,8 +99,7 @@ describe("gen3d plan and status", () => {
       },
       artifacts: { imageTag: "0.1.0-abc" },
       history: [{ at: now, event: "phase-failed", phase: 2, detail: "IMAGE_PLATFORM" }],
-    };
-    await writeFile(path.join(dir, "STATE.json"), JSON.stringify(state));
+    });
     const runtime = testRuntime(dir);
     expect(await main(["status"], runtime)).toBe(0);
     expect(runtime.out.stdout).toMatch(/^1\s+Preflight checks\s+passed\s+1/m);

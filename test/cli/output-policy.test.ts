@@ -12,7 +12,7 @@ import { colorEnabled, createIo } from "../../src/engine/output.js";
 import { StateStore } from "../../src/engine/state.js";
 import { localTestGates } from "../../src/phases/03-local-test.js";
 import { dockerDown, testRuntime } from "../support/fakes.js";
-import { makeProject, validConfig } from "../support/project.js";
+import { makeProject, validConfig, writeStateFile } from "../support/project.js";
 
 const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
 const ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
@@ -21,16 +21,10 @@ async function projectWithState(state: Record<string, unknown>) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "gen3d-out-"));
   await writeFile(path.join(dir, "gen3d.config.json"), JSON.stringify(validConfig()));
   const now = new Date(Date.now() - 3 * 60_000).toISOString();
-  await writeFile(
-    path.join(dir, "STATE.json"),
-    JSON.stringify({
-      schemaVersion: 1,
-      project: "gen3d-test",
-      createdAt: now,
-      updatedAt: now,
-      history: [{ at: now, event: "phase-passed", phase: 2, detail: "0.2.0-9f8e7d6c5b4a" }],
-      ...state,
-    }),
+  await writeStateFile(
+    dir,
+    { history: [{ at: now, event: "phase-passed", phase: 2, detail: "0.2.0-9f8e7d6c5b4a" }], ...state },
+    now,
   );
   return { dir, now };
 }

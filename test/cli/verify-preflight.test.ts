@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.js";
 import { seedAccount } from "../support/aws-account.js";
 import { testRuntime } from "../support/fakes.js";
-import { makeProject, validConfig } from "../support/project.js";
+import { makeProject, validConfig, writeStateFile } from "../support/project.js";
 import { SEED_MISTAKES } from "../support/seed-mistakes.js";
 import { useMoto } from "../support/use-moto.js";
 
@@ -69,18 +69,10 @@ describe("gen3d verify --phase 1", { timeout: 60_000 }, () => {
     // Once phase 2 has passed, an image gone since is drift, and verify says so.
     const at = new Date().toISOString();
     const phase = { status: "passed", attempts: 1, startedAt: at, finishedAt: at, inputHash: "0".repeat(64) };
-    await writeFile(
-      path.join(dir, "STATE.json"),
-      JSON.stringify({
-        schemaVersion: 1,
-        project: "gen3d-test",
-        createdAt: at,
-        updatedAt: at,
-        phases: { "2": phase },
-        artifacts: { localImage: "gen3d-test-gone:0.0.1", imageId: `sha256:${"1".repeat(64)}` },
-        history: [],
-      }),
-    );
+    await writeStateFile(dir, {
+      phases: { "2": phase },
+      artifacts: { localImage: "gen3d-test-gone:0.0.1", imageId: `sha256:${"1".repeat(64)}` },
+    });
     const again = testRuntime(dir);
     expect(await main(["verify", "--phase", "2", "--json"], again)).toBe(1);
     const drift = (JSON.parse(again.out.stdout) as typeof report).gates.find((g) => g.id === "build.reality");

@@ -87,3 +87,22 @@ export async function makeProject(options: ProjectFiles = {}): Promise<string> {
   }
   return dir;
 }
+
+/** Writes a STATE.json as gen3d would have left it: an empty record, with `state` over it. */
+export async function writeStateFile(
+  dir: string,
+  state: Record<string, unknown>,
+  at = new Date().toISOString(),
+) {
+  const record = {
+    schemaVersion: 1,
+    project: "gen3d-test",
+    createdAt: at,
+    updatedAt: at,
+    phases: {},
+    artifacts: {},
+    history: [],
+    ...state,
+  };
+  await writeFile(path.join(dir, "STATE.json"), JSON.stringify(record));
+}
