@@ -6,6 +6,7 @@ import { confirmed, describeChange, gone } from "../checks/reality.js";
 import type { Reality } from "../engine/gate.js";
 import { endpointNameFor, inputsOrPending } from "../spec/sagemaker.js";
 import { definePhase } from "./contract.js";
+import { pruneSuperseded } from "./deploy/prune.js";
 import { type DeployContext, type DeployTiming, deploy, deployNeeds } from "./deploy/rollout.js";
 import { removeEndpoint } from "./deploy/teardown.js";
 import { desiredConfigFor } from "./endpoint-config-source.js";
@@ -61,11 +62,14 @@ export function createDeployPhase(
       }));
     },
     async run(ctx) {
-      const outcome = await deploy(ctx, createSageMakerApi(ctx), timing);
+      const sagemaker = createSageMakerApi(ctx);
+      const outcome = await deploy(ctx, sagemaker, timing);
+      // Only now does nothing gen3d deployed use the earlier configs and models.
+      const pruned = await pruneSuperseded(ctx, sagemaker, outcome.endpointConfigName);
       return {
         outcome: outcome.type,
         artifacts: { endpointName: outcome.endpointName },
-        evidence: { outcome },
+        evidence: { outcome, pruned },
       };
     },
     async verify(ctx) {

@@ -332,14 +332,23 @@ describe("idempotency", () => {
       "updated",
     ]);
     const mutating = next.log.mutatingSince(0);
+    // Once the endpoint runs the new config, the old one serves nothing and is deleted.
     expect(mutating).toEqual([
       "SageMaker:CreateEndpointConfig",
       "SageMaker:UpdateEndpoint",
+      "SageMaker:DeleteEndpointConfig",
       "ApplicationAutoScaling:RegisterScalableTarget",
     ]);
     const newConfig = next.state.state.artifacts.endpointConfigName;
     expect(newConfig).not.toBe(oldConfig);
-    expect(next.state.state.artifacts.createdEndpointConfigs).toEqual([oldConfig, newConfig]);
+    expect(next.state.state.artifacts.createdEndpointConfigs).toEqual([newConfig]);
+    const configs = await (await next.aws.sagemaker()).send(new ListEndpointConfigsCommand({}));
+    expect(configs.EndpointConfigs?.map((c) => c.EndpointConfigName)).toEqual([newConfig]);
+    expect((next.state.phase(7).evidence as { run: { pruned: unknown } }).run.pruned).toEqual({
+      endpointConfigs: [oldConfig],
+      models: [],
+      kept: [],
+    });
     const endpoint = await (await next.aws.sagemaker()).send(
       new DescribeEndpointCommand({ EndpointName: "gen3d-test-async" }),
     );
@@ -370,6 +379,7 @@ describe("instance type change under autoscaling", () => {
       "ApplicationAutoScaling:DeleteScalingPolicy",
       "ApplicationAutoScaling:DeregisterScalableTarget",
       "SageMaker:UpdateEndpoint",
+      "SageMaker:DeleteEndpointConfig",
       "ApplicationAutoScaling:RegisterScalableTarget",
       "ApplicationAutoScaling:PutScalingPolicy",
       "ApplicationAutoScaling:PutScalingPolicy",
@@ -470,7 +480,8 @@ describe("deploy failures and crashes", () => {
     });
     const outcomes = await runThrough(resumed, [deployPhase]);
     expect(outcomes.get(7)).toMatchObject({ type: "passed", outcome: "adopted" });
-    expect(resumed.log.mutatingSince(0)).toEqual([]);
+    // No second UpdateEndpoint: only the config the endpoint left behind is deleted.
+    expect(resumed.log.mutatingSince(0)).toEqual(["SageMaker:DeleteEndpointConfig"]);
     expect((resumed.state.phase(7).evidence as { run: { outcome: unknown } }).run.outcome).toMatchObject({
       type: "adopted",
       adoptedStatus: "Updating",
