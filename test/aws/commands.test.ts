@@ -116,7 +116,8 @@ describe("resources read back by the aws CLI", () => {
 describe("gen3d destroy", () => {
   it("removes alarm, policies, target, endpoint, every config and model, and records it; list calls prove nothing is left", async () => {
     const ctx = await deployed();
-    // A second config from a settings change, so destroy has history to clean up.
+    // A second config from a settings change whose deploy stopped before phase 7 (a deploy that
+    // finishes deletes the config it replaced), so destroy has two to clean up.
     const changed = testConfig(moto.endpoint, (raw) => {
       raw.instance = { type: "ml.g6e.2xlarge" };
     });
@@ -126,7 +127,7 @@ describe("gen3d destroy", () => {
       config: changed,
       upstream: false,
     });
-    await runThrough(next, PHASES);
+    await runThrough(next, PHASES.slice(0, 2));
     expect(next.state.state.artifacts.createdEndpointConfigs).toHaveLength(2);
 
     // The same listing that proves the teardown sees everything beforehand.
