@@ -17,7 +17,8 @@
  *
  *   - STATE.json parses after the kill and after the resume; all ten phases passed;
  *   - the artifacts STATE.json names exist; AWS holds exactly one endpoint, one scalable target,
- *     two scaling policies and the alarm(s) recorded, and every model and endpoint config it
+ *     two scaling policies, the alarm(s) recorded, one model and one endpoint config (phase 7
+ *     deletes the ones a change superseded), and every model and endpoint config it
  *     holds is one gen3d recorded (nothing created and forgotten; model and config names carry
  *     their input hash, so one per hash) — listed through the SDK and with the `aws` CLI, which
  *     must agree;
@@ -397,6 +398,12 @@ async function check(dir, emulator, ctx) {
   if (!sdk.models.includes(a.modelName)) violations.push(`model ${a.modelName} recorded but not in AWS`);
   if (!sdk.configs.includes(a.endpointConfigName))
     violations.push(`endpoint config ${a.endpointConfigName} recorded but not in AWS`);
+  // A finished deploy deletes what it superseded: one model and one config are left, not one per change.
+  ctx.held = { models: sdk.models.length, configs: sdk.configs.length };
+  if (sdk.models.length !== 1 || sdk.configs.length !== 1)
+    violations.push(
+      `AWS holds ${sdk.models.length} model(s) and ${sdk.configs.length} endpoint config(s) after the deploy, not 1 and 1: superseded ones were left behind`,
+    );
   for (const m of sdk.models)
     if (!ctx.models.has(m)) violations.push(`model ${m} in AWS, never recorded by gen3d`);
   for (const c of sdk.configs)
@@ -618,6 +625,7 @@ async function main() {
       } catch (error) {
         result.violations.push(`the check itself failed: ${error.message}`);
       }
+      if (ctx.held) result.held = ctx.held;
       result.seconds = Math.round((Date.now() - drawStart) / 100) / 10;
       for (const v of result.violations)
         report.violations.push(
