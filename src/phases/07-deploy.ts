@@ -65,7 +65,7 @@ export function createDeployPhase(
       const sagemaker = createSageMakerApi(ctx);
       const outcome = await deploy(ctx, sagemaker, timing);
       // Only now does nothing gen3d deployed use the earlier configs and models.
-      const pruned = await pruneSuperseded(ctx, sagemaker, outcome.endpointConfigName);
+      const pruned = await pruneSuperseded(ctx, sagemaker);
       return {
         outcome: outcome.type,
         artifacts: { endpointName: outcome.endpointName },

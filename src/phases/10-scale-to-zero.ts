@@ -3,6 +3,7 @@ import { asyncJobRecord, isSubmitted } from "../adapters/async-invoke.js";
 import { createSageMakerApi, variantCounts } from "../adapters/sagemaker.js";
 import { endpointStillThere } from "../checks/reality-endpoint.js";
 import { ExternalError } from "../engine/errors.js";
+import { formatDuration } from "../engine/progress.js";
 import { endpointNameFor, VARIANT_NAME } from "../spec/sagemaker.js";
 import { definePhase } from "./contract.js";
 import { INTEGRATION_REQUEST_KEY } from "./integration/ledger.js";
@@ -20,8 +21,6 @@ export {
   type ColdStartEvidence,
   type ScaleToZeroEvidence,
 } from "./scale-to-zero/cold-start.js";
-
-import { formatDuration } from "../engine/progress.js";
 
 export interface ScaleToZeroOptions {
   /** Seconds between DescribeEndpoint polls. */

@@ -40,7 +40,7 @@ describe("after a rollout, the superseded configs and models are deleted", () =>
     const lines: string[] = [];
     const ctx = await deployContext(lines);
     const aws = fakeSageMaker(["m-old", "m-older", "m-new", "c-old", "c-new"]);
-    const pruned = await pruneSuperseded(ctx, aws.api, "c-new");
+    const pruned = await pruneSuperseded(ctx, aws.api);
     expect(pruned).toEqual({ endpointConfigs: ["c-old"], models: ["m-old", "m-older"], kept: [] });
     expect([...aws.present].sort()).toEqual(["c-new", "m-new"]);
     // Configs before models: a config names its model.
@@ -51,7 +51,7 @@ describe("after a rollout, the superseded configs and models are deleted", () =>
 
     // Nothing left to prune: no call at all.
     const again = fakeSageMaker([]);
-    expect(await pruneSuperseded(ctx, again.api, "c-new")).toEqual({
+    expect(await pruneSuperseded(ctx, again.api)).toEqual({
       endpointConfigs: [],
       models: [],
       kept: [],
@@ -62,13 +62,13 @@ describe("after a rollout, the superseded configs and models are deleted", () =>
   it("a crash between the delete and the record leaves a name the next run finds already gone", async () => {
     const ctx = await deployContext([]);
     const aws = fakeSageMaker(["m-old", "m-older", "c-old"], { crashAfter: "m-old" });
-    await expect(pruneSuperseded(ctx, aws.api, "c-new")).rejects.toThrow("simulated crash");
+    await expect(pruneSuperseded(ctx, aws.api)).rejects.toThrow("simulated crash");
     // Deleted in AWS, still named in the record: never the other way round.
     expect(aws.present.has("m-old")).toBe(false);
     expect(ctx.state.state.artifacts.createdModels).toContain("m-old");
 
     const next = fakeSageMaker([...aws.present]);
-    const pruned = await pruneSuperseded(ctx, next.api, "c-new");
+    const pruned = await pruneSuperseded(ctx, next.api);
     expect(pruned.models).toEqual(["m-old", "m-older"]);
     expect(ctx.state.state.artifacts.createdModels).toEqual(["m-new"]);
   });
@@ -77,7 +77,7 @@ describe("after a rollout, the superseded configs and models are deleted", () =>
     const lines: string[] = [];
     const ctx = await deployContext(lines);
     const aws = fakeSageMaker(["c-old", "m-old", "m-older"], { refuse: "c-old" });
-    const pruned = await pruneSuperseded(ctx, aws.api, "c-new");
+    const pruned = await pruneSuperseded(ctx, aws.api);
     expect(pruned.kept).toEqual([{ name: "c-old", reason: "DeleteEndpointConfig c-old: access denied" }]);
     expect(pruned.models).toEqual(["m-old", "m-older"]);
     expect(ctx.state.state.artifacts.createdEndpointConfigs).toEqual(["c-old", "c-new"]);

@@ -21,18 +21,17 @@ type Lists = "createdEndpointConfigs" | "createdModels";
 export async function pruneSuperseded(
   ctx: DeployContext,
   sagemaker: Pick<SageMakerApi, "deleteEndpointConfig" | "deleteModel">,
-  running: string | undefined,
 ): Promise<Pruned> {
   const pruned: Pruned = { endpointConfigs: [], models: [], kept: [] };
   const sweep = async (
     list: Lists,
     kind: string,
-    inUse: readonly (string | undefined)[],
+    inUse: string,
     remove: (name: string) => Promise<unknown>,
   ) => {
     const removed: string[] = [];
     for (const name of ctx.state.state.artifacts[list] ?? []) {
-      if (inUse.includes(name)) continue;
+      if (name === inUse) continue;
       try {
         await remove(name);
       } catch (error) {
@@ -55,10 +54,11 @@ export async function pruneSuperseded(
   pruned.endpointConfigs = await sweep(
     "createdEndpointConfigs",
     "endpoint config",
-    [ctx.upstream.endpointConfigName, running],
+    // The rollout left the endpoint InService on exactly this config.
+    ctx.upstream.endpointConfigName,
     (n) => sagemaker.deleteEndpointConfig(n),
   );
-  pruned.models = await sweep("createdModels", "model", [ctx.upstream.modelName], (n) =>
+  pruned.models = await sweep("createdModels", "model", ctx.upstream.modelName, (n) =>
     sagemaker.deleteModel(n),
   );
   return pruned;
