@@ -55,7 +55,7 @@ export interface CostOverrides {
   instanceType?: string;
 }
 
-/** The seed's Solution 4 matrix, recomputed for this config with what a wake-up from zero bills. */
+/** Always-on versus scale-to-zero costs, recomputed for this config with what a wake-up from zero bills. */
 export function estimateCost(config: Gen3dConfig, overrides: CostOverrides = {}): CostEstimate | undefined {
   const instance = findInstance(overrides.instanceType ?? config.instance.type);
   if (!instance) return undefined;

@@ -19,7 +19,7 @@ function download(name: string, dir: string): string {
 
 export { formatBytes };
 
-/** Every enabled model's directory exists, is non-empty and is within tolerance of its expected size (seed #2, #18, #22). */
+/** Every enabled model's directory exists, is non-empty and is within tolerance of its expected size: a missing or half-downloaded checkpoint is caught before the build. */
 export async function modelGates(config: Gen3dConfig, baseDir: string): Promise<GateResult[]> {
   const results: GateResult[] = [];
   for (const model of config.models.filter((m) => m.enabled)) {
@@ -97,7 +97,7 @@ export async function modelGates(config: Gen3dConfig, baseDir: string): Promise<
   return results;
 }
 
-/** Models packaged in the image must be inside the build context and copied by the Dockerfile (seed #22). */
+/** Models packaged in the image must be inside the build context and copied by the Dockerfile, or the image ships without them. */
 export async function modelsInImageGate(
   config: Gen3dConfig,
   baseDir: string,

@@ -12,7 +12,7 @@ interface Problem {
   ignoredBy?: { pattern: string; line: number };
 }
 
-/** Every COPY/ADD source exists in the build context and is not excluded by .dockerignore (seed #2, #22). */
+/** Every COPY/ADD source exists in the build context and is not excluded by .dockerignore: a missing models/ directory otherwise fails the build late or ships an image without weights. */
 export async function copySourcesGate(input: DockerfileInput, mappings: CopyMapping[]): Promise<GateResult> {
   const id = "dockerfile.copy-sources";
   const title = "every COPY/ADD source exists in the build context";

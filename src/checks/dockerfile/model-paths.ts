@@ -116,7 +116,7 @@ const HIDDEN = "SageMaker mounts model data at /opt/ml/model read-only, over wha
 const MOVE =
   'Put weights under another path (e.g. COPY models/sam3/ /opt/gen3d/models/sam3/, the reference Dockerfile\'s layout, and models[].containerPath to match), or ship them as S3 model data (models[].packaging: "s3").';
 
-/** Nothing is baked under /opt/ml/model (seed Solution 2's layout): it would be hidden, its bytes dead weight. */
+/** Nothing is baked under /opt/ml/model (where SageMaker mounts model data over it): it would be hidden, its bytes dead weight. */
 export async function modelDirGate(input: DockerfileInput, instructions: Instruction[]): Promise<GateResult> {
   const id = "dockerfile.model-dir";
   const title = "nothing baked under /opt/ml/model";
